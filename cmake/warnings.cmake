@@ -1,0 +1,16 @@
+# mbuild_warnings: linked by mbuild's own targets only, never by third-party code.
+add_library(mbuild_warnings INTERFACE)
+target_compile_options(mbuild_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wnon-virtual-dtor
+  -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wimplicit-fallthrough)
+if(MBUILD_WERROR)
+  target_compile_options(mbuild_warnings INTERFACE -Werror)
+endif()
+
+# mbuild_sanitizers: the whole project (tests included) is built with them when asked.
+add_library(mbuild_sanitizers INTERFACE)
+if(MBUILD_SANITIZE)
+  target_compile_options(mbuild_sanitizers INTERFACE
+    -fsanitize=${MBUILD_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(mbuild_sanitizers INTERFACE -fsanitize=${MBUILD_SANITIZE})
+endif()

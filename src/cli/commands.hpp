@@ -1,0 +1,11 @@
+// One subcommand, one file: each registers itself on the app and, when it runs, leaves its
+// exit code in `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace mbuild::cli {
+
+void setup_inspect(CLI::App& app, int& exit_code);
+
+}  // namespace mbuild::cli

@@ -1,0 +1,254 @@
+#include "cli/options.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <regex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "core/local_source.hpp"
+
+namespace mbuild::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+Environment g_environment;
+
+std::string getenv_str(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? std::string(v) : std::string();
+}
+
+bool env_true(const char* name) {
+  std::string v = getenv_str(name);
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  return v == "1" || v == "on" || v == "yes" || v == "true";
+}
+
+std::string strip_token(std::string token) {
+  token.erase(
+      std::remove_if(token.begin(), token.end(), [](char c) { return c == '\r' || c == '\n'; }),
+      token.end());
+  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+    token.pop_back();
+  }
+  size_t start = 0;
+  while (start < token.size() && std::isspace(static_cast<unsigned char>(token[start]))) {
+    ++start;
+  }
+  return token.substr(start);
+}
+
+// org/name with the Hub's allowed characters; no "..", no leading or trailing separators.
+bool is_hub_id(const std::string& id) {
+  static const std::regex k_hub_id(
+      R"(^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$)");
+  return std::regex_match(id, k_hub_id) && id.find("..") == std::string::npos &&
+         !id.ends_with(".") && !id.ends_with("-");
+}
+
+}  // namespace
+
+Environment Environment::from_process() {
+  Environment env;
+  if (std::string e = getenv_str("HF_ENDPOINT"); !e.empty()) {
+    while (e.size() > 1 && e.back() == '/') {
+      e.pop_back();
+    }
+    env.endpoint = e;
+  }
+  std::string home = getenv_str("HOME");
+  if (std::string h = getenv_str("HF_HOME"); !h.empty()) {
+    env.hf_home = h;
+  } else if (std::string x = getenv_str("XDG_CACHE_HOME"); !x.empty()) {
+    env.hf_home = fs::path(x) / "huggingface";
+  } else {
+    env.hf_home = fs::path(home) / ".cache" / "huggingface";
+  }
+  if (std::string c = getenv_str("HF_HUB_CACHE"); !c.empty()) {
+    env.hub_cache = c;
+  } else if (std::string legacy = getenv_str("HUGGINGFACE_HUB_CACHE"); !legacy.empty()) {
+    env.hub_cache = legacy;
+  } else {
+    env.hub_cache = env.hf_home / "hub";
+  }
+  // Token order as huggingface_hub: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file.
+  if (const char* t = std::getenv("HF_TOKEN")) {
+    env.token = strip_token(t);
+  } else if (const char* legacy = std::getenv("HUGGING_FACE_HUB_TOKEN")) {
+    env.token = strip_token(legacy);
+  } else {
+    fs::path token_path = getenv_str("HF_TOKEN_PATH");
+    if (token_path.empty()) {
+      token_path = env.hf_home / "token";
+    }
+    if (auto text = read_small_file(token_path, 64 * 1024)) {
+      env.token = strip_token(std::string(text->view()));
+    }
+  }
+  env.offline = env_true("HF_HUB_OFFLINE") || env_true("TRANSFORMERS_OFFLINE");
+  env.no_color = !getenv_str("NO_COLOR").empty();
+  if (std::string t = getenv_str("HF_HUB_DOWNLOAD_TIMEOUT"); !t.empty()) {
+    char* end = nullptr;
+    long v = std::strtol(t.c_str(), &end, 10);
+    if (end && *end == '\0' && v > 0) {
+      env.download_timeout = v;
+    }
+  }
+  return env;
+}
+
+const Environment& environment() {
+  return g_environment;
+}
+void set_environment(Environment env) {
+  g_environment = std::move(env);
+}
+
+void add_common_options(CLI::App& app, CommonOptions& o) {
+  app.add_option("--revision", o.revision, "Branch, tag, full commit sha or refs/pr/N");
+  app.add_option("--endpoint", o.endpoint,
+                 "Hub endpoint URL (default $HF_ENDPOINT or https://huggingface.co)");
+  app.add_option("--token", o.token,
+                 "Hub token (default $HF_TOKEN, $HF_TOKEN_PATH, $HF_HOME/token)");
+  app.add_flag("--offline", o.offline,
+               "No network: local folders, the HF cache and mbuild's cache only");
+  app.add_option("--format", o.format, "Output format")
+      ->check(CLI::IsMember({"text", "json", "md"}));
+  app.add_option("--jobs,-j", o.jobs, "Sources / requests in flight at once")
+      ->check(CLI::Range(1U, 256U));
+  app.add_flag("--quiet,-q", o.quiet, "Print nothing but the result and errors");
+  app.add_flag("--no-progress", o.no_progress, "No progress display on stderr");
+  app.add_option("--color", o.color, "Colour output")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+}
+
+Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
+                                                 const CommonOptions& options,
+                                                 const Environment& env) {
+  std::error_code ec;
+  const fs::path path(spec);
+  if (fs::is_directory(path, ec)) {
+    return std::make_unique<LocalFolderSource>(path);
+  }
+  if (fs::is_regular_file(path, ec)) {
+    return std::make_unique<LocalFileSource>(path);
+  }
+  std::string id = spec;
+  std::string revision = options.revision;
+  if (auto at = spec.find('@'); at != std::string::npos) {
+    id = spec.substr(0, at);
+    revision = spec.substr(at + 1);
+    if (revision.empty()) {
+      return fail(ErrorKind::usage, spec, "empty revision after '@'");
+    }
+  }
+  if (!is_hub_id(id)) {
+    if (spec.ends_with(".safetensors") || spec.find('/') == 0 || spec.starts_with(".")) {
+      return fail(ErrorKind::not_found, spec, "no such file or folder");
+    }
+    return fail(ErrorKind::usage, spec,
+                "not a folder, a .safetensors file or a Hub id of the form org/name[@revision]");
+  }
+  if (options.offline || env.offline) {
+    std::string commit;
+    auto folder = resolve_hf_cache(env.hub_cache, id, revision, commit);
+    if (!folder) {
+      return tl::unexpected(folder.error());
+    }
+    auto source = std::make_unique<LocalFolderSource>(*folder, id);
+    return std::unique_ptr<ModelSource>(std::move(source));
+  }
+  return fail(ErrorKind::network, id, "reading from the Hub is not available in this build",
+              "use a local folder, or --offline with the HF cache");
+}
+
+std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
+                                       const CommonOptions& options, const Environment& env) {
+  std::vector<Result<Model>> out(specs.size(), tl::unexpected(Error{}));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < specs.size(); i = next++) {
+      auto source = open_source(specs[i], options, env);
+      if (!source) {
+        out[i] = tl::unexpected(source.error());
+        continue;
+      }
+      auto snapshot = (*source)->snapshot();
+      if (!snapshot) {
+        out[i] = tl::unexpected(snapshot.error());
+        continue;
+      }
+      const bool from_cache = options.offline || env.offline;
+      const std::string id = snapshot->ref.id;
+      auto model = build_model(std::move(*snapshot));
+      if (model && from_cache && id.find('/') != std::string::npos) {
+        model->ref.source = "hf-cache";
+      }
+      out[i] = std::move(model);
+    }
+  };
+  const size_t threads = std::min<size_t>(specs.size(), options.jobs);
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) {
+    pool.emplace_back(worker);
+  }
+  worker();
+  for (auto& t : pool) {
+    t.join();
+  }
+  return out;
+}
+
+Result<void> write_file_atomic(const fs::path& path, std::string_view content) {
+  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) {
+    return fail(ErrorKind::io, path.string(), std::strerror(errno));
+  }
+  auto cleanup = [&](int err) {
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    return fail(ErrorKind::io, path.string(), std::strerror(err));
+  };
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return cleanup(errno);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    return cleanup(errno);
+  }
+  ::fchmod(fd, 0644);
+  if (::close(fd) != 0) {
+    ::unlink(tmpl.c_str());
+    return fail(ErrorKind::io, path.string(), std::strerror(errno));
+  }
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmpl.c_str());
+    return fail(ErrorKind::io, path.string(), std::strerror(err));
+  }
+  return {};
+}
+
+void print_error(const Error& error) {
+  std::fprintf(stderr, "mbuild: error: %s\n", error.message().c_str());
+}
+
+}  // namespace mbuild::cli

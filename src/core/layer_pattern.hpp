@@ -1,0 +1,19 @@
+// Per-layer kinds compressed into a readable pattern with period detection.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mbuild {
+
+// "(linear_attention ×3, full_attention) ×12", "dense ×3, moe ×58", "full_attention ×80".
+// Greedy from the left: at each position the block (period up to 64) whose repetitions
+// cover the most layers wins; ties go to the shorter block.
+std::string compress_layer_pattern(const std::vector<std::string>& kinds);
+
+// The per-layer kinds to show: attention kinds when only they vary, MLP kinds when only they
+// vary, "attention/mlp" pairs when both do.
+std::vector<std::string> layer_kinds(const std::vector<std::string>& attention,
+                                     const std::vector<std::string>& mlp);
+
+}  // namespace mbuild

@@ -1,0 +1,344 @@
+#include "core/local_source.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "core/model_config.hpp"
+#include "core/safetensors.hpp"
+#include "core/shard_index.hpp"
+
+namespace mbuild {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Owns a file descriptor.
+class Fd {
+ public:
+  explicit Fd(int fd) : m_fd(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (m_fd >= 0) {
+      ::close(m_fd);
+    }
+  }
+  int get() const { return m_fd; }
+
+ private:
+  int m_fd;
+};
+
+Error io_error(const fs::path& path, int err) {
+  return Error{err == ENOENT ? ErrorKind::not_found : ErrorKind::bad_input, path.string(),
+               std::strerror(err)};
+}
+
+// Reads up to `count` bytes at `offset`; short only at end of file.
+Result<ByteBuffer> read_at(int fd, const fs::path& path, uint64_t offset, uint64_t count) {
+  ByteBuffer out(count);
+  uint64_t done = 0;
+  while (done < count) {
+    ssize_t n = ::pread(fd, out.data() + done, count - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return tl::unexpected(io_error(path, errno));
+    }
+    if (n == 0) {
+      break;
+    }
+    done += static_cast<uint64_t>(n);
+  }
+  out.truncate(done);
+  return out;
+}
+
+// The weight layouts a folder may hold, in the order they are preferred. An index names its
+// shards; a single file stands alone.
+struct Layout {
+  std::string_view index;   // index file name, or empty
+  std::string_view single;  // single-file name, or empty
+};
+constexpr Layout k_layouts[] = {
+    {"model.safetensors.index.json", ""},
+    {"", "model.safetensors"},
+    {"consolidated.safetensors.index.json", ""},
+    {"", "consolidated.safetensors"},
+    {"diffusion_pytorch_model.safetensors.index.json", ""},
+    {"", "diffusion_pytorch_model.safetensors"},
+};
+
+// Subfolders a diffusers pipeline keeps its denoiser in (HJS probes the same).
+constexpr std::string_view k_diffusers_subfolders[] = {"transformer", "unet"};
+
+bool is_other_weight(const std::string& name) {
+  return name.starts_with("pytorch_model") || name.ends_with(".gguf") || name == "tf_model.h5" ||
+         name == "flax_model.msgpack" || name.ends_with(".pt") || name.ends_with(".pth") ||
+         name == "consolidated.00.pth";
+}
+
+bool is_mistral_layout(std::string_view name) {
+  return name.starts_with("consolidated");
+}
+
+Result<void> read_folder_weights(const fs::path& folder, const std::string& prefix,
+                                 Snapshot& snap) {
+  std::error_code ec;
+  auto exists = [&](std::string_view name) { return fs::is_regular_file(folder / name, ec); };
+  for (const Layout& layout : k_layouts) {
+    if (!layout.index.empty() && exists(layout.index)) {
+      auto text = read_small_file(folder / layout.index, k_max_index_bytes);
+      if (!text) {
+        return tl::unexpected(text.error());
+      }
+      auto index = parse_shard_index(prefix + std::string(layout.index), *text);
+      if (!index) {
+        return tl::unexpected(index.error());
+      }
+      for (const std::string& shard : index->shards) {
+        if (!fs::is_regular_file(folder / shard, ec)) {
+          return bad_input(index->name, fmt::format("names shard '{}', which is not in {}", shard,
+                                                    folder.string()));
+        }
+        auto head = read_weight_head(folder / shard, prefix + shard);
+        if (!head) {
+          return tl::unexpected(head.error());
+        }
+        snap.files.push_back(std::move(*head));
+      }
+      snap.index = std::move(*index);
+    } else if (!layout.single.empty() && exists(layout.single)) {
+      auto head = read_weight_head(folder / layout.single, prefix + std::string(layout.single));
+      if (!head) {
+        return tl::unexpected(head.error());
+      }
+      snap.files.push_back(std::move(*head));
+    } else {
+      continue;
+    }
+    // A repo holding both the transformers and the Mistral-native layout: count one.
+    if (!is_mistral_layout(layout.index.empty() ? layout.single : layout.index) &&
+        (exists("consolidated.safetensors") || exists("consolidated.safetensors.index.json"))) {
+      snap.findings.push_back({Severity::info, folder.string(),
+                               "also holds the Mistral consolidated* layout; counted the "
+                               "transformers layout only"});
+    }
+    return {};
+  }
+  // No known layout: every *.safetensors file in the folder, sorted by name.
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    std::string name = entry.path().filename().string();
+    if (entry.is_regular_file(ec) && name.ends_with(".safetensors")) {
+      names.push_back(name);
+    }
+  }
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) {
+    auto head = read_weight_head(folder / name, prefix + name);
+    if (!head) {
+      return tl::unexpected(head.error());
+    }
+    snap.files.push_back(std::move(*head));
+  }
+  return {};
+}
+
+void note_other_weights(const fs::path& folder, Snapshot& snap) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    std::string name = entry.path().filename().string();
+    if (is_other_weight(name)) {
+      snap.other_weights.push_back(name);
+    }
+  }
+  std::sort(snap.other_weights.begin(), snap.other_weights.end());
+}
+
+}  // namespace
+
+Result<ByteBuffer> read_small_file(const fs::path& path, uint64_t max_bytes) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return tl::unexpected(io_error(path, errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return tl::unexpected(io_error(path, errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return bad_input(path.string(), "is a folder, not a file");
+  }
+  const auto size = static_cast<uint64_t>(st.st_size);
+  if (size > max_bytes) {
+    return bad_input(path.string(),
+                     fmt::format("is {} bytes, over the {} byte limit", size, max_bytes));
+  }
+  return read_at(fd.get(), path, 0, size);
+}
+
+Result<WeightFile> read_weight_head(const fs::path& path, std::string name) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) {
+    return tl::unexpected(io_error(path, errno));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) {
+    return tl::unexpected(io_error(path, errno));
+  }
+  WeightFile file;
+  file.name = std::move(name);
+  file.size = static_cast<uint64_t>(st.st_size);
+  auto prefix = read_at(fd.get(), path, 0, 8);
+  if (!prefix) {
+    return tl::unexpected(prefix.error());
+  }
+  auto span = safetensors_header_span(file.name, prefix->view(), file.size);
+  if (!span) {
+    return tl::unexpected(span.error());
+  }
+  auto head = read_at(fd.get(), path, 0, *span);
+  if (!head) {
+    return tl::unexpected(head.error());
+  }
+  file.head = std::move(*head);
+  return file;
+}
+
+LocalFolderSource::LocalFolderSource(fs::path folder, std::string id)
+    : m_folder(std::move(folder)), m_id(std::move(id)) {}
+
+Result<Snapshot> LocalFolderSource::snapshot() {
+  auto snap = read_snapshot();
+  if (!snap && !snap.error().what.empty() && snap.error().what.front() != '/') {
+    snap.error().what = (m_folder / snap.error().what).string();
+  }
+  return snap;
+}
+
+Result<Snapshot> LocalFolderSource::read_snapshot() {
+  std::error_code ec;
+  if (!fs::is_directory(m_folder, ec)) {
+    return fail(ErrorKind::not_found, m_folder.string(), "no such folder");
+  }
+  Snapshot snap;
+  snap.ref.id =
+      m_id.empty() ? fs::absolute(m_folder, ec).lexically_normal().filename().string() : m_id;
+  if (snap.ref.id.empty()) {
+    snap.ref.id = fs::absolute(m_folder, ec).lexically_normal().parent_path().filename().string();
+  }
+  snap.ref.source = "local";
+  snap.ref.location = m_folder.string();
+  snap.display_prefix = (m_folder / "").string();
+
+  fs::path weights_folder = m_folder;
+  std::string prefix;
+  if (!fs::exists(m_folder / "config.json", ec) && fs::exists(m_folder / "model_index.json", ec)) {
+    for (std::string_view sub : k_diffusers_subfolders) {
+      if (fs::is_directory(m_folder / sub, ec)) {
+        weights_folder = m_folder / sub;
+        prefix = std::string(sub) + "/";
+        break;
+      }
+    }
+  }
+  if (fs::exists(weights_folder / "config.json", ec)) {
+    auto config = read_small_file(weights_folder / "config.json", k_max_config_bytes);
+    if (!config) {
+      return tl::unexpected(config.error());
+    }
+    snap.config_json = std::string(config->view());
+    snap.config_name = prefix + "config.json";
+  }
+  if (auto ok = read_folder_weights(weights_folder, prefix, snap); !ok) {
+    return tl::unexpected(ok.error());
+  }
+  note_other_weights(weights_folder, snap);
+  if (!snap.config_json && snap.files.empty()) {
+    return fail(ErrorKind::not_found, m_folder.string(),
+                "holds neither config.json nor safetensors files");
+  }
+  return snap;
+}
+
+LocalFileSource::LocalFileSource(fs::path file) : m_file(std::move(file)) {}
+
+Result<Snapshot> LocalFileSource::snapshot() {
+  std::error_code ec;
+  if (!fs::exists(m_file, ec)) {
+    return fail(ErrorKind::not_found, m_file.string(), "no such file");
+  }
+  Snapshot snap;
+  snap.ref.id = m_file.stem().string();
+  snap.ref.source = "local";
+  snap.ref.location = m_file.string();
+  auto head = read_weight_head(m_file, m_file.string());
+  if (!head) {
+    return tl::unexpected(head.error());
+  }
+  snap.files.push_back(std::move(*head));
+  fs::path config = m_file.parent_path() / "config.json";
+  if (fs::is_regular_file(config, ec)) {
+    auto text = read_small_file(config, k_max_config_bytes);
+    if (!text) {
+      return tl::unexpected(text.error());
+    }
+    snap.config_json = std::string(text->view());
+    snap.config_name = config.string();
+    snap.findings.push_back(
+        {Severity::info, config.string(), "read config.json from the file's folder"});
+  }
+  return snap;
+}
+
+Result<fs::path> resolve_hf_cache(const fs::path& hub_cache, const std::string& repo_id,
+                                  const std::string& revision, std::string& commit) {
+  std::string folder_name = "models--" + repo_id;
+  for (size_t pos = folder_name.find('/'); pos != std::string::npos;
+       pos = folder_name.find('/', pos)) {
+    folder_name.replace(pos, 1, "--");
+  }
+  const fs::path repo = hub_cache / folder_name;
+  std::error_code ec;
+  if (!fs::is_directory(repo, ec)) {
+    return fail(ErrorKind::network, repo_id,
+                fmt::format("not in the HF cache ({}) and offline", hub_cache.string()));
+  }
+  static const std::regex k_commit_re("^[0-9a-f]{40}$");
+  const std::string rev = revision.empty() ? "main" : revision;
+  if (std::regex_match(rev, k_commit_re)) {
+    commit = rev;
+  } else {
+    auto ref = read_small_file(repo / "refs" / rev, 4096);
+    if (!ref) {
+      return fail(ErrorKind::network, repo_id,
+                  fmt::format("revision '{}' is not in the HF cache and offline", rev));
+    }
+    commit = std::string(ref->view());
+    while (!commit.empty() &&
+           (commit.back() == '\n' || commit.back() == '\r' || commit.back() == ' ')) {
+      commit.pop_back();
+    }
+    if (!std::regex_match(commit, k_commit_re)) {
+      return bad_input((repo / "refs" / rev).string(), "does not hold a 40-hex commit");
+    }
+  }
+  fs::path snapshot = repo / "snapshots" / commit;
+  if (!fs::is_directory(snapshot, ec)) {
+    return fail(ErrorKind::network, repo_id,
+                fmt::format("snapshot {} is not in the HF cache and offline", commit));
+  }
+  return snapshot;
+}
+
+}  // namespace mbuild

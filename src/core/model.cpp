@@ -1,0 +1,211 @@
+#include "core/model.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace mbuild {
+namespace {
+
+// Parses every header, spreading files over the machine's cores: the largest repos
+// (Qwen3-Next: 33 files, 76k tensors) spend most of their time here.
+// Each file's bytes are released once parsed, so their pages can hold the tensor table.
+std::vector<Result<SafetensorsHeader>> parse_headers(std::vector<WeightFile>& files) {
+  std::vector<Result<SafetensorsHeader>> out(files.size(),
+                                             tl::unexpected(Error{ErrorKind::bad_input, "", ""}));
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) {
+      out[i] = parse_safetensors_header(files[i].name, files[i].head, files[i].size);
+      files[i].head = ByteBuffer();
+    }
+  };
+  size_t threads =
+      std::min<size_t>(files.size(), std::max(1U, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) {
+    pool.emplace_back(worker);
+  }
+  worker();
+  for (auto& t : pool) {
+    t.join();
+  }
+  return out;
+}
+
+// Index <-> shards: every listed tensor present in the shard it names, none unlisted,
+// total_size equal to the tensor bytes. `by_name` maps each stored tensor to its index.
+void check_index(const ShardIndex& index, const Model& model,
+                 const std::unordered_map<std::string_view, uint32_t>& by_name,
+                 std::vector<Finding>& findings) {
+  std::unordered_map<std::string_view, uint32_t> file_id;
+  for (uint32_t i = 0; i < model.files.size(); ++i) {
+    file_id.emplace(model.files[i].name, i);
+  }
+  std::vector<uint32_t> shard_file(index.shards.size(), UINT32_MAX);
+  for (size_t s = 0; s < index.shards.size(); ++s) {
+    // Files are named with the folder prefix of a diffusers layout; shards without it.
+    for (uint32_t i = 0; i < model.files.size(); ++i) {
+      std::string_view name = model.files[i].name;
+      if (name == index.shards[s] || (name.ends_with(index.shards[s]) &&
+                                      name[name.size() - index.shards[s].size() - 1] == '/')) {
+        shard_file[s] = i;
+        break;
+      }
+    }
+  }
+  size_t missing = 0, misplaced = 0;
+  std::string first_missing, first_misplaced;
+  std::vector<bool> listed(model.tensors.size(), false);
+  for (const auto& entry : index.weight_map) {
+    const std::string_view name = index.tensor(entry);
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      if (missing++ == 0) {
+        first_missing = name;
+      }
+      continue;
+    }
+    listed[it->second] = true;
+    if (shard_file[entry.shard] != model.tensors[it->second].file && misplaced++ == 0) {
+      first_misplaced = name;
+    }
+  }
+  size_t unlisted = 0;
+  std::string first_unlisted;
+  for (size_t i = 0; i < listed.size(); ++i) {
+    if (!listed[i] && unlisted++ == 0) {
+      first_unlisted = model.tensors[i].name;
+    }
+  }
+  if (missing) {
+    findings.push_back({Severity::warning, index.name,
+                        fmt::format("{} tensor(s) listed in weight_map are absent from the "
+                                    "shards (first: '{}')",
+                                    missing, first_missing)});
+  }
+  if (misplaced) {
+    findings.push_back({Severity::warning, index.name,
+                        fmt::format("{} tensor(s) are in another shard than weight_map says "
+                                    "(first: '{}')",
+                                    misplaced, first_misplaced)});
+  }
+  if (unlisted) {
+    findings.push_back({Severity::warning, index.name,
+                        fmt::format("{} tensor(s) in the shards are not listed in weight_map "
+                                    "(first: '{}')",
+                                    unlisted, first_unlisted)});
+  }
+  if (index.total_size) {
+    uint64_t bytes = 0;
+    for (const WeightFileInfo& f : model.files) {
+      bytes += f.data_bytes;
+    }
+    if (*index.total_size != bytes) {
+      findings.push_back({Severity::warning, index.name,
+                          fmt::format("metadata.total_size is {} but the shards hold {} tensor "
+                                      "bytes",
+                                      *index.total_size, bytes)});
+    }
+  }
+}
+
+}  // namespace
+
+namespace {
+
+Result<Model> build_model_unprefixed(Snapshot snapshot) {
+  Model model;
+  model.ref = std::move(snapshot.ref);
+  model.other_weights = std::move(snapshot.other_weights);
+  model.findings = std::move(snapshot.findings);
+
+  if (snapshot.config_json) {
+    auto config = parse_model_config(snapshot.config_name, *snapshot.config_json);
+    if (!config) {
+      return tl::unexpected(config.error());
+    }
+    model.config = std::move(*config);
+  }
+  model.index = std::move(snapshot.index);
+
+  auto headers = parse_headers(snapshot.files);
+  size_t tensor_total = 0;
+  for (auto& h : headers) {
+    if (!h) {
+      return tl::unexpected(h.error());
+    }
+    tensor_total += h->tensors.size();
+  }
+  model.tensors.reserve(tensor_total);
+  for (size_t i = 0; i < headers.size(); ++i) {
+    SafetensorsHeader& h = *headers[i];
+    WeightFileInfo info;
+    info.name = snapshot.files[i].name;
+    info.size = snapshot.files[i].size;
+    info.header_bytes = h.header_length;
+    info.data_bytes = h.data_bytes;
+    info.tensors = h.tensors.size();
+    info.metadata = std::move(h.metadata);
+    model.files.push_back(std::move(info));
+    for (TensorInfo& t : h.tensors) {
+      t.file = static_cast<uint32_t>(i);
+      model.tensors.push_back(std::move(t));
+    }
+    h.tensors = {};
+    for (Finding& f : h.findings) {
+      model.findings.push_back(std::move(f));
+    }
+  }
+  // A name stored in two shards would be counted twice: that is a broken checkpoint.
+  std::unordered_map<std::string_view, uint32_t> by_name;
+  if (model.files.size() > 1 || model.index) {
+    by_name.reserve(model.tensors.size());
+    for (uint32_t i = 0; i < model.tensors.size(); ++i) {
+      const TensorInfo& t = model.tensors[i];
+      auto [it, inserted] = by_name.emplace(t.name, i);
+      if (!inserted) {
+        return bad_input(model.files[t.file].name,
+                         fmt::format("tensor '{}' is also stored in {}", t.name,
+                                     model.files[model.tensors[it->second].file].name));
+      }
+    }
+  }
+  // Header-only replicas: one note for the whole model rather than one per file.
+  size_t absent = 0;
+  std::vector<Finding> kept;
+  for (Finding& f : model.findings) {
+    if (f.severity == Severity::info && f.text.starts_with("header-only file")) {
+      ++absent;
+    } else {
+      kept.push_back(std::move(f));
+    }
+  }
+  model.findings = std::move(kept);
+  if (absent) {
+    model.findings.push_back({Severity::info, model.ref.id,
+                              fmt::format("{} of {} file(s) are header-only: the data region is "
+                                          "absent (counts come from the headers)",
+                                          absent, model.files.size())});
+  }
+  if (model.index) {
+    check_index(*model.index, model, by_name, model.findings);
+  }
+  return model;
+}
+
+}  // namespace
+
+Result<Model> build_model(Snapshot snapshot) {
+  const std::string prefix = snapshot.display_prefix;
+  auto result = build_model_unprefixed(std::move(snapshot));
+  if (!result && !result.error().what.empty() && result.error().what.front() != '/') {
+    result.error().what = prefix + result.error().what;
+  }
+  return result;
+}
+
+}  // namespace mbuild

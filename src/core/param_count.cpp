@@ -1,0 +1,519 @@
+#include "core/param_count.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "core/checked.hpp"
+
+namespace mbuild {
+namespace {
+
+constexpr std::string_view k_component_names[k_component_count] = {
+    "embedding", "attention", "mlp", "moe_experts", "shared_experts", "router", "norms",
+    "lm_head",   "vision",    "mtp", "ssm",         "other",
+};
+
+// ---------------------------------------------------------------------------------------
+// Components: tensor-name rules, first match wins. Matching is on the lower-cased name split
+// at dots, so "model.layers.3.self_attn.q_proj.weight" has the segment "self_attn".
+
+enum class Match {
+  segment,           // a segment equals the token
+  segment_contains,  // a segment contains the token
+  segment_prefix,    // a segment starts with the token
+  name_prefix,       // the whole name starts with the token
+};
+
+struct ComponentRule {
+  Match match;
+  std::string_view token;
+  Component component;
+};
+
+constexpr ComponentRule k_component_rules[] = {
+    // Vision towers and projectors of multimodal checkpoints.
+    {Match::segment_contains, "vision", Component::vision},
+    {Match::segment, "visual", Component::vision},
+    {Match::segment_contains, "multi_modal_projector", Component::vision},
+    {Match::segment, "mm_projector", Component::vision},
+    {Match::segment, "image_newline", Component::vision},
+    // Multi-token-prediction heads stored under their own prefix (Qwen3-Next, GLM).
+    {Match::name_prefix, "mtp.", Component::mtp},
+    {Match::segment, "mtp", Component::mtp},
+    // Experts and routers, before the generic mlp rule.
+    {Match::segment_contains, "shared_expert", Component::shared_experts},
+    {Match::segment, "experts", Component::moe_experts},
+    {Match::segment, "switch_mlp", Component::moe_experts},
+    {Match::segment, "router", Component::router},
+    {Match::segment, "gate", Component::router},
+    {Match::segment, "e_score_correction_bias", Component::router},
+    // Norms, before embeddings: BLOOM's word_embeddings_layernorm is a norm.
+    {Match::segment_contains, "norm", Component::norms},
+    {Match::segment_prefix, "ln_", Component::norms},
+    {Match::segment, "ln1", Component::norms},
+    {Match::segment, "ln2", Component::norms},
+    {Match::segment, "ln", Component::norms},
+    // Output heads, before embeddings: GPT-NeoX calls its head embed_out.
+    {Match::name_prefix, "lm_head", Component::lm_head},
+    {Match::name_prefix, "cls.predictions", Component::lm_head},
+    {Match::name_prefix, "output.weight", Component::lm_head},
+    {Match::segment, "embed_out", Component::lm_head},
+    // Embeddings.
+    {Match::segment_contains, "embed", Component::embedding},
+    {Match::segment, "wte", Component::embedding},
+    {Match::segment, "wpe", Component::embedding},
+    {Match::name_prefix, "shared.", Component::embedding},
+    {Match::segment, "emb", Component::embedding},
+    // Token mixers.
+    {Match::segment_contains, "attn", Component::attention},
+    {Match::segment_contains, "attention", Component::attention},
+    {Match::segment, "mixer", Component::ssm},
+    {Match::segment, "mamba", Component::ssm},
+    // Feed-forward blocks.
+    {Match::segment_contains, "mlp", Component::mlp},
+    {Match::segment_contains, "feed_forward", Component::mlp},
+    {Match::segment_contains, "ffn", Component::mlp},
+    {Match::segment, "intermediate", Component::mlp},
+    {Match::segment, "densereludense", Component::mlp},
+    {Match::segment, "output", Component::mlp},  // BERT layer.N.output.dense
+};
+
+// Segment names that hold a decoder layer's index right after them.
+constexpr std::string_view k_layer_containers[] = {
+    "layers", "layer", "h", "blocks", "block", "decoder_layers", "encoder_layers"};
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A lower-cased tensor name and its dot-separated segments, split once.
+class NameParts {
+ public:
+  explicit NameParts(std::string_view name) : m_lower(name) {
+    for (char& ch : m_lower) {
+      if (ch >= 'A' && ch <= 'Z') {
+        ch = static_cast<char>(ch - 'A' + 'a');
+      }
+    }
+    std::string_view lower = m_lower;
+    size_t start = 0;
+    while (m_count < m_segments.size()) {
+      size_t dot = lower.find('.', start);
+      m_segments[m_count++] =
+          lower.substr(start, dot == std::string_view::npos ? dot : dot - start);
+      if (dot == std::string_view::npos) {
+        break;
+      }
+      start = dot + 1;
+    }
+  }
+  std::string_view lower() const { return m_lower; }
+  const std::string_view* begin() const { return m_segments.data(); }
+  const std::string_view* end() const { return m_segments.data() + m_count; }
+
+ private:
+  std::string m_lower;
+  std::array<std::string_view, 32> m_segments{};
+  size_t m_count = 0;
+};
+
+bool rule_matches(const ComponentRule& rule, const NameParts& name) {
+  if (rule.match == Match::name_prefix) {
+    return name.lower().starts_with(rule.token);
+  }
+  for (std::string_view seg : name) {
+    const bool hit = rule.match == Match::segment            ? seg == rule.token
+                     : rule.match == Match::segment_contains ? seg.find(rule.token) != seg.npos
+                                                             : seg.starts_with(rule.token);
+    if (hit) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Component component_of(const NameParts& name) {
+  for (const ComponentRule& rule : k_component_rules) {
+    if (rule_matches(rule, name)) {
+      return rule.component;
+    }
+  }
+  return Component::other;
+}
+
+std::optional<uint32_t> layer_index_of(const NameParts& name) {
+  bool after_container = false;
+  for (std::string_view seg : name) {
+    if (after_container && all_digits(seg) && seg.size() <= 9) {
+      uint32_t v = 0;
+      for (char ch : seg) {
+        v = v * 10 + static_cast<uint32_t>(ch - '0');
+      }
+      return v;
+    }
+    after_container = std::find(std::begin(k_layer_containers), std::end(k_layer_containers),
+                                seg) != std::end(k_layer_containers);
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------
+// Quantization roles: suffixes of auxiliary tensors (not counted) per DESIGN.md.
+
+constexpr std::string_view k_aux_suffixes[] = {
+    // GPTQ / AWQ
+    ".qzeros",
+    ".g_idx",
+    ".scales",
+    // compressed-tensors
+    ".weight_scale",
+    ".weight_zero_point",
+    ".weight_shape",
+    ".weight_g_idx",
+    ".weight_global_scale",
+    ".input_global_scale",
+    ".input_scale",
+    ".output_scale",
+    ".k_scale",
+    ".v_scale",
+    // FP8 block scales (DeepSeek-V3)
+    ".weight_scale_inv",
+    // bitsandbytes
+    ".absmax",
+    ".quant_map",
+    ".nested_absmax",
+    ".nested_quant_map",
+    ".SCB",
+    ".weight_format",
+    // MXFP4 (gpt-oss)
+    "_scales",
+};
+
+// Stored non-parameter buffers the Hub counts anyway.
+bool is_buffer(const TensorInfo& t) {
+  std::string_view n = t.name;
+  return (n.ends_with(".attn.bias") && t.shape.size() == 4) || n.ends_with(".attn.masked_bias") ||
+         n.ends_with("rotary_emb.inv_freq") || n.ends_with("embeddings.position_ids") ||
+         n.ends_with("._float_tensor");
+}
+
+bool is_integer_container(Dtype d) {
+  return d == Dtype::U8 || d == Dtype::I8 || d == Dtype::U32 || d == Dtype::I32;
+}
+
+// Labels for logical dtypes of packed weights; string_views into this table stay valid.
+constexpr std::string_view k_int_labels[] = {"INT0", "INT1", "INT2", "INT3", "INT4",
+                                             "INT5", "INT6", "INT7", "INT8"};
+
+std::string_view int_label(unsigned bits) {
+  return bits < std::size(k_int_labels) ? k_int_labels[bits] : std::string_view("INT?");
+}
+
+class Classifier {
+ public:
+  Classifier(const Model& model, std::vector<Finding>& findings)
+      : m_model(model), m_findings(findings) {
+    if (model.config) {
+      m_quant = &model.config->quant;
+      m_num_layers = model.config->num_layers;
+      m_mtp_layers = model.config->count("num_mtp_layers").value_or(0);
+    }
+    bool needs_names = m_quant && !m_quant->method.empty();
+    for (const TensorInfo& t : model.tensors) {
+      needs_names = needs_names || is_integer_container(t.dtype);
+      if (needs_names) {
+        break;
+      }
+    }
+    if (needs_names) {
+      m_by_name.reserve(model.tensors.size());
+      for (const TensorInfo& t : model.tensors) {
+        m_by_name.emplace(t.name, &t);
+      }
+    }
+  }
+
+  TensorClass classify(const TensorInfo& t) {
+    TensorClass c;
+    const NameParts parts(t.name);
+    c.layer = layer_index_of(parts);
+    c.component = component_of(parts);
+    // DeepSeek-V3 stores its MTP module as decoder layer num_hidden_layers (+1, ...).
+    if (m_mtp_layers && m_num_layers && c.layer && *c.layer >= *m_num_layers &&
+        c.component != Component::vision) {
+      c.component = Component::mtp;
+    }
+    c.logical_dtype = dtype_name(t.dtype);
+    c.params = t.elements;
+    if (is_buffer(t)) {
+      c.role = TensorRole::buffer;
+      return c;
+    }
+    assign_quant_role(t, c);
+    return c;
+  }
+
+ private:
+  const TensorInfo* sibling(std::string_view name) const {
+    auto it = m_by_name.find(name);
+    return it == m_by_name.end() ? nullptr : it->second;
+  }
+
+  void packed(const TensorInfo& t, TensorClass& c, unsigned bits, std::string_view label) {
+    c.role = TensorRole::packed;
+    c.logical_dtype = label;
+    if (bits == 0) {
+      bits = 4;
+      note_once("quantization bits unknown; assumed 4");
+    }
+    const unsigned container = dtype_bits(t.dtype);
+    auto total_bits = checked_mul(t.elements, container);
+    if (!total_bits || *total_bits % bits != 0) {
+      m_findings.push_back({Severity::warning, t.name,
+                            fmt::format("{} elements of {} do not hold a whole number of {}-bit "
+                                        "weights",
+                                        t.elements, dtype_name(t.dtype), bits)});
+      c.params = total_bits ? *total_bits / bits : t.elements;
+      return;
+    }
+    c.params = *total_bits / bits;
+  }
+
+  void assign_quant_role(const TensorInfo& t, TensorClass& c) {
+    std::string_view n = t.name;
+    const std::string method = m_quant ? m_quant->method : std::string();
+    const unsigned bits = m_quant ? m_quant->bits : 0;
+
+    // E8M0 values are always block scales.
+    if (t.dtype == Dtype::F8_E8M0 &&
+        (n.ends_with("scale") || n.ends_with("scales") || n.ends_with("_scale_inv"))) {
+      c.role = TensorRole::quant_aux;
+      return;
+    }
+    if (n.ends_with(".qweight")) {
+      packed(t, c, bits, int_label(bits ? bits : 4));
+      return;
+    }
+    if (n.ends_with(".weight_packed")) {
+      const bool fp4 = m_quant && (m_quant->detail.find("nvfp4") != std::string::npos ||
+                                   m_quant->detail.find("float") != std::string::npos);
+      packed(t, c, bits, fp4 ? "NVFP4" : int_label(bits ? bits : 4));
+      return;
+    }
+    if (n.ends_with("_blocks") && t.dtype == Dtype::U8) {
+      packed(t, c, 4, "MXFP4");
+      return;
+    }
+    if (n.find(".quant_state.") != std::string_view::npos) {
+      c.role = TensorRole::quant_aux;
+      return;
+    }
+    if (n.ends_with(".biases") && t.dtype != Dtype::U32) {
+      std::string weight = std::string(n.substr(0, n.size() - 7)) + ".weight";
+      const TensorInfo* w = sibling(weight);
+      if (method == "mlx" || (w && w->dtype == Dtype::U32)) {
+        c.role = TensorRole::quant_aux;
+        return;
+      }
+    }
+    // DeepSeek-V4 style FP8/FP4 checkpoints name their block scales plain ".scale".
+    if (n.ends_with(".scale") && (method == "fp8" || (m_quant && m_quant->fp4_experts))) {
+      c.role = TensorRole::quant_aux;
+      return;
+    }
+    for (std::string_view suffix : k_aux_suffixes) {
+      if (n.ends_with(suffix)) {
+        c.role = TensorRole::quant_aux;
+        return;
+      }
+    }
+    if (!is_integer_container(t.dtype)) {
+      return;
+    }
+    // bitsandbytes 4-bit: weight U8 [n/2, 1] beside its absmax / quant_state.
+    if (t.dtype == Dtype::U8) {
+      const std::string base(n);
+      const TensorInfo* nf4 = sibling(base + ".quant_state.bitsandbytes__nf4");
+      const TensorInfo* fp4 = sibling(base + ".quant_state.bitsandbytes__fp4");
+      if (nf4 || fp4 || sibling(base + ".absmax")) {
+        std::string_view label = fp4                                   ? "FP4"
+                                 : nf4                                 ? "NF4"
+                                 : m_quant && m_quant->detail == "fp4" ? "FP4"
+                                                                       : "NF4";
+        packed(t, c, 4, label);
+        return;
+      }
+    }
+    // MLX affine: weight U32 [out, in*bits/32] beside scales (and biases).
+    if (t.dtype == Dtype::U32 && n.ends_with(".weight")) {
+      std::string_view module = n.substr(0, n.size() - 7);
+      const TensorInfo* scales = sibling(std::string(module) + ".scales");
+      if (scales) {
+        unsigned module_bits = mlx_bits(module, t, *scales);
+        packed(t, c, module_bits, int_label(module_bits));
+        return;
+      }
+    }
+    // Routed experts declared FP4 (expert_dtype): two values a byte.
+    if (m_quant && m_quant->fp4_experts && c.component == Component::moe_experts &&
+        (t.dtype == Dtype::I8 || t.dtype == Dtype::U8)) {
+      packed(t, c, 4, "FP4");
+      return;
+    }
+  }
+
+  // Bits of an MLX-quantized module: a per-module override in config["quantization"], else
+  // the default, cross-checked against the shapes (in = scales cols x group size).
+  unsigned mlx_bits(std::string_view module, const TensorInfo& weight, const TensorInfo& scales) {
+    unsigned bits = m_quant ? m_quant->bits : 0;
+    uint64_t group = m_quant ? m_quant->group_size : 0;
+    if (m_quant && m_quant->raw.is_object()) {
+      auto it = m_quant->raw.find(std::string(module));
+      if (it != m_quant->raw.end() && it->is_object()) {
+        bits = it->value("bits", bits);
+        group = it->value("group_size", group);
+      }
+    }
+    if (group && !weight.shape.empty() && !scales.shape.empty()) {
+      auto in = checked_mul(scales.shape.back(), group);
+      auto packed_bits = checked_mul(weight.shape.back(), 32);
+      if (in && packed_bits && *in > 0 && *packed_bits % *in == 0) {
+        auto shape_bits = static_cast<unsigned>(*packed_bits / *in);
+        if (bits != 0 && shape_bits != bits) {
+          m_findings.push_back(
+              {Severity::warning, weight.name,
+               fmt::format("config says {}-bit, the shapes say {}-bit; counted {}-bit", bits,
+                           shape_bits, shape_bits)});
+        }
+        bits = shape_bits;
+      }
+    }
+    return bits;
+  }
+
+  void note_once(std::string text) {
+    for (const Finding& f : m_findings) {
+      if (f.text == text) {
+        return;
+      }
+    }
+    m_findings.push_back({Severity::warning, "quantization", std::move(text)});
+  }
+
+  const Model& m_model;
+  std::vector<Finding>& m_findings;
+  const QuantConfig* m_quant = nullptr;
+  std::optional<uint64_t> m_num_layers;
+  uint64_t m_mtp_layers = 0;
+  std::unordered_map<std::string_view, const TensorInfo*> m_by_name;
+};
+
+}  // namespace
+
+std::string_view component_name(Component c) {
+  return k_component_names[static_cast<size_t>(c)];
+}
+
+std::string_view role_name(TensorRole r) {
+  switch (r) {
+    case TensorRole::parameter:
+      return "parameter";
+    case TensorRole::packed:
+      return "packed";
+    case TensorRole::quant_aux:
+      return "quant_aux";
+    case TensorRole::buffer:
+      return "buffer";
+  }
+  return "parameter";
+}
+
+std::optional<uint32_t> layer_index_of(std::string_view tensor_name) {
+  return layer_index_of(NameParts(tensor_name));
+}
+
+ParamCount count_params(const Model& model) {
+  ParamCount pc;
+  Classifier classifier(model, pc.findings);
+  pc.classes.reserve(model.tensors.size());
+  std::map<std::optional<uint32_t>, uint64_t> routed_by_layer;
+  for (const TensorInfo& t : model.tensors) {
+    TensorClass c = classifier.classify(t);
+    pc.raw_elements += t.elements;
+    pc.raw_elements_by_dtype[std::string(dtype_name(t.dtype))] += t.elements;
+    pc.stored_bytes += t.end - t.begin;
+    switch (c.role) {
+      case TensorRole::quant_aux:
+        pc.quant_aux_elements += t.elements;
+        c.params = 0;
+        break;
+      case TensorRole::buffer:
+        pc.buffers += t.elements;
+        pc.buffer_names.push_back(t.name);
+        [[fallthrough]];
+      case TensorRole::parameter:
+      case TensorRole::packed:
+        pc.total += c.params;
+        pc.by_dtype[std::string(c.logical_dtype)] += c.params;
+        pc.by_component[static_cast<size_t>(c.component)] += c.params;
+        if (c.component == Component::moe_experts) {
+          routed_by_layer[c.layer] += c.params;
+        }
+        break;
+    }
+    pc.classes.push_back(c);
+  }
+  pc.embedding = pc.by_component[static_cast<size_t>(Component::embedding)];
+  const uint64_t lm_head = pc.by_component[static_cast<size_t>(Component::lm_head)];
+  const bool config_ties = model.config && model.config->tie_word_embeddings.value_or(true);
+  pc.tied_embeddings = lm_head == 0 && pc.embedding > 0 && (!model.config || config_ties);
+
+  // FP8 checkpoints (DeepSeek-V3) pack nothing but store block scales: the declared method
+  // still applies.
+  const std::string declared = model.config ? model.config->quant.method : std::string();
+  for (const TensorClass& c : pc.classes) {
+    if (!pc.quant_method.empty()) {
+      break;
+    }
+    if (c.role == TensorRole::packed) {
+      pc.quant_method = !declared.empty() ? declared : std::string(c.logical_dtype);
+    } else if (c.role == TensorRole::quant_aux) {
+      pc.quant_method = declared;
+    }
+  }
+
+  // Active per token: everything but the routed experts and MTP heads, plus top_k of each
+  // layer's routed experts.
+  const uint64_t mtp = pc.by_component[static_cast<size_t>(Component::mtp)];
+  for (const auto& [layer, params] : routed_by_layer) {
+    pc.routed_expert_params += params;
+  }
+  uint64_t active = pc.total - pc.routed_expert_params - mtp;
+  if (pc.routed_expert_params > 0) {
+    const uint64_t experts = model.config ? model.config->num_experts.value_or(0) : 0;
+    const uint64_t top_k = model.config ? model.config->top_k.value_or(0) : 0;
+    if (experts == 0 || top_k == 0) {
+      pc.findings.push_back({Severity::warning, "config.json",
+                             "routed experts found but num_experts / top-k unknown: active "
+                             "params not computed"});
+      pc.classes.shrink_to_fit();
+      return pc;
+    }
+    for (const auto& [layer, params] : routed_by_layer) {
+      if (params % experts != 0) {
+        pc.findings.push_back(
+            {Severity::warning, layer ? fmt::format("layer {}", *layer) : "experts",
+             fmt::format("{} routed-expert params do not split evenly over {} experts", params,
+                         experts)});
+      }
+      active += params / experts * top_k;
+    }
+  }
+  pc.active = active;
+  return pc;
+}
+
+}  // namespace mbuild

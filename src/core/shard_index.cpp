@@ -1,0 +1,149 @@
+#include "core/shard_index.hpp"
+
+#include <charconv>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace mbuild {
+namespace {
+
+namespace dom = simdjson::dom;
+
+// metadata values are numbers in most indexes and numeric strings in some.
+std::optional<uint64_t> read_count(dom::element value) {
+  uint64_t n = 0;
+  if (!value.get_uint64().get(n)) {
+    return n;
+  }
+  double d = 0;
+  if (!value.get_double().get(d)) {
+    if (d >= 0 && d < 1.8e19) {
+      return static_cast<uint64_t>(d);
+    }
+    return std::nullopt;
+  }
+  std::string_view s;
+  if (!value.get_string().get(s)) {
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec == std::errc() && ptr == s.data() + s.size()) {
+      return n;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<void> check_shard_name(std::string_view file, std::string_view shard) {
+  auto reject = [&](std::string_view why) {
+    return bad_input(std::string(file), fmt::format("shard name '{}' {}", shard, why));
+  };
+  if (shard.empty()) {
+    return reject("is empty");
+  }
+  if (shard.front() == '/' || shard.front() == '\\') {
+    return reject("is an absolute path");
+  }
+  if (shard.find("://") != std::string_view::npos) {
+    return reject("is a URL");
+  }
+  if (shard.find('\\') != std::string_view::npos || shard.find('\0') != std::string_view::npos) {
+    return reject("has a forbidden character");
+  }
+  size_t start = 0;
+  while (start <= shard.size()) {
+    size_t slash = shard.find('/', start);
+    std::string_view part = shard.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    if (part == ".." || part == "." || part.empty()) {
+      return reject("leaves the model folder");
+    }
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    start = slash + 1;
+  }
+  return {};
+}
+
+Result<ShardIndex> parse_shard_index(std::string_view file, std::string_view bytes) {
+  return parse_shard_index(file, ByteBuffer::copy_of(bytes));
+}
+
+Result<ShardIndex> parse_shard_index(std::string_view file, const ByteBuffer& buffer) {
+  const std::string where(file);
+  const std::string_view bytes = buffer.view();
+  if (bytes.size() > k_max_index_bytes) {
+    return bad_input(where, fmt::format("index is {} bytes, over the {} byte limit", bytes.size(),
+                                        k_max_index_bytes));
+  }
+  dom::parser parser;
+  dom::element doc;
+  if (auto err = parser.parse(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), false)
+                     .get(doc)) {
+    return bad_input(where, fmt::format("not valid JSON ({})", simdjson::error_message(err)));
+  }
+  dom::object root;
+  if (doc.get_object().get(root)) {
+    return bad_input(where, "not a JSON object");
+  }
+  ShardIndex index;
+  index.name = where;
+  bool has_map = false;
+  std::unordered_map<std::string_view, uint32_t> shard_ids;
+  for (dom::key_value_pair field : root) {
+    if (field.key == "metadata") {
+      dom::object meta;
+      if (field.value.get_object().get(meta)) {
+        continue;  // metadata is informative only
+      }
+      for (dom::key_value_pair entry : meta) {
+        if (entry.key == "total_size") {
+          index.total_size = read_count(entry.value);
+        } else if (entry.key == "total_parameters") {
+          index.total_parameters = read_count(entry.value);
+        }
+      }
+    } else if (field.key == "weight_map") {
+      dom::object map;
+      if (field.value.get_object().get(map)) {
+        return bad_input(where, "weight_map is not an object");
+      }
+      has_map = true;
+      index.weight_map.reserve(map.size());
+      index.names.reserve(bytes.size() / 2);
+      for (dom::key_value_pair entry : map) {
+        std::string_view shard;
+        if (entry.value.get_string().get(shard)) {
+          return bad_input(where, fmt::format("weight_map['{}'] is not a string", entry.key));
+        }
+        auto it = shard_ids.find(shard);
+        if (it == shard_ids.end()) {
+          if (auto ok = check_shard_name(where, shard); !ok) {
+            return tl::unexpected(ok.error());
+          }
+          if (index.shards.size() == k_max_shards) {
+            return bad_input(where, fmt::format("more than {} shards", k_max_shards));
+          }
+          // The view points into the parser's string buffer, alive until the function returns.
+          it = shard_ids.emplace(shard, static_cast<uint32_t>(index.shards.size())).first;
+          index.shards.emplace_back(shard);
+        }
+        index.weight_map.push_back(
+            {index.names.size(), static_cast<uint32_t>(entry.key.size()), it->second});
+        index.names += entry.key;
+      }
+    }
+  }
+  if (!has_map) {
+    return bad_input(where, "weight_map is missing");
+  }
+  if (index.weight_map.empty()) {
+    return bad_input(where, "weight_map is empty");
+  }
+  return index;
+}
+
+}  // namespace mbuild
