@@ -220,8 +220,16 @@ LocalFolderSource::LocalFolderSource(fs::path folder, std::string id)
 
 Result<Snapshot> LocalFolderSource::snapshot() {
   auto snap = read_snapshot();
-  if (!snap && !snap.error().what.empty() && snap.error().what.front() != '/') {
-    snap.error().what = (m_folder / snap.error().what).string();
+  // Names relative to the folder get its path; paths that already start with it (the folder
+  // itself, files read by full path) keep theirs, also when the folder path is relative.
+  if (snap) {
+    return snap;
+  }
+  std::string& what = snap.error().what;
+  const std::string folder = m_folder.string();
+  if (!what.empty() && what.front() != '/' && what != folder &&
+      !what.starts_with((m_folder / "").string())) {
+    what = (m_folder / what).string();
   }
   return snap;
 }

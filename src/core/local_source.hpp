@@ -35,8 +35,9 @@ class LocalFileSource final : public ModelSource {
 };
 
 // The snapshot folder the HF cache holds for a repo at a revision:
-// $HF_HUB_CACHE/models--org--name/refs/<rev> -> snapshots/<commit>/. Fails (not_found) when
-// the repo, ref or snapshot is missing. `commit` receives the resolved commit.
+// $HF_HUB_CACHE/models--org--name/refs/<rev> -> snapshots/<commit>/ (a 40-hex rev goes straight
+// to snapshots/). Fails (network: an offline miss) when the repo, ref or snapshot is missing,
+// and (bad_input) when a ref does not hold a commit. `commit` receives the resolved commit.
 Result<std::filesystem::path> resolve_hf_cache(const std::filesystem::path& hub_cache,
                                                const std::string& repo_id,
                                                const std::string& revision, std::string& commit);

@@ -456,10 +456,13 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
 
   // Per-layer attention kinds.
   const uint64_t layers = std::min<uint64_t>(cfg.num_layers.value_or(0), 100'000);
+  // false, 0 and "null" switch the window off; only an absent field takes the family default.
   if (const json* sw = cfg.find("sliding_window"); sw && !sw->is_null()) {
     cfg.sliding_window = as_count(*sw);
-  }
-  if (!cfg.sliding_window) {
+    if (cfg.sliding_window == 0U) {
+      cfg.sliding_window.reset();
+    }
+  } else {
     cfg.sliding_window = cfg.count("sliding_window");  // family default
   }
   if (const json* lt = cfg.find("layer_types"); lt && lt->is_array()) {
