@@ -41,9 +41,16 @@ int main(int argc, char** argv) {
   try {
     mbuild::cli::set_environment(mbuild::cli::Environment::from_process());
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    return code == 0 ? 0 : 2;
+    // One line, like every other error; CLI11's own text names the flag and the fault.
+    std::fprintf(stderr, "mbuild: error: %s (see mbuild --help)\n", e.what());
+    return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mbuild: error: %s\n", e.what());
     return 3;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "core/local_source.hpp"
+#include "hub/hub_source.hpp"
 
 namespace mbuild::cli {
 namespace fs = std::filesystem;
@@ -21,6 +22,30 @@ namespace fs = std::filesystem;
 namespace {
 
 Environment g_environment;
+
+// A model in the HF cache: a folder read like any other, reported with its repo and commit.
+class HfCacheSource final : public ModelSource {
+ public:
+  HfCacheSource(fs::path folder, std::string id, std::string revision, std::string commit)
+      : m_folder(std::move(folder), id),
+        m_id(std::move(id)),
+        m_revision(std::move(revision)),
+        m_commit(std::move(commit)) {}
+  Result<Snapshot> snapshot() override {
+    auto snap = m_folder.snapshot();
+    if (snap) {
+      snap->ref.id = m_id;
+      snap->ref.revision = m_revision.empty() ? "main" : m_revision;
+      snap->ref.commit = m_commit;
+      snap->ref.source = "hf-cache";
+    }
+    return snap;
+  }
+
+ private:
+  LocalFolderSource m_folder;
+  std::string m_id, m_revision, m_commit;
+};
 
 std::string getenv_str(const char* name) {
   const char* v = std::getenv(name);
@@ -94,6 +119,13 @@ Environment Environment::from_process() {
       env.token = strip_token(std::string(text->view()));
     }
   }
+  if (std::string m = getenv_str("MBUILD_CACHE"); !m.empty()) {
+    env.mbuild_cache = m;
+  } else if (std::string x = getenv_str("XDG_CACHE_HOME"); !x.empty()) {
+    env.mbuild_cache = fs::path(x) / "mbuild";
+  } else if (!home.empty()) {
+    env.mbuild_cache = fs::path(home) / ".cache" / "mbuild";
+  }
   env.offline = env_true("HF_HUB_OFFLINE") || env_true("TRANSFORMERS_OFFLINE");
   env.no_color = !getenv_str("NO_COLOR").empty();
   if (std::string t = getenv_str("HF_HUB_DOWNLOAD_TIMEOUT"); !t.empty()) {
@@ -158,17 +190,41 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     return fail(ErrorKind::usage, spec,
                 "not a folder, a .safetensors file or a Hub id of the form org/name[@revision]");
   }
-  if (options.offline || env.offline) {
+  const bool offline = options.offline || env.offline;
+  if (offline) {
+    // mbuild's own cache first (it holds exactly what is needed), then the HF cache.
+    if (auto commit =
+            hub::cached_commit(env.mbuild_cache, id, revision.empty() ? "main" : revision)) {
+      if (hub::load_cached_snapshot(env.mbuild_cache, id, *commit)) {
+        hub::HubOptions o;
+        o.cache_dir = env.mbuild_cache;
+        o.offline = true;
+        return std::make_unique<hub::HubSource>(id, revision, std::move(o));
+      }
+    }
     std::string commit;
     auto folder = resolve_hf_cache(env.hub_cache, id, revision, commit);
     if (!folder) {
       return tl::unexpected(folder.error());
     }
-    auto source = std::make_unique<LocalFolderSource>(*folder, id);
-    return std::unique_ptr<ModelSource>(std::move(source));
+    return std::make_unique<HfCacheSource>(*folder, id, revision, commit);
   }
-  return fail(ErrorKind::network, id, "reading from the Hub is not available in this build",
-              "use a local folder, or --offline with the HF cache");
+  hub::HubOptions o;
+  o.endpoint = options.endpoint.empty() ? env.endpoint : options.endpoint;
+  while (o.endpoint.size() > 1 && o.endpoint.back() == '/') {
+    o.endpoint.pop_back();
+  }
+  o.token = options.token.empty() ? env.token : options.token;
+  o.cache_dir = env.mbuild_cache;
+  o.max_in_flight = options.jobs;
+  o.timeout = std::chrono::seconds(env.download_timeout);
+  if (!options.quiet && !options.no_progress && ::isatty(2)) {
+    o.progress = [id](size_t done, size_t total, uint64_t bytes) {
+      std::fprintf(stderr, "\r%s: %zu/%zu files, %.1f KiB%s", id.c_str(), done, total,
+                   static_cast<double>(bytes) / 1024.0, done == total ? "\n" : "");
+    };
+  }
+  return std::make_unique<hub::HubSource>(id, revision, std::move(o));
 }
 
 std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
@@ -187,13 +243,7 @@ std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
         out[i] = tl::unexpected(snapshot.error());
         continue;
       }
-      const bool from_cache = options.offline || env.offline;
-      const std::string id = snapshot->ref.id;
-      auto model = build_model(std::move(*snapshot));
-      if (model && from_cache && id.find('/') != std::string::npos) {
-        model->ref.source = "hf-cache";
-      }
-      out[i] = std::move(model);
+      out[i] = build_model(std::move(*snapshot));
     }
   };
   const size_t threads = std::min<size_t>(specs.size(), options.jobs);
@@ -206,45 +256,6 @@ std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
     t.join();
   }
   return out;
-}
-
-Result<void> write_file_atomic(const fs::path& path, std::string_view content) {
-  const fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
-  std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
-  int fd = ::mkstemp(tmpl.data());
-  if (fd < 0) {
-    return fail(ErrorKind::io, path.string(), std::strerror(errno));
-  }
-  auto cleanup = [&](int err) {
-    ::close(fd);
-    ::unlink(tmpl.c_str());
-    return fail(ErrorKind::io, path.string(), std::strerror(err));
-  };
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      return cleanup(errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    return cleanup(errno);
-  }
-  ::fchmod(fd, 0644);
-  if (::close(fd) != 0) {
-    ::unlink(tmpl.c_str());
-    return fail(ErrorKind::io, path.string(), std::strerror(errno));
-  }
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmpl.c_str());
-    return fail(ErrorKind::io, path.string(), std::strerror(err));
-  }
-  return {};
 }
 
 void print_error(const Error& error) {

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/atomic_write.hpp"
 #include "core/error.hpp"
 #include "core/model.hpp"
 #include "core/source.hpp"
@@ -23,7 +24,7 @@ struct CommonOptions {
   bool offline = false;
   bool quiet = false;
   bool no_progress = false;
-  unsigned jobs = 8;
+  unsigned jobs = 64;
 };
 
 // The Hub's environment variables (DESIGN.md "Environment"), read once in main.
@@ -32,6 +33,7 @@ struct Environment {
   std::string token;  // never printed
   std::filesystem::path hf_home;
   std::filesystem::path hub_cache;
+  std::filesystem::path mbuild_cache;  // $MBUILD_CACHE, else $XDG_CACHE_HOME/mbuild
   bool offline = false;
   bool no_color = false;
   long download_timeout = 10;
@@ -51,9 +53,6 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
 // Opens and builds each source, several at a time (--jobs), results in input order.
 std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
                                        const CommonOptions& options, const Environment& env);
-
-// Writes a file through a temporary beside it and a rename: readers never see half a file.
-Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content);
 
 // Prints "mbuild: error: <what>: <why>" on stderr.
 void print_error(const Error& error);

@@ -132,6 +132,9 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
   }
   model.index = std::move(snapshot.index);
 
+  // Files in name order (model-00001 first), whatever order the source found them in.
+  std::sort(snapshot.files.begin(), snapshot.files.end(),
+            [](const WeightFile& a, const WeightFile& b) { return a.name < b.name; });
   auto headers = parse_headers(snapshot.files);
   size_t tensor_total = 0;
   for (auto& h : headers) {

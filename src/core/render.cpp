@@ -165,7 +165,11 @@ std::string render_inspect_json(const Model& model, const InspectReport& r) {
             {"state", k.state_layers}}},
           {"notes", k.notes}};
   } else {
-    kv = {{"unavailable", r.kv_unavailable}};
+    kv = {{"bytes_per_token", nullptr},
+          {"context", nullptr},
+          {"batch", nullptr},
+          {"bytes", nullptr},
+          {"unavailable", r.kv_unavailable}};
   }
   j["memory"] = {{"weights_bytes", p.stored_bytes}, {"formats", formats}, {"kv_cache", kv}};
   j["layers"] = {
