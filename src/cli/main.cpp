@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   mbuild::cli::setup_inspect(app, exit_code);
+  mbuild::cli::setup_validate(app, exit_code);
+  mbuild::cli::setup_emit_config(app, exit_code);
   try {
     mbuild::cli::set_environment(mbuild::cli::Environment::from_process());
     app.parse(argc, argv);
