@@ -106,11 +106,12 @@ Environment Environment::from_process() {
     env.hub_cache = env.hf_home / "hub";
   }
   // Token order as huggingface_hub: HF_TOKEN, HUGGING_FACE_HUB_TOKEN, then the token file.
-  if (const char* t = std::getenv("HF_TOKEN")) {
-    env.token = strip_token(t);
-  } else if (const char* legacy = std::getenv("HUGGING_FACE_HUB_TOKEN")) {
-    env.token = strip_token(legacy);
-  } else {
+  // An empty variable counts as unset (huggingface_hub's _clean_token does the same).
+  env.token = strip_token(getenv_str("HF_TOKEN"));
+  if (env.token.empty()) {
+    env.token = strip_token(getenv_str("HUGGING_FACE_HUB_TOKEN"));
+  }
+  if (env.token.empty()) {
     fs::path token_path = getenv_str("HF_TOKEN_PATH");
     if (token_path.empty()) {
       token_path = env.hf_home / "token";
@@ -246,7 +247,8 @@ std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
       out[i] = build_model(std::move(*snapshot));
     }
   };
-  const size_t threads = std::min<size_t>(specs.size(), options.jobs);
+  // Sources read side by side; each Hub source has its own requests in flight.
+  const size_t threads = std::min<size_t>({specs.size(), options.jobs, 16});
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) {
     pool.emplace_back(worker);

@@ -24,7 +24,7 @@ struct CommonOptions {
   bool offline = false;
   bool quiet = false;
   bool no_progress = false;
-  unsigned jobs = 64;
+  unsigned jobs = 256;
 };
 
 // The Hub's environment variables (DESIGN.md "Environment"), read once in main.

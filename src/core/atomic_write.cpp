@@ -10,7 +10,8 @@
 
 namespace mbuild {
 
-Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content) {
+Result<void> write_file_atomic(const std::filesystem::path& path, std::string_view content,
+                               Durability durability) {
   const std::filesystem::path dir = path.parent_path().empty() ? "." : path.parent_path();
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
   int fd = ::mkstemp(tmpl.data());
@@ -33,7 +34,7 @@ Result<void> write_file_atomic(const std::filesystem::path& path, std::string_vi
     }
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0) {
+  if (durability == Durability::output && ::fsync(fd) != 0) {
     return give_up(errno);
   }
   // mkstemp creates 0600; an output file is as readable as any other the user writes.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <memory>
@@ -167,7 +168,8 @@ struct Transfer {
   bool too_large = false;
   uint64_t max_body = 0;
   bool safetensors_head = false;
-  bool discard_body = false;
+  bool discard_body = false;  // a redirect's or an error's body is not the file
+  long status = 0;
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -176,6 +178,12 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   std::string_view line(data, n);
   if (line.starts_with("HTTP/")) {
     t->response_headers.clear();  // a new response (after 100 Continue)
+    auto space = line.find(' ');
+    t->status = space == std::string_view::npos
+                    ? 0
+                    : std::atol(std::string(line.substr(space + 1, 3)).c_str());
+    // Only a 2xx body is the file: a 302's "Found. Redirecting..." is not a length prefix.
+    t->discard_body = t->status >= 300 && t->status < 400;
     return n;
   }
   auto colon = line.find(':');
@@ -207,7 +215,7 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     return 0;
   }
   t->body.append(data, n);
-  if (t->safetensors_head && t->body.size() >= 8) {
+  if (t->safetensors_head && t->status >= 200 && t->status < 300 && t->body.size() >= 8) {
     uint64_t len = 0;
     for (int i = 7; i >= 0; --i) {
       len = (len << 8) | static_cast<unsigned char>(t->body[static_cast<size_t>(i)]);
@@ -440,7 +448,7 @@ class Engine {
     // A signed CDN URL may have expired: resolve it again once from the Hub.
     if (status == 403 && !hub_hop && !state->reresolved) {
       state->reresolved = true;
-      state->url = f.url;
+      state->url = f.resolve_url.empty() ? f.url : f.resolve_url;
       state->visited.clear();
       state->ready_at = {};
       m_pending.push_back(state);

@@ -32,6 +32,7 @@ struct HttpSettings {
 struct Fetch {
   // What to fetch.
   std::string url;
+  std::string resolve_url;  // where to re-resolve an expired CDN URL (default: url)
   bool head_only = false;
   std::optional<uint64_t> range_end;  // GET bytes=0-range_end (inclusive)
   uint64_t range_start = 0;

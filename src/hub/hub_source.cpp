@@ -21,10 +21,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One speculative Range GET per file, stopped as soon as the header is in: 512 KiB covers the
-// headers of nearly every checkpoint (Qwen3-Next's 76k tensors take ~290 KB a shard).
-constexpr uint64_t k_speculative_range = 512 * 1024;
-constexpr int k_cache_version = 1;
+// One speculative Range GET per file, stopped as soon as the header is in: 256 KiB covers the
+// shard headers of nearly every checkpoint (Llama-405B: < 20 KB, DeepSeek-V3: ~70 KB); longer
+// ones (Qwen3-Next: ~290 KB) take one more read straight from the CDN URL.
+constexpr uint64_t k_speculative_range = 256 * 1024;
+constexpr int k_cache_version = 2;
 
 std::string repo_folder(const std::string& repo) {
   std::string out = "models--" + repo;
@@ -76,10 +77,6 @@ Error hub_error(const Fetch& f, const std::string& repo, const std::string& file
                  has_token ? "" : "set HF_TOKEN or pass --token");
   }
   return Error(ErrorKind::network, what, fmt::format("unexpected HTTP {}{}", f.status, detail));
-}
-
-Result<ByteBuffer> read_cached(const fs::path& p) {
-  return read_small_file(p, k_max_header_bytes + 8);
 }
 
 }  // namespace
@@ -151,18 +148,25 @@ std::optional<Snapshot> load_cached_snapshot(const fs::path& dir, const std::str
       }
       snap.index = std::move(*index);
     }
-    for (const auto& f : manifest.at("files")) {
+    const auto& files = manifest.at("files");
+    ByteBuffer blob;
+    if (!files.empty()) {
+      auto heads = read_small_file(root / "heads.bin", uint64_t{1} << 36);
+      if (!heads) {
+        return std::nullopt;
+      }
+      blob = std::move(*heads);
+    }
+    for (const auto& f : files) {
       WeightFile wf;
       wf.name = f.at("name").get<std::string>();
       wf.size = f.at("size").get<uint64_t>();
-      if (!check_shard_name("cache", wf.name)) {
-        return std::nullopt;
+      const auto offset = f.at("offset").get<uint64_t>();
+      const auto length = f.at("length").get<uint64_t>();
+      if (offset > blob.size() || length > blob.size() - offset) {
+        return std::nullopt;  // truncated blob: a miss
       }
-      auto head = read_cached(root / "heads" / wf.name);
-      if (!head) {
-        return std::nullopt;
-      }
-      wf.head = std::move(*head);
+      wf.head = ByteBuffer::copy_of(blob.view().substr(offset, length));
       snap.files.push_back(std::move(wf));
     }
     for (const auto& o : manifest.value("other_weights", nlohmann::json::array())) {
@@ -187,7 +191,7 @@ Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::stri
     if (ec) {
       return fail(ErrorKind::io, p.parent_path().string(), ec.message());
     }
-    return write_file_atomic(p, bytes);
+    return write_file_atomic(p, bytes, Durability::cache);
   };
   nlohmann::json manifest = {
       {"version", k_cache_version},
@@ -207,14 +211,20 @@ Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::stri
       return ok;
     }
   }
+  // Every header in one file: a 191-shard repo is one write, not 191.
   nlohmann::json files = nlohmann::json::array();
+  std::string blob;
   for (const WeightFile& f : snap.files) {
-    if (auto ok = write(root / "heads" / f.name, f.head.view()); !ok) {
-      return ok;
-    }
-    files.push_back({{"name", f.name}, {"size", f.size}});
+    files.push_back(
+        {{"name", f.name}, {"size", f.size}, {"offset", blob.size()}, {"length", f.head.size()}});
+    blob.append(f.head.view());
   }
   manifest["files"] = files;
+  if (!snap.files.empty()) {
+    if (auto ok = write(root / "heads.bin", blob); !ok) {
+      return ok;
+    }
+  }
   // The manifest is written last: its presence marks a complete entry.
   if (auto ok = write(root / "manifest.json", manifest.dump()); !ok) {
     return ok;
@@ -281,7 +291,8 @@ Result<Snapshot> HubSource::snapshot() {
     if (m_revision != commit) {
       std::error_code ec;
       fs::create_directories(o.cache_dir / repo_folder(m_repo) / "refs", ec);
-      (void)write_file_atomic(o.cache_dir / repo_folder(m_repo) / "refs" / m_revision, commit);
+      (void)write_file_atomic(o.cache_dir / repo_folder(m_repo) / "refs" / m_revision, commit,
+                              Durability::cache);
     }
     return std::move(*cached);
   }
@@ -412,7 +423,8 @@ Result<Snapshot> HubSource::snapshot() {
     }
     if (f.body.size() < *span) {
       Fetch tail;
-      tail.url = f.url;
+      tail.url = f.final_url;  // the signed CDN URL: one hop, no token
+      tail.resolve_url = f.url;
       tail.range_start = f.body.size();
       tail.range_end = *span - 1;
       tail.max_body = *span;
