@@ -1,0 +1,48 @@
+// Runs a program the way a user or a CI script would: argv, an environment, a working folder,
+// and a time limit; captures what it prints and how it ended.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mbuild::e2e {
+
+// How a child process ended and everything it printed.
+struct ProcessResult {
+  int exit_code = -1;  // the exit status, or -1 when a signal ended it
+  int signal = 0;      // the signal that ended it, 0 when it exited
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+};
+
+// A process environment: starts as a copy of this process's, then variables are set or removed.
+class ProcessEnvironment {
+ public:
+  // A copy of the current process environment.
+  static ProcessEnvironment inherit();
+  // An environment with no variables at all.
+  static ProcessEnvironment empty() { return {}; }
+
+  ProcessEnvironment& set(const std::string& name, const std::string& value);
+  ProcessEnvironment& unset(const std::string& name);
+  // Removes every variable whose name starts with `prefix`.
+  ProcessEnvironment& unset_prefix(const std::string& prefix);
+
+  // "NAME=value" strings, sorted by name.
+  std::vector<std::string> entries() const;
+
+ private:
+  std::map<std::string, std::string> m_vars;
+};
+
+// Runs argv[0] (a path, not searched in PATH) with `argv`, `env` and stdin from /dev/null,
+// in `cwd` when it is not empty. A child still running after `timeout` is killed (SIGKILL) and
+// reported as timed_out. Throws std::runtime_error only when the process cannot be started.
+ProcessResult run_process(const std::vector<std::string>& argv, const ProcessEnvironment& env,
+                          std::chrono::milliseconds timeout, const std::filesystem::path& cwd = {});
+
+}  // namespace mbuild::e2e
