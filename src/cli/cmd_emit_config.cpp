@@ -1,16 +1,169 @@
-// mbuild emit-config: not built yet.
+// mbuild emit-config <source>...: writes model_configs/<model_id>.json and gaps/<layer>.md.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "core/catalog.hpp"
+#include "core/emit_config.hpp"
+#include "core/gap_report.hpp"
+#include "core/layer_map.hpp"
+#include "core/param_count.hpp"
 
 namespace mbuild::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct EmitConfigCommandOptions {
+  CommonOptions common;
+  std::vector<std::string> sources;
+  std::string out_dir = "model_configs";
+  std::string gaps_dir = "gaps";
+  std::string catalog;
+};
+
+// How configs name their gap reports: the gaps folder relative to the configs folder's parent,
+// so the default layout (model_configs/ beside gaps/) gives "gaps/mla.md" wherever it lives.
+std::string gaps_prefix(const fs::path& out_dir, const fs::path& gaps_dir) {
+  std::error_code ec;
+  const fs::path base = fs::absolute(out_dir, ec).lexically_normal().parent_path();
+  const fs::path gaps = fs::absolute(gaps_dir, ec).lexically_normal();
+  fs::path rel = gaps.lexically_relative(base);
+  std::string s = (rel.empty() ? gaps : rel).generic_string();
+  while (s.size() > 1 && s.back() == '/') {
+    s.pop_back();
+  }
+  return s;
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Result<void> make_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir, ec)) {
+    return fail(ErrorKind::io, dir.string(), "cannot create the folder");
+  }
+  return {};
+}
+
+int run_emit_config(const EmitConfigCommandOptions& o) {
+  Catalog catalog = builtin_catalog();
+  if (!o.catalog.empty()) {
+    auto loaded = load_catalog(o.catalog);
+    if (!loaded) {
+      print_error(loaded.error());
+      return exit_code(loaded.error().kind);
+    }
+    catalog = std::move(*loaded);
+  }
+  const fs::path out_dir(o.out_dir), gaps_dir(o.gaps_dir);
+  const std::string prefix = gaps_prefix(out_dir, gaps_dir);
+  auto models = load_models(o.sources, o.common, environment());
+
+  int exit = 0;
+  auto note_error = [&](const Error& e) {
+    print_error(e);
+    exit = exit ? exit : exit_code(e.kind);
+  };
+  std::vector<std::string> written;
+  // class -> (model id -> section): every report touched by this run.
+  std::map<std::string, std::map<std::string, std::string>> gap_sections;
+  for (auto& model : models) {
+    if (!model) {
+      note_error(model.error());
+      continue;
+    }
+    if (model->tensors.empty()) {
+      note_error({ErrorKind::not_found, model->ref.id, "no safetensors weights",
+                  "emit-config maps the tensors of safetensors headers"});
+      continue;
+    }
+    const ParamCount params = count_params(*model);
+    const LayerMap map = map_layers(*model, params);
+    const std::string id = emitted_model_id(model->ref);
+    const ValidationOutcome validation = validation_for_emit(*model, params, map);
+    const auto doc = build_emitted_config(*model, params, map, catalog, validation, prefix);
+    if (auto ok = make_dir(out_dir); !ok) {
+      note_error(ok.error());
+      continue;
+    }
+    const fs::path path = out_dir / (id + ".json");
+    if (auto ok = write_file_atomic(path, render_emitted_config(doc)); !ok) {
+      note_error(ok.error());
+      continue;
+    }
+    written.push_back(path.string());
+    for (auto& [layer_class, section] : render_gap_sections(*model, params, map, catalog, id)) {
+      gap_sections[layer_class][id] = std::move(section);
+    }
+  }
+  if (!gap_sections.empty()) {
+    if (auto ok = make_dir(gaps_dir); !ok) {
+      note_error(ok.error());
+      gap_sections.clear();
+    }
+  }
+  for (auto& [layer_class, sections] : gap_sections) {
+    const fs::path path = gaps_dir / gap_file_name(layer_class);
+    std::error_code ec;
+    // Sections of models not in this run are kept: the report lists every model it has seen.
+    std::map<std::string, std::string> merged;
+    if (fs::is_regular_file(path, ec)) {
+      merged = parse_gap_sections(read_text(path));
+    }
+    for (auto& [id, section] : sections) {
+      merged[id] = std::move(section);
+    }
+    if (auto ok = write_file_atomic(path, render_gap_report(layer_class, merged)); !ok) {
+      note_error(ok.error());
+      continue;
+    }
+    written.push_back(path.string());
+  }
+  if (o.common.format == "json") {
+    std::fputs((nlohmann::json(written).dump(2) + "\n").c_str(), stdout);
+  } else if (!o.common.quiet) {
+    for (const std::string& w : written) {
+      std::fputs(fmt::format("wrote {}\n", w).c_str(), stdout);
+    }
+  }
+  std::fflush(stdout);
+  return exit;
+}
+
+}  // namespace
 
 void setup_emit_config(CLI::App& app, int& exit_code) {
-  CLI::App* sub = app.add_subcommand("emit-config", "Write model_configs/<model_id>.json and gaps/*.md");
-  sub->allow_extras();
-  sub->callback([&exit_code] {
-    print_error({ErrorKind::usage, "emit-config", "not implemented yet"});
-    exit_code = 2;
-  });
+  auto options = std::make_shared<EmitConfigCommandOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "emit-config",
+      "Write model_configs/<model_id>.json (estimator config) and gaps/<layer>.md reports");
+  sub->add_option("source", options->sources,
+                  "Hub id org/name[@revision], model folder, or .safetensors file")
+      ->required();
+  add_common_options(*sub, options->common);
+  sub->add_option("--out-dir", options->out_dir,
+                  "Folder for <model_id>.json (default model_configs)");
+  sub->add_option("--gaps-dir", options->gaps_dir,
+                  "Folder for the gap reports of unsupported layer classes (default gaps)");
+  sub->add_option("--catalog", options->catalog,
+                  "JSON file of the estimator's supported layer classes (replaces the "
+                  "built-in catalog)");
+  sub->callback([options, &exit_code] { exit_code = run_emit_config(*options); });
 }
 
 }  // namespace mbuild::cli

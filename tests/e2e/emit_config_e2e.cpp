@@ -1,0 +1,134 @@
+// `mbuild emit-config` run as a user would: files written, their contents, gap reports kept
+// across runs, catalog files and exit codes.
+#include <set>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "e2e/fixtures.hpp"
+
+namespace mbuild::e2e {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* k_llama70b = "meta-llama__Llama-3.3-70B-Instruct";
+
+// The estimator's eight classes (DESIGN.md "Layer catalog").
+const std::set<std::string> k_builtin_classes = {"EmbeddingLayer",
+                                                 "AttentionLayer",
+                                                 "GroupedQueryAttentionLayer",
+                                                 "SlidingWindowAttentionLayer",
+                                                 "MLPLayer",
+                                                 "GatedMLPLayer",
+                                                 "MoELayer",
+                                                 "NormLayer"};
+
+ProcessResult emit(const TempDir& dir, std::vector<std::string> args) {
+  std::vector<std::string> full{"emit-config"};
+  full.insert(full.end(), args.begin(), args.end());
+  full.insert(full.end(), {"--out-dir", (dir / "model_configs").string(), "--gaps-dir",
+                           (dir / "gaps").string()});
+  return run_mbuild(full);
+}
+
+}  // namespace
+
+TEST_CASE("emit-config on Llama-3.3-70B writes a loadable config with the exact total", "[emit]") {
+  TempDir dir;
+  const ProcessResult run = emit(dir, {corpus_model(k_llama70b).string()});
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(list_dir(dir / "model_configs") ==
+        std::vector<std::string>{"meta-llama_Llama-3.3-70B-Instruct.json"});
+  const std::string text = read_file(dir / "model_configs/meta-llama_Llama-3.3-70B-Instruct.json");
+  CHECK(text.ends_with("}\n"));
+  const json doc = json::parse(text);
+  CHECK(doc["model_id"] == "meta-llama_Llama-3.3-70B-Instruct");
+  CHECK(doc["hf_model_id"] == "meta-llama/Llama-3.3-70B-Instruct");
+  CHECK(doc["total_params"] == 70553706496ULL);  // the published count
+  uint64_t sum = 0;
+  for (const json& t : doc["layer_types"]) {
+    sum += t["count"].get<uint64_t>() * t["specs"]["parameter_count"].get<uint64_t>();
+    const std::string cls = t["class"];
+    if (k_builtin_classes.count(cls)) {
+      CHECK(t["supported"] == true);
+    } else {
+      CHECK(t["supported"] == false);
+      const std::string report = t["gap_report"];
+      INFO(report);
+      CHECK(std::filesystem::is_regular_file(dir.path() / report));
+    }
+  }
+  CHECK(sum == 70553706496ULL);
+  CHECK(doc["validated"] == false);
+}
+
+TEST_CASE("emit-config writes the same bytes on every run and for any --jobs", "[emit]") {
+  TempDir a, b;
+  const std::vector<std::string> models{corpus_model("deepseek-ai__DeepSeek-V2-Lite").string(),
+                                        corpus_model("openai-community__gpt2").string()};
+  auto args_a = models;
+  args_a.insert(args_a.end(), {"--jobs", "1"});
+  auto args_b = models;
+  args_b.insert(args_b.end(), {"--jobs", "2"});
+  REQUIRE(emit(a, args_a).exit_code == 0);
+  REQUIRE(emit(b, args_b).exit_code == 0);
+  for (const char* sub : {"model_configs", "gaps"}) {
+    const auto names = list_dir(a / sub);
+    REQUIRE(names == list_dir(b / sub));
+    for (const std::string& n : names) {
+      INFO(n);
+      CHECK(read_file(a / sub / n) == read_file(b / sub / n));
+    }
+  }
+  CHECK(list_dir(a / "gaps") == std::vector<std::string>{"buffer.md", "lm_head.md", "mla.md"});
+}
+
+TEST_CASE("a gap report lists every model that ran into its class, whatever the run order",
+          "[emit]") {
+  TempDir together, apart;
+  const std::string m1 = corpus_model("meta-llama__Llama-3.1-8B").string();
+  const std::string m2 = corpus_model(k_llama70b).string();
+  REQUIRE(emit(together, {m1, m2}).exit_code == 0);
+  REQUIRE(emit(apart, {m2}).exit_code == 0);
+  REQUIRE(emit(apart, {m1}).exit_code == 0);
+  const std::string report = read_file(apart / "gaps/lm_head.md");
+  CHECK(report.find("### meta-llama_Llama-3.1-8B") != std::string::npos);
+  CHECK(report.find("### meta-llama_Llama-3.3-70B-Instruct") != std::string::npos);
+  CHECK(report == read_file(together / "gaps/lm_head.md"));
+  // Running a model again replaces its section instead of adding a second one.
+  REQUIRE(emit(apart, {m1}).exit_code == 0);
+  CHECK(read_file(apart / "gaps/lm_head.md") == report);
+}
+
+TEST_CASE("a catalog file replaces the built-in catalog", "[emit]") {
+  TempDir dir;
+  write_file(dir / "catalog.json", R"({"schema_version": 1, "classes": [
+      {"class": "OutputHeadLayer", "params": ["hidden_size", "vocab_size", "layer_idx"]}]})");
+  const ProcessResult run = emit(dir, {corpus_model("meta-llama__Llama-3.1-8B").string(),
+                                       "--catalog", (dir / "catalog.json").string()});
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  const json doc = json::parse(read_file(dir / "model_configs/meta-llama_Llama-3.1-8B.json"));
+  for (const json& t : doc["layer_types"]) {
+    CHECK(t["supported"] == (t["class"] == "OutputHeadLayer"));
+  }
+  CHECK(std::filesystem::exists(dir / "gaps/grouped_query_attention_layer.md"));
+}
+
+TEST_CASE("emit-config exit codes: bad catalog 3, missing catalog or source 4", "[emit]") {
+  TempDir dir;
+  write_file(dir / "bad.json", "{\"classes\": 3}");
+  const std::string model = corpus_model("openai-community__gpt2").string();
+  const ProcessResult bad = emit(dir, {model, "--catalog", (dir / "bad.json").string()});
+  CHECK(bad.exit_code == 3);
+  CHECK(bad.err.starts_with("mbuild: error: "));
+  CHECK(emit(dir, {model, "--catalog", (dir / "none.json").string()}).exit_code == 4);
+  CHECK(emit(dir, {(dir / "no-such-folder").string()}).exit_code == 4);
+  CHECK_FALSE(std::filesystem::exists(dir / "model_configs"));
+}
+
+}  // namespace mbuild::e2e
