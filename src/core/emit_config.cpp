@@ -1,4 +1,5 @@
 #include "core/emit_config.hpp"
+#include "core/validate.hpp"
 
 #include <fmt/format.h>
 
@@ -50,14 +51,21 @@ std::string emitted_model_id(const ModelRef& ref) {
   return id.empty() ? std::string("model") : id;
 }
 
-ValidationOutcome validation_for_emit(const Model&, const ParamCount& params, const LayerMap& map) {
-  // TODO(lead): call the validate command's checks here and fill the outcome from them.
+ValidationOutcome validation_for_emit(const Model& model, const ParamCount& params,
+                                      const LayerMap& map) {
+  // The same checks `mbuild validate` runs (config <-> weights, index <-> shards, ...), plus
+  // the accounting invariant the emitted layer list must keep.
+  const ValidationReport report = validate_model(model, ValidateOptions{});
   ValidationOutcome v;
-  v.validated = false;
-  v.notes = fmt::format(
-      "not validated: emit-config does not run the validate checks yet; accounting: "
-      "sum of count x parameter_count = {} {} total_params {}",
-      map.total, map.total == params.total ? "equals" : "DIFFERS FROM", params.total);
+  v.validated = report.passed() && map.total == params.total;
+  v.notes = validation_summary(report);
+  if (map.total != params.total) {
+    v.notes += fmt::format(
+        "; accounting: sum of count x parameter_count = {} differs from "
+        "total_params {}",
+        map.total, params.total);
+  }
+  v.sources = report.sources;
   return v;
 }
 

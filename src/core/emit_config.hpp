@@ -32,8 +32,8 @@ struct ValidationOutcome {
   std::vector<std::string> sources;
 };
 
-// The hook emit-config calls for the validated fields. Until the validate command's checks are
-// wired in here, it answers validated: false with the reason, and states the accounting check.
+// The validated fields: the validate command's checks with no expectations given, plus the
+// accounting invariant (Σ count x parameter_count == total_params).
 ValidationOutcome validation_for_emit(const Model& model, const ParamCount& params,
                                       const LayerMap& map);
 

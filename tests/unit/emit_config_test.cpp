@@ -68,8 +68,9 @@ TEST_CASE("Llama-3.3-70B's config counts 70,553,706,496 params and every class i
       CHECK(t["gap_report"] == "gaps/lm_head.md");
     }
   }
-  CHECK(doc["validated"] == false);
-  CHECK(doc["validation_notes"].get<std::string>().find("not validated") == 0);
+  // validate's checks all pass on the replica; the notes summarise them.
+  CHECK(doc["validated"] == true);
+  CHECK(doc["validation_notes"].get<std::string>().starts_with("passed "));
   CHECK(doc["validation_sources"].is_array());
 }
 
