@@ -9,20 +9,9 @@ namespace {
 using ojson = nlohmann::ordered_json;
 
 // 70553706496 -> "70,553,706,496"
-std::string grouped(uint64_t n) {
-  std::string digits = std::to_string(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) {
-      out += ',';
-    }
-    out += digits[i];
-  }
-  return out;
-}
-
 std::string grouped_signed(int64_t n) {
-  return n < 0 ? "-" + grouped(static_cast<uint64_t>(-n)) : "+" + grouped(static_cast<uint64_t>(n));
+  return n < 0 ? "-" + format_grouped(static_cast<uint64_t>(-n))
+               : "+" + format_grouped(static_cast<uint64_t>(n));
 }
 
 template <class T>
@@ -233,32 +222,33 @@ std::string render_inspect_text(const Model& model, const InspectReport& r) {
 
   const ParamCount& p = r.params;
   out += "\n";
-  line("params", fmt::format("{} ({})", grouped(p.total), format_count(p.total)));
+  line("params", fmt::format("{} ({})", format_grouped(p.total), format_count(p.total)));
   for (const auto& [dtype, n] : p.by_dtype) {
-    line("", fmt::format("{:<12}{:>20}", dtype, grouped(n)));
+    line("", fmt::format("{:<12}{:>20}", dtype, format_grouped(n)));
   }
   if (p.raw_elements != p.total || p.raw_elements_by_dtype != p.by_dtype) {
-    line("raw elements", grouped(p.raw_elements));
+    line("raw elements", format_grouped(p.raw_elements));
     for (const auto& [dtype, n] : p.raw_elements_by_dtype) {
-      line("", fmt::format("{:<12}{:>20}", dtype, grouped(n)));
+      line("", fmt::format("{:<12}{:>20}", dtype, format_grouped(n)));
     }
   }
   line("components", "");
   for (size_t i = 0; i < k_component_count; ++i) {
     if (p.by_component[i] > 0) {
       line("", fmt::format("{:<16}{:>20}", component_name(static_cast<Component>(i)),
-                           grouped(p.by_component[i])));
+                           format_grouped(p.by_component[i])));
     }
   }
   if (p.tied_embeddings) {
-    line("embeddings", fmt::format("{} (tied: lm_head shares them)", grouped(p.embedding)));
+    line("embeddings", fmt::format("{} (tied: lm_head shares them)", format_grouped(p.embedding)));
   }
   if (p.routed_expert_params > 0 && p.active) {
-    line("active", fmt::format("{} ({}) per token", grouped(*p.active), format_count(*p.active)));
+    line("active",
+         fmt::format("{} ({}) per token", format_grouped(*p.active), format_count(*p.active)));
   }
   if (p.buffers > 0) {
     line("buffers", fmt::format("{} elements in {} non-parameter buffer(s), included above",
-                                grouped(p.buffers), p.buffer_names.size()));
+                                format_grouped(p.buffers), p.buffer_names.size()));
   }
   if (r.analytic.count) {
     std::string verdict =
@@ -266,8 +256,9 @@ std::string render_inspect_text(const Model& model, const InspectReport& r) {
             ? "matches the headers"
             : fmt::format("{} vs headers: {}", grouped_signed(r.analytic.difference),
                           fmt::join(r.analytic.explanation, "; "));
-    line("analytic", fmt::format("{} from config.json ({})", grouped(r.analytic.count->total),
-                                 model.tensors.empty() ? "no headers to compare" : verdict));
+    line("analytic",
+         fmt::format("{} from config.json ({})", format_grouped(r.analytic.count->total),
+                     model.tensors.empty() ? "no headers to compare" : verdict));
   } else {
     line("analytic", "unavailable: " + r.analytic.unavailable);
   }
@@ -287,8 +278,8 @@ std::string render_inspect_text(const Model& model, const InspectReport& r) {
   if (r.kv) {
     const KvCache& k = *r.kv;
     line("kv cache",
-         fmt::format("{} bytes/token; {} at {} tokens x {} sequence(s)", grouped(k.bytes_per_token),
-                     format_bytes(k.bytes), k.context, k.batch));
+         fmt::format("{} bytes/token; {} at {} tokens x {} sequence(s)",
+                     format_grouped(k.bytes_per_token), format_bytes(k.bytes), k.context, k.batch));
     if (k.state_bytes > 0) {
       line("state", fmt::format("{} per sequence (linear-attention / SSM layers)",
                                 format_bytes(k.state_bytes_per_sequence)));

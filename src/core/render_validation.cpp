@@ -11,18 +11,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-std::string grouped(uint64_t n) {
-  std::string digits = std::to_string(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) {
-      out += ',';
-    }
-    out += digits[i];
-  }
-  return out;
-}
-
 std::string percent(double v) {
   return fmt::format("{:+.2f} %", v);
 }
@@ -39,11 +27,11 @@ std::string result_line(const ValidationReport& r) {
 }
 
 std::string params_line(const ValidationReport& r) {
-  std::string s =
-      fmt::format("{} ({}) from {}", grouped(r.computed_params), format_count(r.computed_params),
-                  r.params_from_headers ? "the safetensors headers" : "config.json");
+  std::string s = fmt::format("{} ({}) from {}", format_grouped(r.computed_params),
+                              format_count(r.computed_params),
+                              r.params_from_headers ? "the safetensors headers" : "config.json");
   if (r.active_params) {
-    s += fmt::format("; {} ({}) active per token", grouped(*r.active_params),
+    s += fmt::format("; {} ({}) active per token", format_grouped(*r.active_params),
                      format_count(*r.active_params));
   }
   return s;
@@ -54,7 +42,8 @@ std::string kv_line(const KvCache& k) {
   return fmt::format(
       "{} bytes/token over {} attention layer(s) at {} byte(s) per element; {} at "
       "{} tokens x {} sequence(s)",
-      grouped(k.bytes_per_token), layers, k.dtype_bytes, format_bytes(k.bytes), k.context, k.batch);
+      format_grouped(k.bytes_per_token), layers, k.dtype_bytes, format_bytes(k.bytes), k.context,
+      k.batch);
 }
 
 std::string format_line(const FormatSize& f) {
@@ -150,7 +139,7 @@ std::vector<std::pair<std::string, std::string>> explanation_lines(
   if (p.kind == "RoPE" && p.rope_theta && p.wavelength) {
     pos = fmt::format("RoPE, θ = {}{}; longest wavelength 2πθ ≈ {} tokens", *p.rope_theta,
                       p.theta_assumed ? " (default: config.json names none)" : "",
-                      grouped(static_cast<uint64_t>(*p.wavelength + 0.5)));
+                      format_grouped(static_cast<uint64_t>(*p.wavelength + 0.5)));
     if (!p.scaling.empty()) {
       pos += fmt::format("; scaling {}{}", p.scaling,
                          p.scaling_factor ? fmt::format(" x{:g}", *p.scaling_factor) : "");
@@ -218,7 +207,7 @@ std::string render_validation_text(const ValidationReport& r) {
     for (const ParamExpectation& e : r.expectations) {
       out +=
           fmt::format("  {:<22} expected {:>19}  computed {:>19}  {:>9}  tolerance ±{:g} %  {}\n",
-                      e.label, grouped(e.expected), grouped(e.computed),
+                      e.label, format_grouped(e.expected), format_grouped(e.computed),
                       percent(e.difference_percent), e.tolerance * 100.0, e.pass ? "pass" : "FAIL");
       if (!e.source.empty()) {
         out += fmt::format("  {:<22} source: {}\n", "", e.source);
@@ -312,10 +301,11 @@ std::string render_validation_md(const ValidationReport& r) {
         "| expected by | expected | computed | difference | tolerance | status |\n"
         "|---|---:|---:|---:|---:|---|\n";
     for (const ParamExpectation& e : r.expectations) {
-      out += fmt::format("| {}{} | {} | {} | {} | ±{:g} % | {} |\n", e.label,
-                         e.source.empty() ? "" : " (" + md_cell(e.source) + ")",
-                         grouped(e.expected), grouped(e.computed), percent(e.difference_percent),
-                         e.tolerance * 100.0, e.pass ? "pass" : "fail");
+      out +=
+          fmt::format("| {}{} | {} | {} | {} | ±{:g} % | {} |\n", e.label,
+                      e.source.empty() ? "" : " (" + md_cell(e.source) + ")",
+                      format_grouped(e.expected), format_grouped(e.computed),
+                      percent(e.difference_percent), e.tolerance * 100.0, e.pass ? "pass" : "fail");
     }
   }
 
@@ -363,7 +353,7 @@ std::string render_validation_md(const ValidationReport& r) {
       format_bytes(r.stored_bytes));
   for (const FormatSize& f : r.formats) {
     out += fmt::format("| {} | {:.4g} | {} | {} |\n", f.format, f.bits_per_weight(),
-                       grouped(f.bytes), format_bytes(f.bytes));
+                       format_grouped(f.bytes), format_bytes(f.bytes));
   }
   if (r.kv) {
     out += fmt::format("\nKV cache: {}.\n", kv_line(*r.kv));

@@ -101,6 +101,18 @@ std::string format_count(uint64_t n) {
   return fmt::format("{}", n);
 }
 
+std::string format_grouped(uint64_t n) {
+  const std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) {
+      out += ',';
+    }
+    out += digits[i];
+  }
+  return out;
+}
+
 std::string format_bytes(uint64_t n) {
   constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   auto d = static_cast<double>(n);

@@ -281,24 +281,13 @@ ParamExpectation expectation(std::string label, uint64_t expected, uint64_t comp
   return e;
 }
 
-std::string grouped(uint64_t n) {
-  std::string digits = std::to_string(n);
-  std::string out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) {
-      out += ',';
-    }
-    out += digits[i];
-  }
-  return out;
-}
-
 void check_expectation(ValidationReport& r, const ParamExpectation& e, std::string group,
                        std::string name) {
   add_check(r, std::move(group), std::move(name), e.pass ? CheckStatus::pass : CheckStatus::fail,
             fmt::format("expected {} vs computed {}: {} ({} tolerance ±{:g} %)",
-                        grouped(e.expected), grouped(e.computed), percent(e.difference_percent),
-                        e.pass ? "within" : "outside", e.tolerance * 100.0));
+                        format_grouped(e.expected), format_grouped(e.computed),
+                        percent(e.difference_percent), e.pass ? "within" : "outside",
+                        e.tolerance * 100.0));
   r.expectations.push_back(e);
 }
 
@@ -345,7 +334,7 @@ void check_files(const Model& model, ValidationReport& r) {
             problems.empty() ? CheckStatus::pass : CheckStatus::fail,
             problems.empty()
                 ? fmt::format("{} file(s): data_offsets contiguous, {} tensor bytes{}",
-                              model.files.size(), grouped(data_bytes),
+                              model.files.size(), format_grouped(data_bytes),
                               header_only ? " (header-only replica: data region absent)"
                                           : ", file sizes match")
                 : fmt::format("{}", fmt::join(problems, "; ")));
@@ -405,9 +394,10 @@ ValidationReport validate_model(const Model& model, const ValidateOptions& o) {
     const int64_t diff = static_cast<int64_t>(params.total) - static_cast<int64_t>(analytic->total);
     add_check(r, "config", "analytic count", CheckStatus::info,
               diff == 0 ? fmt::format("config.json implies {} params, as the headers hold",
-                                      grouped(analytic->total))
+                                      format_grouped(analytic->total))
                         : fmt::format("config.json implies {} params; the headers hold {} ({:+})",
-                                      grouped(analytic->total), grouped(params.total), diff));
+                                      format_grouped(analytic->total), format_grouped(params.total),
+                                      diff));
   }
 
   // Expected values.
@@ -489,9 +479,9 @@ ValidationReport validate_model(const Model& model, const ValidateOptions& o) {
                 tied ? (lm_head == 0 ? "tied, and no lm_head is stored"
                                      : fmt::format("config.json ties the embeddings but the "
                                                    "checkpoint stores an lm_head of {} params",
-                                                   grouped(lm_head)))
+                                                   format_grouped(lm_head)))
                      : (lm_head > 0 ? fmt::format("untied, and an lm_head of {} params is stored",
-                                                  grouped(lm_head))
+                                                  format_grouped(lm_head))
                                     : std::string("config.json unties the embeddings but the "
                                                   "checkpoint stores no lm_head")));
     }
@@ -543,7 +533,8 @@ std::string validation_summary(const ValidationReport& r) {
   out += fmt::format("; {} params ({})", format_count(r.computed_params),
                      r.params_from_headers ? "safetensors headers" : "config.json");
   for (const ParamExpectation& e : r.expectations) {
-    out += fmt::format("; {} {} ({})", e.label, grouped(e.expected), percent(e.difference_percent));
+    out += fmt::format("; {} {} ({})", e.label, format_grouped(e.expected),
+                       percent(e.difference_percent));
   }
   if (r.cross) {
     out += fmt::format("; cross-validation {} match, {} approximate, {} mismatch",
