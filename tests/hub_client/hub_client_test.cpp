@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -28,13 +29,10 @@ hub::HubOptions options_for(const MockHub& mock, const std::filesystem::path& ca
   return o;
 }
 
+// Reads `repo` at `rev` through the real client; options default to the mock's, uncached.
 Result<Model> fetch(const MockHub& mock, const std::string& repo, const std::string& rev = "",
-                    hub::HubOptions o = {}) {
-  if (o.endpoint.empty() || o.endpoint == "https://huggingface.co") {
-    auto cache = o.cache_dir;
-    o = options_for(mock, cache);
-  }
-  hub::HubSource source(repo, rev, std::move(o));
+                    std::optional<hub::HubOptions> o = std::nullopt) {
+  hub::HubSource source(repo, rev, o ? std::move(*o) : options_for(mock));
   auto snap = source.snapshot();
   if (!snap) {
     return tl::unexpected(snap.error());

@@ -399,7 +399,7 @@ TEST_CASE("the report of a hybrid model keeps the recurrent state apart") {
 TEST_CASE("validation sources name the Hub commit and the --source text") {
   Model m = llama_70b();
   m.ref.source = "hub";
-  m.ref.location = "https://huggingface.co";
+  m.ref.location = "http://127.0.0.1:8080";  // the endpoint the model was read from
   m.ref.id = "meta-llama/Llama-3.3-70B-Instruct";
   m.ref.commit = "6f6073b423013f6a7d4d9f39144961bfbfbc386b";
   ValidateOptions o;
@@ -407,7 +407,7 @@ TEST_CASE("validation sources name the Hub commit and the --source text") {
   ValidationReport r = validate_model(m, o);
   REQUIRE(r.sources.size() == 2);
   CHECK(r.sources[0] ==
-        "https://huggingface.co/meta-llama/Llama-3.3-70B-Instruct/tree/"
+        "http://127.0.0.1:8080/meta-llama/Llama-3.3-70B-Instruct/tree/"
         "6f6073b423013f6a7d4d9f39144961bfbfbc386b");
   CHECK(r.sources[1] == o.source_text);
 }
