@@ -35,6 +35,41 @@ std::string csv_field(std::string_view s) {
 
 }  // namespace
 
+nlohmann::ordered_json memory_json(uint64_t stored_bytes, const std::vector<FormatSize>& formats_in,
+                                   const std::optional<KvCache>& kv_cache,
+                                   const std::string& kv_unavailable) {
+  ojson formats_out = ojson::array();
+  for (const FormatSize& f : formats_in) {
+    formats_out.push_back(
+        {{"format", f.format}, {"bits_per_weight", f.bits_per_weight()}, {"bytes", f.bytes}});
+  }
+  ojson kv;
+  if (kv_cache) {
+    const KvCache& k = *kv_cache;
+    kv = {{"bytes_per_token", k.bytes_per_token},
+          {"context", k.context},
+          {"batch", k.batch},
+          {"bytes", k.bytes},
+          {"dtype_bytes", k.dtype_bytes},
+          {"state_bytes_per_sequence", k.state_bytes_per_sequence},
+          {"state_bytes", k.state_bytes},
+          {"mha_bytes_per_token", k.mha_bytes_per_token},
+          {"layers",
+           {{"full", k.full_layers},
+            {"sliding", k.sliding_layers},
+            {"mla", k.mla_layers},
+            {"state", k.state_layers}}},
+          {"notes", k.notes}};
+  } else {
+    kv = {{"bytes_per_token", nullptr},
+          {"context", nullptr},
+          {"batch", nullptr},
+          {"bytes", nullptr},
+          {"unavailable", kv_unavailable}};
+  }
+  return {{"weights_bytes", stored_bytes}, {"formats", formats_out}, {"kv_cache", kv}};
+}
+
 std::string render_inspect_json(const Model& model, const InspectReport& r) {
   ojson j;
   j["schema_version"] = k_inspect_schema_version;
@@ -131,36 +166,7 @@ std::string render_inspect_json(const Model& model, const InspectReport& r) {
                  {"quantization", p.quant_method.empty() ? ojson(nullptr) : ojson(p.quant_method)},
                  {"analytic", analytic}};
 
-  ojson formats = ojson::array();
-  for (const FormatSize& f : r.formats) {
-    formats.push_back(
-        {{"format", f.format}, {"bits_per_weight", f.bits_per_weight()}, {"bytes", f.bytes}});
-  }
-  ojson kv;
-  if (r.kv) {
-    const KvCache& k = *r.kv;
-    kv = {{"bytes_per_token", k.bytes_per_token},
-          {"context", k.context},
-          {"batch", k.batch},
-          {"bytes", k.bytes},
-          {"dtype_bytes", k.dtype_bytes},
-          {"state_bytes_per_sequence", k.state_bytes_per_sequence},
-          {"state_bytes", k.state_bytes},
-          {"mha_bytes_per_token", k.mha_bytes_per_token},
-          {"layers",
-           {{"full", k.full_layers},
-            {"sliding", k.sliding_layers},
-            {"mla", k.mla_layers},
-            {"state", k.state_layers}}},
-          {"notes", k.notes}};
-  } else {
-    kv = {{"bytes_per_token", nullptr},
-          {"context", nullptr},
-          {"batch", nullptr},
-          {"bytes", nullptr},
-          {"unavailable", r.kv_unavailable}};
-  }
-  j["memory"] = {{"weights_bytes", p.stored_bytes}, {"formats", formats}, {"kv_cache", kv}};
+  j["memory"] = memory_json(p.stored_bytes, r.formats, r.kv, r.kv_unavailable);
   j["layers"] = {
       {"count", r.layers.count}, {"pattern", r.layers.pattern}, {"kinds", r.layers.kinds}};
   ojson warnings = ojson::array();

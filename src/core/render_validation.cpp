@@ -442,32 +442,7 @@ std::string render_validation_json(const ValidationReport& r) {
                     {"status", d.consistent ? "match" : "mismatch"}});
   }
   j["config_weights"] = dims;
-  ojson formats = ojson::array();
-  for (const FormatSize& f : r.formats) {
-    formats.push_back(
-        {{"format", f.format}, {"bits_per_weight", f.bits_per_weight()}, {"bytes", f.bytes}});
-  }
-  ojson kv = nullptr;
-  if (r.kv) {
-    const KvCache& k = *r.kv;
-    kv = {{"bytes_per_token", k.bytes_per_token},
-          {"context", k.context},
-          {"batch", k.batch},
-          {"bytes", k.bytes},
-          {"dtype_bytes", k.dtype_bytes},
-          {"state_bytes_per_sequence", k.state_bytes_per_sequence},
-          {"state_bytes", k.state_bytes},
-          {"mha_bytes_per_token", k.mha_bytes_per_token},
-          {"layers",
-           {{"full", k.full_layers},
-            {"sliding", k.sliding_layers},
-            {"mla", k.mla_layers},
-            {"state", k.state_layers}}},
-          {"notes", k.notes}};
-  } else {
-    kv = {{"bytes_per_token", nullptr}, {"unavailable", r.kv_unavailable}};
-  }
-  j["memory"] = {{"weights_bytes", r.stored_bytes}, {"formats", formats}, {"kv_cache", kv}};
+  j["memory"] = memory_json(r.stored_bytes, r.formats, r.kv, r.kv_unavailable);
   if (r.explanation) {
     const ArchitectureExplanation& e = *r.explanation;
     auto opt = [](const auto& v) { return v ? ojson(*v) : ojson(nullptr); };
