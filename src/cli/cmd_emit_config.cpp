@@ -1,4 +1,5 @@
-// mbuild emit-config <source>...: writes model_configs/<model_id>.json and gaps/<layer>.md.
+// mbuild emit-config <source>...: writes model_configs/<model_id>.json, its validation report
+// <model_id>.validation.md beside it, and gaps/<layer>.md.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/check_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "core/catalog.hpp"
@@ -28,6 +30,7 @@ struct EmitConfigCommandOptions {
   std::string out_dir = "model_configs";
   std::string gaps_dir = "gaps";
   std::string catalog;
+  CheckFlags checks;
 };
 
 // How configs name their gap reports: the gaps folder relative to the configs folder's parent,
@@ -70,6 +73,11 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
     }
     catalog = std::move(*loaded);
   }
+  const auto checks = make_validate_options(o.checks);
+  if (!checks) {
+    print_error(checks.error());
+    return exit_code(checks.error().kind);
+  }
   const fs::path out_dir(o.out_dir), gaps_dir(o.gaps_dir);
   const std::string prefix = gaps_prefix(out_dir, gaps_dir);
   auto models = load_models(o.sources, o.common, environment());
@@ -95,7 +103,7 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
     const ParamCount params = count_params(*model);
     const LayerMap map = map_layers(*model, params);
     const std::string id = emitted_model_id(model->ref);
-    const ValidationOutcome validation = validation_for_emit(*model, params, map);
+    const ValidationOutcome validation = validation_for_emit(*model, params, map, *checks);
     const auto doc = build_emitted_config(*model, params, map, catalog, validation, prefix);
     if (auto ok = make_dir(out_dir); !ok) {
       note_error(ok.error());
@@ -107,6 +115,12 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
       continue;
     }
     written.push_back(path.string());
+    const fs::path report_path = out_dir / validation_report_file_name(id);
+    if (auto ok = write_file_atomic(report_path, render_validation_md(validation.report)); !ok) {
+      note_error(ok.error());
+      continue;
+    }
+    written.push_back(report_path.string());
     for (auto& [layer_class, section] : render_gap_sections(*model, params, map, catalog, id)) {
       gap_sections[layer_class][id] = std::move(section);
     }
@@ -151,7 +165,8 @@ void setup_emit_config(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<EmitConfigCommandOptions>();
   CLI::App* sub = app.add_subcommand(
       "emit-config",
-      "Write model_configs/<model_id>.json (estimator config) and gaps/<layer>.md reports");
+      "Write model_configs/<model_id>.json (estimator config), its validation report "
+      "<model_id>.validation.md and gaps/<layer>.md reports");
   sub->add_option("source", options->sources,
                   "Hub id org/name[@revision], model folder, or .safetensors file")
       ->required();
@@ -163,6 +178,7 @@ void setup_emit_config(CLI::App& app, int& exit_code) {
   sub->add_option("--catalog", options->catalog,
                   "JSON file of the estimator's supported layer classes (replaces the "
                   "built-in catalog)");
+  add_check_options(*sub, options->checks);
   sub->callback([options, &exit_code] { exit_code = run_emit_config(*options); });
 }
 

@@ -52,21 +52,26 @@ std::string emitted_model_id(const ModelRef& ref) {
 }
 
 ValidationOutcome validation_for_emit(const Model& model, const ParamCount& params,
-                                      const LayerMap& map) {
+                                      const LayerMap& map, const ValidateOptions& options) {
   // The same checks `mbuild validate` runs (config <-> weights, index <-> shards, ...), plus
   // the accounting invariant the emitted layer list must keep.
-  const ValidationReport report = validate_model(model, ValidateOptions{});
   ValidationOutcome v;
-  v.validated = report.passed() && map.total == params.total;
-  v.notes = validation_summary(report);
-  if (map.total != params.total) {
-    v.notes += fmt::format(
-        "; accounting: sum of count x parameter_count = {} differs from "
-        "total_params {}",
-        map.total, params.total);
-  }
-  v.sources = report.sources;
+  v.report = validate_model(model, options);
+  v.report.model_id = emitted_hf_model_id(model.ref);
+  const bool balanced = map.total == params.total;
+  v.report.checks.push_back(
+      {"accounting", "sum of count x parameter_count = total_params",
+       balanced ? CheckStatus::pass : CheckStatus::fail,
+       balanced ? fmt::format("{} = {}", map.total, params.total)
+                : fmt::format("{} differs from total_params {}", map.total, params.total)});
+  v.validated = v.report.passed();
+  v.notes = validation_summary(v.report);
+  v.sources = v.report.sources;
   return v;
+}
+
+std::string validation_report_file_name(std::string_view model_id) {
+  return fmt::format("{}.validation.md", model_id);
 }
 
 ordered_json build_emitted_config(const Model& model, const ParamCount& params, const LayerMap& map,

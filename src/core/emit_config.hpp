@@ -12,6 +12,7 @@
 #include "core/layer_map.hpp"
 #include "core/model.hpp"
 #include "core/param_count.hpp"
+#include "core/validate.hpp"
 
 namespace mbuild {
 
@@ -30,12 +31,18 @@ struct ValidationOutcome {
   bool validated = false;
   std::string notes;
   std::vector<std::string> sources;
+  ValidationReport report;  // the whole report, for <model_id>.validation.md
 };
 
-// The validated fields: the validate command's checks with no expectations given, plus the
-// accounting invariant (Σ count x parameter_count == total_params).
+// The validated fields: the validate command's checks with `options` (expected values, a
+// contract; none by default), plus the accounting invariant (Σ count x parameter_count ==
+// total_params), which also becomes a check of the report.
 ValidationOutcome validation_for_emit(const Model& model, const ParamCount& params,
-                                      const LayerMap& map);
+                                      const LayerMap& map,
+                                      const ValidateOptions& options = ValidateOptions{});
+
+// The validation report's file name beside the config: "<model_id>.validation.md".
+std::string validation_report_file_name(std::string_view model_id);
 
 // The config document. `gaps_prefix` is put before each gap report file name
 // ("gaps" -> "gaps/mla.md").

@@ -42,7 +42,8 @@ TEST_CASE("emit-config on Llama-3.3-70B writes a loadable config with the exact 
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
   CHECK(list_dir(dir / "model_configs") ==
-        std::vector<std::string>{"meta-llama_Llama-3.3-70B-Instruct.json"});
+        std::vector<std::string>{"meta-llama_Llama-3.3-70B-Instruct.json",
+                                 "meta-llama_Llama-3.3-70B-Instruct.validation.md"});
   const std::string text = read_file(dir / "model_configs/meta-llama_Llama-3.3-70B-Instruct.json");
   CHECK(text.ends_with("}\n"));
   const json doc = json::parse(text);
@@ -66,6 +67,66 @@ TEST_CASE("emit-config on Llama-3.3-70B writes a loadable config with the exact 
   // validate's checks all pass on the replica; the notes summarise them.
   CHECK(doc["validated"] == true);
   CHECK(doc["validation_notes"].get<std::string>().starts_with("passed "));
+}
+
+TEST_CASE("emit-config writes the validation report beside the config", "[emit]") {
+  TempDir dir;
+  const ProcessResult run = emit(dir, {corpus_model(k_llama70b).string()});
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  CHECK(run.out.find("meta-llama_Llama-3.3-70B-Instruct.validation.md") != std::string::npos);
+  const std::string md =
+      read_file(dir / "model_configs/meta-llama_Llama-3.3-70B-Instruct.validation.md");
+  CHECK(md.starts_with("# Validation report: meta-llama/Llama-3.3-70B-Instruct\n"));
+  CHECK(md.find("**PASS") != std::string::npos);
+  CHECK(md.find("70,553,706,496") != std::string::npos);
+  // The emitted layer list's accounting invariant is one of the report's checks.
+  CHECK(md.find("| pass | accounting |") != std::string::npos);
+  CHECK(md.find("## Architecture") != std::string::npos);
+  // Nothing in it names where the model was read from on this machine.
+  CHECK(md.find(dir.path().string()) == std::string::npos);
+  CHECK(md.find(MBUILD_TEST_DATA) == std::string::npos);
+}
+
+TEST_CASE("emit-config holds each model to --expected-params and --against", "[emit]") {
+  TempDir dir;
+  // 69,502,369,792 is what the estimator's hand-made contract states: 1.49 % under the
+  // published 70,553,706,496, outside the default 1 % tolerance.
+  const ProcessResult run =
+      emit(dir, {corpus_model(k_llama70b).string(), "--expected-params", "69502369792", "--source",
+                 "estimator contract v0", "--against",
+                 (corpus_dir() / "contracts/meta-llama_Llama-3.3-70B-Instruct.json").string()});
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);  // the config is written; the verdict is in it
+  const json doc =
+      json::parse(read_file(dir / "model_configs/meta-llama_Llama-3.3-70B-Instruct.json"));
+  CHECK(doc["validated"] == false);
+  const std::string notes = doc["validation_notes"];
+  CHECK(notes.starts_with("FAILED "));
+  CHECK(notes.find("69,502,369,792") != std::string::npos);
+  CHECK(doc["validation_sources"] == json::array({"estimator contract v0"}));
+  const std::string md =
+      read_file(dir / "model_configs/meta-llama_Llama-3.3-70B-Instruct.validation.md");
+  CHECK(md.find("**FAIL") != std::string::npos);
+  CHECK(md.find("-1.49") != std::string::npos);
+  CHECK(md.find("estimator contract v0") != std::string::npos);
+
+  SECTION("the published count passes") {
+    TempDir ok;
+    REQUIRE(
+        emit(ok, {corpus_model(k_llama70b).string(), "--expected-params", "70.55B"}).exit_code ==
+        0);
+    const json good =
+        json::parse(read_file(ok / "model_configs/meta-llama_Llama-3.3-70B-Instruct.json"));
+    CHECK(good["validated"] == true);
+  }
+  SECTION("a bad count is a usage error and nothing is written") {
+    TempDir bad;
+    const ProcessResult r =
+        emit(bad, {corpus_model(k_llama70b).string(), "--expected-params", "lots"});
+    CHECK(r.exit_code == 2);
+    CHECK(!std::filesystem::exists(bad / "model_configs"));
+  }
 }
 
 TEST_CASE("emit-config writes the same bytes on every run and for any --jobs", "[emit]") {
