@@ -249,3 +249,22 @@ TEST_CASE("a repo with only pytorch_model.bin exits 4 with a hint and the analyt
   // GPT-2's analytic count, 124,439,808 (the published 124M), is still printed.
   CHECK(r.out.find("124,439,808") != std::string::npos);
 }
+
+TEST_CASE("emit-config from the Hub names the repo at its commit in validation_sources") {
+  HubCli hub;
+  hub.serve("openai-community__gpt2");
+  TempDir out;
+  auto r = hub.run({"emit-config", "openai-community/gpt2", "--out-dir",
+                    (out / "model_configs").string(), "--gaps-dir", (out / "gaps").string(),
+                    "--source", "model card"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string at_commit = hub.mock.endpoint() + "/openai-community/gpt2/tree/" +
+                                hub.mock.commit_of("openai-community/gpt2", "main");
+  auto doc = nlohmann::json::parse(read_file(out / "model_configs/openai-community_gpt2.json"));
+  CHECK(doc["revision"] == hub.mock.commit_of("openai-community/gpt2", "main"));
+  CHECK(doc["validation_sources"] == nlohmann::json::array({at_commit, "model card"}));
+  const std::string md = read_file(out / "model_configs/openai-community_gpt2.validation.md");
+  CHECK(md.starts_with("# Validation report: openai-community/gpt2\n"));
+  CHECK(md.find(at_commit) != std::string::npos);
+}
