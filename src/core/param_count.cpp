@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <deque>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -89,33 +90,38 @@ bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// A lower-cased tensor name and its dot-separated segments, split once.
+// A lower-cased tensor name and its dot-separated segments, split once. Names are nearly
+// always lower case already; only the rare one with capitals is copied.
 class NameParts {
  public:
-  explicit NameParts(std::string_view name) : m_lower(name) {
-    for (char& ch : m_lower) {
-      if (ch >= 'A' && ch <= 'Z') {
-        ch = static_cast<char>(ch - 'A' + 'a');
+  explicit NameParts(std::string_view name) : m_view(name) {
+    if (std::any_of(name.begin(), name.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; })) {
+      m_copy.assign(name);
+      for (char& ch : m_copy) {
+        if (ch >= 'A' && ch <= 'Z') {
+          ch = static_cast<char>(ch - 'A' + 'a');
+        }
       }
+      m_view = m_copy;
     }
-    std::string_view lower = m_lower;
     size_t start = 0;
     while (m_count < m_segments.size()) {
-      size_t dot = lower.find('.', start);
+      size_t dot = m_view.find('.', start);
       m_segments[m_count++] =
-          lower.substr(start, dot == std::string_view::npos ? dot : dot - start);
+          m_view.substr(start, dot == std::string_view::npos ? dot : dot - start);
       if (dot == std::string_view::npos) {
         break;
       }
       start = dot + 1;
     }
   }
-  std::string_view lower() const { return m_lower; }
+  std::string_view lower() const { return m_view; }
   const std::string_view* begin() const { return m_segments.data(); }
   const std::string_view* end() const { return m_segments.data() + m_count; }
 
  private:
-  std::string m_lower;
+  std::string_view m_view;
+  std::string m_copy;
   std::array<std::string_view, 32> m_segments{};
   size_t m_count = 0;
 };
@@ -144,20 +150,67 @@ Component component_of(const NameParts& name) {
   return Component::other;
 }
 
-std::optional<uint32_t> layer_index_of(const NameParts& name) {
-  bool after_container = false;
-  for (std::string_view seg : name) {
-    if (after_container && all_digits(seg) && seg.size() <= 9) {
-      uint32_t v = 0;
-      for (char ch : seg) {
-        v = v * 10 + static_cast<uint32_t>(ch - '0');
-      }
-      return v;
-    }
-    after_container = std::find(std::begin(k_layer_containers), std::end(k_layer_containers),
-                                seg) != std::end(k_layer_containers);
+bool is_layer_container(std::string_view lower_segment) {
+  // Most segments are ruled out by their first letter before any comparison.
+  const char first = lower_segment.empty() ? '\0' : lower_segment.front();
+  if (first != 'l' && first != 'h' && first != 'b' && first != 'd' && first != 'e') {
+    return false;
   }
-  return std::nullopt;
+  return std::find(std::begin(k_layer_containers), std::end(k_layer_containers), lower_segment) !=
+         std::end(k_layer_containers);
+}
+
+// A tensor name's pattern: lower-cased, all-digit segments as "#", each segment followed by
+// '.'; long names are cut at k_max_pattern bytes (the rules then run uncached).
+constexpr size_t k_max_pattern = 256;
+struct NamePattern {
+  std::array<char, k_max_pattern> bytes;
+  size_t size = 0;
+  bool complete = true;
+  std::string_view view() const { return {bytes.data(), size}; }
+};
+
+// One pass over a tensor name: its pattern and its layer index, the first all-digit segment
+// right after a layer container ("layers.12." -> 12). Like NameParts, it reads at most 32
+// segments.
+void scan_name(std::string_view name, NamePattern& pattern, std::optional<uint32_t>& layer) {
+  pattern.size = 0;
+  pattern.complete = name.size() < k_max_pattern;
+  layer.reset();
+  if (!pattern.complete) {
+    name = name.substr(0, k_max_pattern - 1);
+  }
+  char* out = pattern.bytes.data();
+  bool after_container = false;
+  size_t start = 0;
+  for (size_t count = 0; count < 32; ++count) {
+    const size_t dot = name.find('.', start);
+    const std::string_view seg =
+        name.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    if (all_digits(seg)) {
+      if (after_container && !layer && seg.size() <= 9) {
+        uint32_t v = 0;
+        for (char ch : seg) {
+          v = v * 10 + static_cast<uint32_t>(ch - '0');
+        }
+        layer = v;
+      }
+      *out++ = '#';
+      after_container = false;
+    } else {
+      char* const from = out;
+      for (char ch : seg) {
+        *out++ = static_cast<char>(ch | ((ch >= 'A' && ch <= 'Z') ? 0x20 : 0));
+      }
+      after_container = is_layer_container({from, seg.size()});
+    }
+    *out++ = '.';
+    if (dot == std::string_view::npos) {
+      break;
+    }
+    start = dot + 1;
+  }
+  pattern.size = static_cast<size_t>(out - pattern.bytes.data());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -238,9 +291,8 @@ class Classifier {
 
   TensorClass classify(const TensorInfo& t) {
     TensorClass c;
-    const NameParts parts(t.name);
-    c.layer = layer_index_of(parts);
-    c.component = component_of(parts);
+    scan_name(t.name, m_pattern, c.layer);
+    c.component = cached_component(t.name);
     // DeepSeek-V3 stores its MTP module as decoder layer num_hidden_layers (+1, ...).
     if (m_mtp_layers && m_num_layers && c.layer && *c.layer >= *m_num_layers &&
         c.component != Component::vision) {
@@ -257,6 +309,22 @@ class Classifier {
   }
 
  private:
+  // The component depends on the name's non-numeric segments only (no rule token is all
+  // digits), so "layers.3.mlp.experts.17.up_proj" and "layers.4.mlp.experts.0.up_proj" share
+  // one answer: the rules run once per name pattern (m_pattern, from scan_name) instead of
+  // once per tensor.
+  Component cached_component(std::string_view name) {
+    if (!m_pattern.complete) {
+      return component_of(NameParts(name));
+    }
+    auto it = m_components.find(m_pattern.view());
+    if (it == m_components.end()) {
+      const std::string& key = m_pattern_keys.emplace_back(m_pattern.view());
+      it = m_components.emplace(key, component_of(NameParts(name))).first;
+    }
+    return it->second;
+  }
+
   const TensorInfo* sibling(std::string_view name) const {
     auto it = m_by_name.find(name);
     return it == m_by_name.end() ? nullptr : it->second;
@@ -284,7 +352,12 @@ class Classifier {
 
   void assign_quant_role(const TensorInfo& t, TensorClass& c) {
     std::string_view n = t.name;
-    const std::string method = m_quant ? m_quant->method : std::string();
+    // The common case: a plain float ".weight" or ".bias" matches none of the rules below.
+    if ((n.ends_with(".weight") || n.ends_with(".bias")) && !is_integer_container(t.dtype) &&
+        t.dtype != Dtype::F8_E8M0 && n.find(".quant_state.") == std::string_view::npos) {
+      return;
+    }
+    const std::string_view method = m_quant ? std::string_view(m_quant->method) : "";
     const unsigned bits = m_quant ? m_quant->bits : 0;
 
     // E8M0 values are always block scales.
@@ -409,6 +482,9 @@ class Classifier {
   std::optional<uint64_t> m_num_layers;
   uint64_t m_mtp_layers = 0;
   std::unordered_map<std::string_view, const TensorInfo*> m_by_name;
+  std::unordered_map<std::string_view, Component> m_components;  // name pattern -> component
+  std::deque<std::string> m_pattern_keys;                        // the keys' bytes
+  NamePattern m_pattern;                                         // the current tensor's
 };
 
 }  // namespace
@@ -432,18 +508,49 @@ std::string_view role_name(TensorRole r) {
 }
 
 std::optional<uint32_t> layer_index_of(std::string_view tensor_name) {
-  return layer_index_of(NameParts(tensor_name));
+  NamePattern pattern;
+  std::optional<uint32_t> layer;
+  scan_name(tensor_name, pattern, layer);
+  return layer;
 }
+
+namespace {
+
+// Sums per key for a handful of distinct keys (dtype labels): a linear scan beats a map.
+class SmallTally {
+ public:
+  void add(std::string_view key, uint64_t n) {
+    for (auto& [k, v] : m_entries) {
+      if (k == key) {
+        v += n;
+        return;
+      }
+    }
+    m_entries.emplace_back(key, n);
+  }
+  void add_to(std::map<std::string, uint64_t>& out) const {
+    for (const auto& [k, v] : m_entries) {
+      out[std::string(k)] += v;
+    }
+  }
+
+ private:
+  std::vector<std::pair<std::string_view, uint64_t>> m_entries;
+};
+
+}  // namespace
 
 ParamCount count_params(const Model& model) {
   ParamCount pc;
   Classifier classifier(model, pc.findings);
   pc.classes.reserve(model.tensors.size());
   std::map<std::optional<uint32_t>, uint64_t> routed_by_layer;
+  std::array<uint64_t, static_cast<size_t>(k_dtype_count)> raw_by_dtype{};
+  SmallTally logical_by_dtype;
   for (const TensorInfo& t : model.tensors) {
     TensorClass c = classifier.classify(t);
     pc.raw_elements += t.elements;
-    pc.raw_elements_by_dtype[std::string(dtype_name(t.dtype))] += t.elements;
+    raw_by_dtype[static_cast<size_t>(t.dtype)] += t.elements;
     pc.stored_bytes += t.end - t.begin;
     switch (c.role) {
       case TensorRole::quant_aux:
@@ -457,7 +564,7 @@ ParamCount count_params(const Model& model) {
       case TensorRole::parameter:
       case TensorRole::packed:
         pc.total += c.params;
-        pc.by_dtype[std::string(c.logical_dtype)] += c.params;
+        logical_by_dtype.add(c.logical_dtype, c.params);
         pc.by_component[static_cast<size_t>(c.component)] += c.params;
         if (c.component == Component::moe_experts) {
           routed_by_layer[c.layer] += c.params;
@@ -466,6 +573,12 @@ ParamCount count_params(const Model& model) {
     }
     pc.classes.push_back(c);
   }
+  for (size_t d = 0; d < raw_by_dtype.size(); ++d) {
+    if (raw_by_dtype[d] > 0) {
+      pc.raw_elements_by_dtype[std::string(dtype_name(static_cast<Dtype>(d)))] += raw_by_dtype[d];
+    }
+  }
+  logical_by_dtype.add_to(pc.by_dtype);
   pc.embedding = pc.by_component[static_cast<size_t>(Component::embedding)];
   const uint64_t lm_head = pc.by_component[static_cast<size_t>(Component::lm_head)];
   const bool config_ties = model.config && model.config->tie_word_embeddings.value_or(true);
