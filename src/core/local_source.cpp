@@ -14,6 +14,7 @@
 #include "core/model_config.hpp"
 #include "core/safetensors.hpp"
 #include "core/shard_index.hpp"
+#include "core/weight_layout.hpp"
 
 namespace mbuild {
 namespace fs = std::filesystem;
@@ -63,106 +64,70 @@ Result<ByteBuffer> read_at(int fd, const fs::path& path, uint64_t offset, uint64
   return out;
 }
 
-// The weight layouts a folder may hold, in the order they are preferred. An index names its
-// shards; a single file stands alone.
-struct Layout {
-  std::string_view index;   // index file name, or empty
-  std::string_view single;  // single-file name, or empty
-};
-constexpr Layout k_layouts[] = {
-    {"model.safetensors.index.json", ""},
-    {"", "model.safetensors"},
-    {"consolidated.safetensors.index.json", ""},
-    {"", "consolidated.safetensors"},
-    {"diffusion_pytorch_model.safetensors.index.json", ""},
-    {"", "diffusion_pytorch_model.safetensors"},
-};
-
-// Subfolders a diffusers pipeline keeps its denoiser in (HJS probes the same).
-constexpr std::string_view k_diffusers_subfolders[] = {"transformer", "unet"};
-
-bool is_other_weight(const std::string& name) {
-  return name.starts_with("pytorch_model") || name.ends_with(".gguf") || name == "tf_model.h5" ||
-         name == "flax_model.msgpack" || name.ends_with(".pt") || name.ends_with(".pth") ||
-         name == "consolidated.00.pth";
+// The folder's files as the Hub would list them: those at the root, and those one level down
+// in the subfolders a diffusers pipeline keeps its denoiser in.
+std::vector<std::string> list_folder(const fs::path& folder) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    if (entry.is_regular_file(ec)) {
+      names.push_back(entry.path().filename().string());
+    }
+  }
+  for (std::string_view sub : {"transformer", "unet"}) {
+    for (const auto& entry : fs::directory_iterator(folder / sub, ec)) {
+      if (entry.is_regular_file(ec)) {
+        names.push_back(std::string(sub) + "/" + entry.path().filename().string());
+      }
+    }
+  }
+  return names;
 }
 
-bool is_mistral_layout(std::string_view name) {
-  return name.starts_with("consolidated");
-}
-
-Result<void> read_folder_weights(const fs::path& folder, const std::string& prefix,
+// Reads the weights choose_weight_layout picks, exactly as the Hub source does: the index is
+// authoritative for which shards exist.
+Result<void> read_folder_weights(const fs::path& folder, const WeightLayout& layout,
                                  Snapshot& snap) {
   std::error_code ec;
-  auto exists = [&](std::string_view name) { return fs::is_regular_file(folder / name, ec); };
-  for (const Layout& layout : k_layouts) {
-    if (!layout.index.empty() && exists(layout.index)) {
-      auto text = read_small_file(folder / layout.index, k_max_index_bytes);
-      if (!text) {
-        return tl::unexpected(text.error());
+  if (!layout.index.empty()) {
+    auto text = read_small_file(folder / layout.index, k_max_index_bytes);
+    if (!text) {
+      return tl::unexpected(text.error());
+    }
+    auto index = parse_shard_index(layout.index, *text);
+    if (!index) {
+      return tl::unexpected(index.error());
+    }
+    for (const std::string& shard : index->shards) {
+      const std::string name = layout.folder + shard;
+      if (!fs::is_regular_file(folder / name, ec)) {
+        return bad_input(index->name, fmt::format("names shard '{}', which is not in {}", shard,
+                                                  (folder / layout.folder).string()));
       }
-      auto index = parse_shard_index(prefix + std::string(layout.index), *text);
-      if (!index) {
-        return tl::unexpected(index.error());
-      }
-      for (const std::string& shard : index->shards) {
-        if (!fs::is_regular_file(folder / shard, ec)) {
-          return bad_input(index->name, fmt::format("names shard '{}', which is not in {}", shard,
-                                                    folder.string()));
-        }
-        auto head = read_weight_head(folder / shard, prefix + shard);
-        if (!head) {
-          return tl::unexpected(head.error());
-        }
-        snap.files.push_back(std::move(*head));
-      }
-      snap.index = std::move(*index);
-    } else if (!layout.single.empty() && exists(layout.single)) {
-      auto head = read_weight_head(folder / layout.single, prefix + std::string(layout.single));
+      auto head = read_weight_head(folder / name, name);
       if (!head) {
         return tl::unexpected(head.error());
       }
       snap.files.push_back(std::move(*head));
-    } else {
-      continue;
     }
-    // A repo holding both the transformers and the Mistral-native layout: count one.
-    if (!is_mistral_layout(layout.index.empty() ? layout.single : layout.index) &&
-        (exists("consolidated.safetensors") || exists("consolidated.safetensors.index.json"))) {
-      snap.findings.push_back({Severity::info, folder.string(),
-                               "also holds the Mistral consolidated* layout; counted the "
-                               "transformers layout only"});
-    }
-    return {};
-  }
-  // No known layout: every *.safetensors file in the folder, sorted by name.
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(folder, ec)) {
-    std::string name = entry.path().filename().string();
-    if (entry.is_regular_file(ec) && name.ends_with(".safetensors")) {
-      names.push_back(name);
+    snap.index = std::move(*index);
+  } else {
+    for (const std::string& name : layout.files) {
+      auto head = read_weight_head(folder / name, name);
+      if (!head) {
+        return tl::unexpected(head.error());
+      }
+      snap.files.push_back(std::move(*head));
     }
   }
-  std::sort(names.begin(), names.end());
-  for (const std::string& name : names) {
-    auto head = read_weight_head(folder / name, prefix + name);
-    if (!head) {
-      return tl::unexpected(head.error());
-    }
-    snap.files.push_back(std::move(*head));
+  // A repo holding both the transformers and the Mistral-native layout: count one.
+  if (layout.also_mistral) {
+    snap.findings.push_back({Severity::info, folder.string(),
+                             "also holds the Mistral consolidated* layout; counted the "
+                             "transformers layout only"});
   }
+  snap.other_weights = layout.other_weights;
   return {};
-}
-
-void note_other_weights(const fs::path& folder, Snapshot& snap) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(folder, ec)) {
-    std::string name = entry.path().filename().string();
-    if (is_other_weight(name)) {
-      snap.other_weights.push_back(name);
-    }
-  }
-  std::sort(snap.other_weights.begin(), snap.other_weights.end());
 }
 
 }  // namespace
@@ -249,29 +214,19 @@ Result<Snapshot> LocalFolderSource::read_snapshot() {
   snap.ref.location = m_folder.string();
   snap.display_prefix = (m_folder / "").string();
 
-  fs::path weights_folder = m_folder;
-  std::string prefix;
-  if (!fs::exists(m_folder / "config.json", ec) && fs::exists(m_folder / "model_index.json", ec)) {
-    for (std::string_view sub : k_diffusers_subfolders) {
-      if (fs::is_directory(m_folder / sub, ec)) {
-        weights_folder = m_folder / sub;
-        prefix = std::string(sub) + "/";
-        break;
-      }
-    }
-  }
-  if (fs::exists(weights_folder / "config.json", ec)) {
-    auto config = read_small_file(weights_folder / "config.json", k_max_config_bytes);
+  const WeightLayout layout = choose_weight_layout(list_folder(m_folder));
+  const std::string& prefix = layout.folder;  // "" or a diffusers subfolder, "transformer/"
+  if (fs::exists(m_folder / prefix / "config.json", ec)) {
+    auto config = read_small_file(m_folder / prefix / "config.json", k_max_config_bytes);
     if (!config) {
       return tl::unexpected(config.error());
     }
     snap.config_json = std::string(config->view());
     snap.config_name = prefix + "config.json";
   }
-  if (auto ok = read_folder_weights(weights_folder, prefix, snap); !ok) {
+  if (auto ok = read_folder_weights(m_folder, layout, snap); !ok) {
     return tl::unexpected(ok.error());
   }
-  note_other_weights(weights_folder, snap);
   if (!snap.config_json && snap.files.empty()) {
     return fail(ErrorKind::not_found, m_folder.string(),
                 "holds neither config.json nor safetensors files");
