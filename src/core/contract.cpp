@@ -8,11 +8,19 @@
 
 #include "core/checked.hpp"
 #include "core/local_source.hpp"
+#include "core/model_config.hpp"
 
 namespace mbuild {
 namespace {
 
 using ojson = nlohmann::ordered_json;
+
+// nlohmann's message without its "[json.exception.out_of_range.406] " tag.
+std::string_view json_exception_text(const std::exception& e) {
+  std::string_view what = e.what();
+  const size_t tag = what.find("] ");
+  return tag == std::string_view::npos ? what : what.substr(tag + 2);
+}
 
 enum class Kind { count, positive, number, boolean, string, string_array };
 
@@ -212,6 +220,9 @@ Result<Contract> parse_contract(std::string_view file_view, std::string_view tex
     return bad_input(
         file, fmt::format("{} bytes, over the {} byte limit", text.size(), k_max_contract_bytes));
   }
+  if (json_nesting_depth(text) > k_max_json_depth) {
+    return bad_input(file, fmt::format("JSON nested more than {} levels deep", k_max_json_depth));
+  }
   Contract c;
   c.file = file;
   c.file_stem = std::filesystem::path(file).stem().string();
@@ -219,6 +230,9 @@ Result<Contract> parse_contract(std::string_view file_view, std::string_view tex
     c.raw = ojson::parse(text);
   } catch (const ojson::parse_error& e) {
     return bad_input(file, fmt::format("not valid JSON (byte {})", e.byte));
+  } catch (const ojson::out_of_range& e) {
+    // A number past a double's range ("1e400") is thrown as out_of_range, not parse_error.
+    return bad_input(file, fmt::format("not valid JSON ({})", json_exception_text(e)));
   }
   if (!c.raw.is_object()) {
     return bad_input(file, "not a JSON object");

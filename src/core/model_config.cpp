@@ -12,6 +12,13 @@ namespace {
 
 using nlohmann::json;
 
+// nlohmann's message without its "[json.exception.out_of_range.406] " tag.
+std::string_view json_exception_text(const std::exception& e) {
+  std::string_view what = e.what();
+  const size_t tag = what.find("] ");
+  return tag == std::string_view::npos ? what : what.substr(tag + 2);
+}
+
 // The alias table: each canonical field and the config keys (dotted paths) that spell it,
 // in priority order. Families name the same dimension differently (GPT-2 n_embd, T5 d_model,
 // MPT/DBRX attn_config, Falcon n_head_kv, ...).
@@ -157,7 +164,8 @@ const json* lookup_path(const json& object, std::string_view dotted) {
       return nullptr;
     }
     size_t dot = dotted.find('.', start);
-    std::string key(dotted.substr(start, dot == std::string_view::npos ? dot : dot - start));
+    // A string_view key: the object's comparator is transparent, so no string is built.
+    std::string_view key = dotted.substr(start, dot == std::string_view::npos ? dot : dot - start);
     auto it = node->find(key);
     if (it == node->end()) {
       return nullptr;
@@ -237,6 +245,28 @@ std::string normalise_layer_type(std::string s) {
 }
 
 }  // namespace
+
+size_t json_nesting_depth(std::string_view text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
 
 std::string quote_nonfinite_tokens(std::string_view text) {
   std::string out;
@@ -330,11 +360,20 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     return bad_input(
         where, fmt::format("{} bytes, over the {} byte limit", text.size(), k_max_config_bytes));
   }
+  if (json_nesting_depth(text) > k_max_json_depth) {
+    return bad_input(where, fmt::format("JSON nested more than {} levels deep", k_max_json_depth));
+  }
   ModelConfig cfg;
   try {
-    cfg.raw = json::parse(quote_nonfinite_tokens(text));
+    // Most configs have no bare non-finite token and are parsed without the quoting copy.
+    const bool finite = text.find("NaN") == std::string_view::npos &&
+                        text.find("Infinity") == std::string_view::npos;
+    cfg.raw = finite ? json::parse(text) : json::parse(quote_nonfinite_tokens(text));
   } catch (const json::parse_error& e) {
     return bad_input(where, fmt::format("not valid JSON (byte {})", e.byte));
+  } catch (const json::out_of_range& e) {
+    // A number past a double's range ("1e400") is thrown as out_of_range, not parse_error.
+    return bad_input(where, fmt::format("not valid JSON ({})", json_exception_text(e)));
   }
   if (!cfg.raw.is_object()) {
     return bad_input(where, "not a JSON object");
