@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "core/checked.hpp"
+
 namespace mbuild {
 namespace {
 
@@ -136,14 +138,26 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
   std::sort(snapshot.files.begin(), snapshot.files.end(),
             [](const WeightFile& a, const WeightFile& b) { return a.name < b.name; });
   auto headers = parse_headers(snapshot.files);
-  size_t tensor_total = 0;
-  for (auto& h : headers) {
-    if (!h) {
-      return tl::unexpected(h.error());
+  ModelTotals totals;
+  for (size_t i = 0; i < headers.size(); ++i) {
+    if (!headers[i]) {
+      return tl::unexpected(headers[i].error());
     }
-    tensor_total += h->tensors.size();
   }
-  model.tensors.reserve(tensor_total);
+  // The limits are checked file by file, in name order, so the error names the file that
+  // crosses one; nothing is reserved before they hold.
+  for (size_t i = 0; i < headers.size(); ++i) {
+    uint64_t parameters = 0;
+    for (const TensorInfo& t : headers[i]->tensors) {
+      parameters = checked_add(parameters, t.elements).value_or(UINT64_MAX);
+    }
+    auto added = add_file_totals(totals, snapshot.files[i].name, headers[i]->tensors.size(),
+                                 parameters, headers[i]->data_bytes);
+    if (!added) {
+      return tl::unexpected(added.error());
+    }
+  }
+  model.tensors.reserve(totals.tensors);
   for (size_t i = 0; i < headers.size(); ++i) {
     SafetensorsHeader& h = *headers[i];
     WeightFileInfo info;
@@ -201,6 +215,31 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
 }
 
 }  // namespace
+
+Result<void> add_file_totals(ModelTotals& totals, std::string_view file, size_t tensors,
+                             uint64_t parameters, uint64_t data_bytes) {
+  auto over = [&](uint64_t total, std::string_view what, uint64_t limit) {
+    return bad_input(std::string(file),
+                     fmt::format("the model reaches {} {} with this file, over the limit of {} "
+                                 "for a model",
+                                 total, what, limit));
+  };
+  // Saturating sums: a total that overflows is over its limit too.
+  const uint64_t new_tensors = checked_add(totals.tensors, tensors).value_or(UINT64_MAX);
+  if (new_tensors > k_max_model_tensors) {
+    return over(new_tensors, "tensors", k_max_model_tensors);
+  }
+  const uint64_t new_parameters = checked_add(totals.parameters, parameters).value_or(UINT64_MAX);
+  if (new_parameters > k_max_model_parameters) {
+    return over(new_parameters, "parameters", k_max_model_parameters);
+  }
+  const uint64_t new_bytes = checked_add(totals.data_bytes, data_bytes).value_or(UINT64_MAX);
+  if (new_bytes > k_max_model_data_bytes) {
+    return over(new_bytes, "bytes of tensor data", k_max_model_data_bytes);
+  }
+  totals = {new_tensors, new_parameters, new_bytes};
+  return {};
+}
 
 Result<Model> build_model(Snapshot snapshot) {
   const std::string prefix = snapshot.display_prefix;

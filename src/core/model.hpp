@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,12 @@
 #include "core/source.hpp"
 
 namespace mbuild {
+
+// Named limits for a whole model, over all its files: five times the largest published
+// checkpoints (~2T parameters, ~4 TB, ~100k tensors) and far below what would overflow.
+inline constexpr uint64_t k_max_model_parameters = 10'000'000'000'000;  // stored elements
+inline constexpr uint64_t k_max_model_data_bytes = 40'000'000'000'000;  // tensor bytes
+inline constexpr size_t k_max_model_tensors = 4'000'000;
 
 struct WeightFileInfo {
   std::string name;
@@ -32,9 +39,22 @@ struct Model {
   std::vector<Finding> findings;
 };
 
+// A model's running totals over the files read so far.
+struct ModelTotals {
+  uint64_t tensors = 0;
+  uint64_t parameters = 0;  // stored elements, before any quantization unpacking
+  uint64_t data_bytes = 0;
+};
+
+// Adds one file's tensors to the totals; fails (bad_input naming the file and the limit) when a
+// total would pass its k_max_model_* limit, leaving the totals as they were.
+Result<void> add_file_totals(ModelTotals& totals, std::string_view file, size_t tensors,
+                             uint64_t parameters, uint64_t data_bytes);
+
 // Parses a snapshot: config, index and every header (in parallel), then checks index <-> shard
-// consistency. Malformed input fails with bad_input naming the file; inconsistencies between
-// well-formed pieces are findings.
+// consistency. Malformed input fails with bad_input naming the file, as does a model over one of
+// the limits above (naming the file that crosses it); inconsistencies between well-formed pieces
+// are findings.
 Result<Model> build_model(Snapshot snapshot);
 
 }  // namespace mbuild

@@ -141,7 +141,7 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
   if (doc.get_object().get(root)) {
     return bad_input(where, "header is not a JSON object");
   }
-  header.tensors.reserve(root.size());
+  header.tensors.reserve(std::min<size_t>(root.size(), k_max_tensors_per_file));
   for (dom::key_value_pair field : root) {
     std::string_view key = field.key;
     dom::element value = field.value;
@@ -160,7 +160,8 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
       continue;
     }
     if (header.tensors.size() == k_max_tensors_per_file) {
-      return bad_input(where, fmt::format("more than {} tensors", k_max_tensors_per_file));
+      return bad_input(where, fmt::format("more than {} tensors, the limit for one file",
+                                          k_max_tensors_per_file));
     }
     dom::object info;
     if (value.get_object().get(info)) {
@@ -273,6 +274,12 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
                              t.end - t.begin));
     }
     cursor = t.end;
+    // A header-only file is legal, so a crafted one could claim any size without this cap.
+    if (cursor > k_max_file_data_bytes) {
+      return bad_input(where, fmt::format("tensor '{}': tensor data reaches {} bytes, over the {} "
+                                          "byte limit for one file",
+                                          t.name, cursor, k_max_file_data_bytes));
+    }
   }
   header.data_bytes = cursor;
 

@@ -22,6 +22,9 @@ inline constexpr uint64_t k_max_header_bytes = 100'000'000;  // the crate's MAX_
 inline constexpr uint64_t k_max_dim = uint64_t{1} << 48;     // the schema's 48-bit size cap
 inline constexpr size_t k_max_rank = 10;
 inline constexpr size_t k_max_tensors_per_file = 2'000'000;
+// Tensor bytes one file may describe: a whole 10-trillion-parameter model in F32, five times the
+// largest published checkpoints (~2T parameters, ~4 TB in BF16).
+inline constexpr uint64_t k_max_file_data_bytes = 40'000'000'000'000;
 
 // A tensor shape, stored inline: checkpoints hold tens of thousands of small shapes.
 class Shape {

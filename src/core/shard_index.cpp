@@ -125,7 +125,9 @@ Result<ShardIndex> parse_shard_index(std::string_view file, const ByteBuffer& bu
             return tl::unexpected(ok.error());
           }
           if (index.shards.size() == k_max_shards) {
-            return bad_input(where, fmt::format("more than {} shards", k_max_shards));
+            return bad_input(where, fmt::format("weight_map names more than {} shards, the "
+                                                "limit for one index",
+                                                k_max_shards));
           }
           // The view points into the parser's string buffer, alive until the function returns.
           it = shard_ids.emplace(shard, static_cast<uint32_t>(index.shards.size())).first;
