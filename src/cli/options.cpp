@@ -8,7 +8,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
-#include <regex>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -72,12 +72,69 @@ std::string strip_token(std::string token) {
   return token.substr(start);
 }
 
-// org/name with the Hub's allowed characters; no "..", no leading or trailing separators.
-bool is_hub_id(const std::string& id) {
-  static const std::regex k_hub_id(
-      R"(^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$)");
-  return std::regex_match(id, k_hub_id) && id.find("..") == std::string::npos &&
-         !id.ends_with(".") && !id.ends_with("-");
+// One part of a Hub id, as the Hub allows it (huggingface_hub's validate_repo_id): 1 to 96 of
+// [A-Za-z0-9._-], starting and ending with [A-Za-z0-9_], no "--" and no "..".
+bool is_hub_id_part(std::string_view part) {
+  auto word = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  };
+  if (part.empty() || part.size() > 96 || !word(part.front()) || !word(part.back())) {
+    return false;
+  }
+  for (char c : part) {
+    if (!word(c) && c != '.' && c != '-') {
+      return false;
+    }
+  }
+  return part.find("--") == std::string_view::npos && part.find("..") == std::string_view::npos;
+}
+
+// org/name: exactly two parts. "--" is refused as the Hub refuses it: the cache folder
+// models--org--name would not tell "a--b/c" from "a/b--c".
+bool is_hub_id(std::string_view id) {
+  const auto slash = id.find('/');
+  return slash != std::string_view::npos && is_hub_id_part(id.substr(0, slash)) &&
+         is_hub_id_part(id.substr(slash + 1)) && !id.ends_with(".git");
+}
+
+// A revision is a branch, a tag, a commit or refs/pr/N, so it follows git's ref-name rules
+// (git check-ref-format): no control characters, space, ~ ^ : ? * [ \ or "@{", no "..", no
+// empty component, no component starting with '.' or ending with ".lock", no trailing '.'.
+// It also names a file under the cache's refs/ folder, which these rules keep inside it.
+bool is_revision(std::string_view rev) {
+  if (rev.empty() || rev.size() > 255 || rev == "@" || rev.ends_with(".") ||
+      rev.find("..") != std::string_view::npos || rev.find("@{") != std::string_view::npos) {
+    return false;
+  }
+  for (char c : rev) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || std::string_view(" ~^:?*[\\").find(c) != std::string_view::npos) {
+      return false;
+    }
+  }
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = rev.find('/', start);
+    const std::string_view part = rev.substr(start, slash - start);
+    if (part.empty() || part.front() == '.' || part.ends_with(".lock")) {
+      return false;
+    }
+    if (slash == std::string_view::npos) {
+      return true;
+    }
+    start = slash + 1;
+  }
+}
+
+// `text` for an error line: control characters escaped so the line stays one line and a
+// terminal never interprets them, and at most 200 bytes.
+std::string printable(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 200)) {
+    const auto u = static_cast<unsigned char>(c);
+    out += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
+  }
+  return text.size() > 200 ? out + "..." : out;
 }
 
 }  // namespace
@@ -181,15 +238,19 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     id = spec.substr(0, at);
     revision = spec.substr(at + 1);
     if (revision.empty()) {
-      return fail(ErrorKind::usage, spec, "empty revision after '@'");
+      return fail(ErrorKind::usage, printable(spec), "empty revision after '@'");
     }
   }
   if (!is_hub_id(id)) {
     if (spec.ends_with(".safetensors") || spec.find('/') == 0 || spec.starts_with(".")) {
-      return fail(ErrorKind::not_found, spec, "no such file or folder");
+      return fail(ErrorKind::not_found, printable(spec), "no such file or folder");
     }
-    return fail(ErrorKind::usage, spec,
+    return fail(ErrorKind::usage, printable(spec),
                 "not a folder, a .safetensors file or a Hub id of the form org/name[@revision]");
+  }
+  if (!revision.empty() && !is_revision(revision)) {
+    return fail(ErrorKind::usage, printable(revision),
+                "not a revision: a branch, a tag, a commit sha or refs/pr/N");
   }
   const bool offline = options.offline || env.offline;
   if (offline) {
