@@ -71,6 +71,13 @@ ProcessResult run_mbuild(const std::vector<std::string>& args, const ProcessEnvi
   return run_process(argv, env, k_run_timeout, cwd);
 }
 
+ProcessResult run_mbuild_with(const std::vector<std::string>& args, const ProcessEnvironment& env,
+                              const SpawnOptions& options) {
+  std::vector<std::string> argv{binary().string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_process_with(argv, env, k_run_timeout, options);
+}
+
 TempDir::TempDir() {
   std::string tmpl = (fs::temp_directory_path() / "mbuild-e2e-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -120,6 +127,23 @@ std::vector<std::string> split_lines(std::string_view text) {
     }
     out.emplace_back(text.substr(start, end - start));
     start = end + 1;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> read_tree(const fs::path& root) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : fs::recursive_directory_iterator(root)) {
+    const std::string rel = entry.path().lexically_relative(root).generic_string();
+    if (entry.is_symlink()) {
+      out[rel] = "-> " + fs::read_symlink(entry.path()).string();
+    } else if (entry.is_directory()) {
+      out[rel] = "<dir>";
+    } else if (entry.is_regular_file()) {
+      out[rel] = read_file(entry.path());
+    } else {
+      out[rel] = "<special>";
+    }
   }
   return out;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,10 @@ ProcessResult run_mbuild(const std::vector<std::string>& args);
 ProcessResult run_mbuild(const std::vector<std::string>& args, const ProcessEnvironment& env,
                          const std::filesystem::path& cwd = {});
 
+// run_mbuild with SpawnOptions: a working folder, a crash at a chosen moment, a file size limit.
+ProcessResult run_mbuild_with(const std::vector<std::string>& args, const ProcessEnvironment& env,
+                              const SpawnOptions& options);
+
 // A fresh folder under the system temp folder, removed with everything in it on destruction.
 class TempDir {
  public:
@@ -60,6 +65,11 @@ std::string read_file(const std::filesystem::path& path);
 // Names of the entries directly in `dir`, sorted.
 std::vector<std::string> list_dir(const std::filesystem::path& dir);
 std::vector<std::string> split_lines(std::string_view text);
+
+// Everything under `root`, by path relative to it with '/' separators: a regular file maps to
+// its bytes, a folder to "<dir>", a symlink to "-> <target>" (never followed), anything else to
+// "<special>". For "nothing else changed" checks: compare two calls.
+std::map<std::string, std::string> read_tree(const std::filesystem::path& root);
 
 // A tensor to lay out in a hand-written safetensors file.
 struct TensorSpec {

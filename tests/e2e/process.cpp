@@ -4,13 +4,16 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <utility>
@@ -101,9 +104,41 @@ std::vector<char*> c_strings(std::vector<std::string>& strings) {
   return out;
 }
 
-int remaining_ms(Clock::time_point deadline) {
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return static_cast<int>(std::clamp<std::chrono::milliseconds::rep>(left.count(), 0, 60'000));
+// The time left until `until` (0 when past it), capped at a minute, for ppoll.
+timespec remaining(Clock::time_point until) {
+  auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(until - Clock::now());
+  const int64_t ns = std::clamp<int64_t>(left.count(), 0, int64_t{60'000'000'000});
+  return {static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+}
+
+// fork + exec with RLIMIT_FSIZE set and SIGXFSZ ignored in the child (posix_spawn cannot set a
+// resource limit). Everything the child needs is prepared before the fork: between fork and
+// exec it makes only async-signal-safe calls.
+pid_t spawn_with_limit(std::vector<char*>& args, std::vector<char*>& vars, int out_fd, int err_fd,
+                       const std::filesystem::path& cwd, uint64_t file_size_limit) {
+  const std::string dir = cwd.string();
+  const rlimit limit{static_cast<rlim_t>(file_size_limit), static_cast<rlim_t>(file_size_limit)};
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    throw_errno("fork", errno);
+  }
+  if (pid == 0) {
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd < 0 || ::dup2(null_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) {
+      ::_exit(127);
+    }
+    if (!dir.empty() && ::chdir(dir.c_str()) != 0) {
+      ::_exit(127);
+    }
+    if (::sigaction(SIGXFSZ, &ignore, nullptr) != 0 || ::setrlimit(RLIMIT_FSIZE, &limit) != 0) {
+      ::_exit(127);
+    }
+    ::execve(args[0], args.data(), vars.data());
+    ::_exit(127);
+  }
+  return pid;
 }
 
 }  // namespace
@@ -145,39 +180,65 @@ std::vector<std::string> ProcessEnvironment::entries() const {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessEnvironment& env,
                           std::chrono::milliseconds timeout, const std::filesystem::path& cwd) {
+  SpawnOptions options;
+  options.cwd = cwd;
+  return run_process_with(argv, env, timeout, options);
+}
+
+ProcessResult run_process_with(const std::vector<std::string>& argv, const ProcessEnvironment& env,
+                               std::chrono::milliseconds timeout, const SpawnOptions& options) {
   if (argv.empty()) {
     throw std::invalid_argument("run_process: empty argv");
   }
   Pipe out = make_pipe();
   Pipe err = make_pipe();
 
-  SpawnActions actions;
-  actions.check(::posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0),
-                "posix_spawn_file_actions_addopen");
-  actions.check(::posix_spawn_file_actions_adddup2(actions.get(), out.write.get(), 1),
-                "posix_spawn_file_actions_adddup2");
-  actions.check(::posix_spawn_file_actions_adddup2(actions.get(), err.write.get(), 2),
-                "posix_spawn_file_actions_adddup2");
-  if (!cwd.empty()) {
-    actions.check(::posix_spawn_file_actions_addchdir_np(actions.get(), cwd.c_str()),
-                  "posix_spawn_file_actions_addchdir_np");
-  }
-
   std::vector<std::string> args = argv;
   std::vector<std::string> vars = env.entries();
   std::vector<char*> c_args = c_strings(args);
   std::vector<char*> c_vars = c_strings(vars);
+  const Clock::time_point started = Clock::now();
 
   pid_t pid = 0;
-  if (int rc = ::posix_spawn(&pid, c_args[0], actions.get(), nullptr, c_args.data(), c_vars.data());
-      rc != 0) {
-    throw_errno("posix_spawn " + argv[0], rc);
+  if (options.file_size_limit) {
+    pid = spawn_with_limit(c_args, c_vars, out.write.get(), err.write.get(), options.cwd,
+                           *options.file_size_limit);
+  } else {
+    SpawnActions actions;
+    actions.check(::posix_spawn_file_actions_addopen(actions.get(), 0, "/dev/null", O_RDONLY, 0),
+                  "posix_spawn_file_actions_addopen");
+    actions.check(::posix_spawn_file_actions_adddup2(actions.get(), out.write.get(), 1),
+                  "posix_spawn_file_actions_adddup2");
+    actions.check(::posix_spawn_file_actions_adddup2(actions.get(), err.write.get(), 2),
+                  "posix_spawn_file_actions_adddup2");
+    if (!options.cwd.empty()) {
+      actions.check(::posix_spawn_file_actions_addchdir_np(actions.get(), options.cwd.c_str()),
+                    "posix_spawn_file_actions_addchdir_np");
+    }
+    if (int rc =
+            ::posix_spawn(&pid, c_args[0], actions.get(), nullptr, c_args.data(), c_vars.data());
+        rc != 0) {
+      throw_errno("posix_spawn " + argv[0], rc);
+    }
   }
   out.write.reset();
   err.write.reset();
 
   ProcessResult result;
-  const Clock::time_point deadline = Clock::now() + timeout;
+  const Clock::time_point deadline = started + timeout;
+  std::optional<Clock::time_point> kill_at;
+  if (options.kill_after) {
+    kill_at = started + *options.kill_after;
+  }
+  bool kill_sent = false;
+  auto kill_if_due = [&] {
+    if (kill_at && !kill_sent && Clock::now() >= *kill_at) {
+      ::kill(pid, SIGKILL);  // harmless on a child that already exited and is not yet reaped
+      kill_sent = true;
+    }
+  };
+  auto wake_up = [&] { return kill_at && !kill_sent ? std::min(deadline, *kill_at) : deadline; };
+
   std::array<Fd*, 2> fds{&out.read, &err.read};
   std::array<std::string*, 2> sinks{&result.out, &result.err};
   std::array<char, 64 * 1024> buffer{};
@@ -186,13 +247,18 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessEnv
     for (size_t i = 0; i < 2; ++i) {
       polled[i] = {fds[i]->get(), POLLIN, 0};  // a negative fd is ignored by poll
     }
-    int ready = ::poll(polled.data(), polled.size(), remaining_ms(deadline));
+    const timespec wait = remaining(wake_up());
+    int ready = ::ppoll(polled.data(), polled.size(), &wait, nullptr);
     if (ready < 0 && errno != EINTR) {
-      throw_errno("poll", errno);
+      throw_errno("ppoll", errno);
     }
+    kill_if_due();
     if (ready == 0 && Clock::now() >= deadline) {
       result.timed_out = true;
       break;
+    }
+    if (ready <= 0) {
+      continue;
     }
     for (size_t i = 0; i < 2; ++i) {
       if (polled[i].fd < 0 || polled[i].revents == 0) {
@@ -218,8 +284,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessEnv
       if (done < 0 && errno != EINTR) {
         throw_errno("waitpid", errno);
       }
+      kill_if_due();
       if (Clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
         continue;
       }
       result.timed_out = true;
@@ -233,6 +300,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessEnv
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
     result.signal = WTERMSIG(status);
+    result.killed = kill_sent && !result.timed_out && result.signal == SIGKILL;
   }
   return result;
 }

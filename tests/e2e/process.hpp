@@ -3,8 +3,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@ struct ProcessResult {
   int exit_code = -1;  // the exit status, or -1 when a signal ended it
   int signal = 0;      // the signal that ended it, 0 when it exited
   bool timed_out = false;
+  bool killed = false;  // SpawnOptions::kill_after fired before the child ended by itself
   std::string out;
   std::string err;
 };
@@ -44,5 +47,20 @@ class ProcessEnvironment {
 // reported as timed_out. Throws std::runtime_error only when the process cannot be started.
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessEnvironment& env,
                           std::chrono::milliseconds timeout, const std::filesystem::path& cwd = {});
+
+// What a crash or a full disk looks like to a child, on top of run_process's argv and env.
+struct SpawnOptions {
+  std::filesystem::path cwd;  // empty: this process's working folder
+  // RLIMIT_FSIZE for the child, with SIGXFSZ ignored: a write past this many bytes fails with
+  // EFBIG, the way a write to a full disk fails with ENOSPC.
+  std::optional<std::uint64_t> file_size_limit;
+  // SIGKILL the child this long after it started (if it is still running): a crash at a chosen
+  // moment. The result then has killed = true and signal = SIGKILL.
+  std::optional<std::chrono::microseconds> kill_after;
+};
+
+// run_process with SpawnOptions.
+ProcessResult run_process_with(const std::vector<std::string>& argv, const ProcessEnvironment& env,
+                               std::chrono::milliseconds timeout, const SpawnOptions& options);
 
 }  // namespace mbuild::e2e
