@@ -9,7 +9,6 @@
 #include <fstream>
 #include <limits>
 #include <mutex>
-#include <random>
 #include <shared_mutex>
 #include <sstream>
 #include <stdexcept>
@@ -277,6 +276,28 @@ struct Repo {
 };
 
 using RepoPtr = std::shared_ptr<const Repo>;
+
+// The repo's 24-hex `_id` (/api/models), also the repo segment of its CDN URLs.
+std::string repo_object_id(std::string_view id) {
+  return sha1_hex({"id:", id}).substr(0, 24);
+}
+
+// splitmix64's finaliser: a well-mixed 64-bit value from any 64-bit input.
+std::uint64_t mix64(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+// FNV-1a of a string, the storm's request key.
+std::uint64_t fnv1a(std::string_view s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : s) {
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  }
+  return h;
+}
 
 std::string repo_key(RepoSpec::Type type, std::string_view id) {
   return fmt::format("{}/{}", type == RepoSpec::Type::model ? "models" : "datasets", id);
@@ -630,6 +651,21 @@ RepoSpec corpus_repo(const std::filesystem::path& folder) {
   return spec;
 }
 
+std::vector<RandomFault> all_random_faults() {
+  return {RandomFault::status_500,
+          RandomFault::status_502,
+          RandomFault::status_503,
+          RandomFault::status_504,
+          RandomFault::status_429,
+          RandomFault::truncate_body,
+          RandomFault::close_mid_stream,
+          RandomFault::ignore_range,
+          RandomFault::reset,
+          RandomFault::stall,
+          RandomFault::stall_mid_stream,
+          RandomFault::redirect_loop};
+}
+
 std::string to_json_line(const RequestRecord& r) {
   Json j = {{"host", r.host},
             {"cdn", r.cdn},
@@ -667,6 +703,7 @@ class MockHub::Impl {
   Impl& operator=(const Impl&) = delete;
 
   void add_repo(RepoSpec spec);
+  void add_copy(const std::string& id, const std::string& copy_id);
   std::string endpoint() const {
     return fmt::format("http://{}:{}", m_options.hub_host, m_hub_port);
   }
@@ -684,7 +721,7 @@ class MockHub::Impl {
     std::lock_guard lock(m_faults_mutex);
     edit(m_faults);
     if (m_faults.random_seed != m_seeded_with) {
-      m_rng.seed(m_faults.random_seed);
+      m_occurrences.clear();
       m_seeded_with = m_faults.random_seed;
     }
   }
@@ -718,7 +755,8 @@ class MockHub::Impl {
     Faults faults;
     bool faults_apply = false;  // request-level faults target this request
     std::optional<RandomFault> random;
-    std::string fault;  // recorded
+    bool stall_mid_stream = false;  // the random stall_mid_stream fault
+    std::string fault;              // recorded
   };
 
   enum class Caller { anonymous, valid, invalid };
@@ -728,6 +766,8 @@ class MockHub::Impl {
   void record(bool cdn, const httplib::Request& req, int status, const std::string& fault,
               bool new_connection);
   bool is_new_connection(bool cdn, const httplib::Request& req);
+  std::optional<RandomFault> draw_random_fault(bool cdn, const Exchange& ex);
+  int connection_socket(bool cdn, const httplib::Request& req) const;
   void sleep_for(std::chrono::milliseconds d);
   bool stopping() const { return m_stopping.load(); }
 
@@ -747,6 +787,7 @@ class MockHub::Impl {
 
   Caller caller(const httplib::Request& req) const;
   RepoPtr find_repo(RepoSpec::Type type, const std::string& id, bool& case_mismatch) const;
+  void install(RepoPtr repo);
   RepoPtr open_repo(Exchange& ex, RepoSpec::Type type, const std::string& id, bool files,
                     const std::function<std::string(const std::string&)>& location_for);
   std::string resolve_rev(const Repo& repo, const std::string& rev, const Faults& f) const;
@@ -757,8 +798,8 @@ class MockHub::Impl {
   void set_body(Exchange& ex, std::string body, const std::string& content_type);
   void serve_bytes(Exchange& ex, std::shared_ptr<const std::string> bytes, std::uint64_t size,
                    const std::string& etag, const std::string& content_type);
-  std::string cdn_url(const FileEntry& f, const Faults& faults) const;
-  std::string signature(std::string_view oid, std::string_view expires) const;
+  std::string cdn_url(const std::string& repo_id, const FileEntry& f, const Faults& faults) const;
+  std::string signature(std::string_view key, std::string_view expires) const;
 
   MockHubOptions m_options;
   Server m_hub;
@@ -772,13 +813,14 @@ class MockHub::Impl {
   std::condition_variable m_sleep_cv;
 
   mutable std::shared_mutex m_repos_mutex;
-  std::map<std::string, RepoPtr> m_repos;                          // repo_key -> repo
-  std::map<std::string, std::pair<RepoPtr, std::string>> m_blobs;  // sha256 -> (repo, path)
-  std::set<std::string> m_approved_tokens;                         // every token some repo approves
+  std::map<std::string, RepoPtr> m_repos;  // repo_key -> repo
+  // "{repo _id}/{sha256}" -> (repo, path)
+  std::map<std::string, std::pair<RepoPtr, std::string>> m_blobs;
+  std::set<std::string> m_approved_tokens;  // every token some repo approves
 
   mutable std::mutex m_faults_mutex;
   Faults m_faults;
-  std::mt19937_64 m_rng{1};
+  std::unordered_map<std::string, std::uint64_t> m_occurrences;  // storm key -> times seen
   std::uint64_t m_seeded_with = 1;
 
   mutable std::mutex m_log_mutex;
@@ -899,6 +941,70 @@ bool MockHub::Impl::is_new_connection(bool cdn, const httplib::Request& req) {
       .second;
 }
 
+// The storm's draw for one request: a hash of the seed, the request and how many times that same
+// request has been seen, so that a seed reproduces its storm whatever the interleaving.
+std::optional<RandomFault> MockHub::Impl::draw_random_fault(bool cdn, const Exchange& ex) {
+  const Faults& f = m_faults;  // the caller holds m_faults_mutex
+  if (f.random_fault_rate <= 0 || f.random_faults.empty() || ex.raw_path.starts_with("/mock/")) {
+    return std::nullopt;
+  }
+  // The CDN's query holds a signature and an expiry time: its path (repo _id and oid) is enough.
+  std::string key =
+      fmt::format("{}\n{}\n{}\n{}\n{}", cdn ? "cdn" : "hub", ex.req.method, ex.raw_path,
+                  cdn ? "" : ex.raw_query, ex.req.get_header_value("Range"));
+  std::uint64_t occurrence = m_occurrences[key]++;
+  std::uint64_t h = mix64(mix64(f.random_seed ^ fnv1a(key)) + occurrence);
+  double coin = static_cast<double>(h >> 11) * 0x1.0p-53;
+  if (coin >= f.random_fault_rate) {
+    return std::nullopt;
+  }
+  return f.random_faults[mix64(h) % f.random_faults.size()];
+}
+
+// A duplicate of the server-side socket `req` arrived on, found by its two ends, or -1.
+int MockHub::Impl::connection_socket(bool cdn, const httplib::Request& req) const {
+  const std::string& host = cdn ? m_options.cdn_host : m_options.hub_host;
+  const int port = cdn ? m_cdn_port : m_hub_port;
+  in_addr want{};
+  in_addr peer_want{};
+  if (inet_pton(AF_INET, host.c_str(), &want) != 1 ||
+      inet_pton(AF_INET, req.remote_addr.c_str(), &peer_want) != 1) {
+    return -1;
+  }
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = 0;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    // A duplicate, as in shutdown_connections: the checks and what the caller does with it hit
+    // one and the same socket, even if `fd` is closed and its number reused meanwhile.
+    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (dup < 0) {
+      continue;
+    }
+    struct stat st {};
+    sockaddr_in local{};
+    socklen_t len = sizeof local;
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof peer;
+    bool match = fstat(dup, &st) == 0 && S_ISSOCK(st.st_mode) &&
+                 getsockname(dup, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
+                 local.sin_family == AF_INET && local.sin_addr.s_addr == want.s_addr &&
+                 ntohs(local.sin_port) == port &&
+                 getpeername(dup, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0 &&
+                 peer.sin_family == AF_INET && peer.sin_addr.s_addr == peer_want.s_addr &&
+                 ntohs(peer.sin_port) == req.remote_port;
+    if (match) {
+      return dup;
+    }
+    ::close(dup);
+  }
+  return -1;
+}
+
 void MockHub::Impl::record(bool cdn, const httplib::Request& req, int status,
                            const std::string& fault, bool new_connection) {
   RequestRecord r;
@@ -933,11 +1039,28 @@ void MockHub::Impl::sleep_for(std::chrono::milliseconds d) {
 }
 
 void MockHub::Impl::add_repo(RepoSpec spec) {
-  RepoPtr repo = build_repo(std::move(spec));
+  install(build_repo(std::move(spec)));
+}
+
+void MockHub::Impl::add_copy(const std::string& id, const std::string& copy_id) {
+  bool mismatch = false;
+  RepoPtr from = find_repo(RepoSpec::Type::model, id, mismatch);
+  if (!from || mismatch) {
+    from = find_repo(RepoSpec::Type::dataset, id, mismatch);
+  }
+  if (!from || mismatch) {
+    throw std::runtime_error("mock hub: no repo " + id + " to copy");
+  }
+  auto repo = std::make_shared<Repo>(*from);  // file bytes are shared, not copied
+  repo->spec.id = copy_id;
+  install(std::move(repo));
+}
+
+void MockHub::Impl::install(RepoPtr repo) {
   std::unique_lock lock(m_repos_mutex);
   for (const auto& [path, f] : repo->files) {
     if (f.lfs) {
-      m_blobs[f.sha256] = {repo, path};
+      m_blobs[repo_object_id(repo->spec.id) + "/" + f.sha256] = {repo, path};
     }
   }
   m_approved_tokens.insert(repo->spec.approved_tokens.begin(), repo->spec.approved_tokens.end());
@@ -993,20 +1116,20 @@ void MockHub::Impl::handle(bool cdn, const httplib::Request& req, httplib::Respo
     ex.faults = m_faults;
     bool target_ok =
         m_faults.target == FaultTarget::any || (m_faults.target == FaultTarget::cdn) == cdn;
-    ex.faults_apply = target_ok && (m_faults.path_contains.empty() ||
-                                    ex.raw_path.find(m_faults.path_contains) != std::string::npos);
+    ex.faults_apply =
+        target_ok &&
+        (m_faults.path_contains.empty() ||
+         ex.raw_path.find(m_faults.path_contains) != std::string::npos) &&
+        (m_faults.range_contains.empty() ||
+         req.get_header_value("Range").find(m_faults.range_contains) != std::string::npos);
     if (ex.faults_apply && m_faults.fail_next_n > 0) {
       --m_faults.fail_next_n;
       ex.faults.fail_next_n = 1;
     } else {
       ex.faults.fail_next_n = 0;
     }
-    if (ex.faults_apply && m_faults.random_fault_rate > 0 && !m_faults.random_faults.empty()) {
-      std::uniform_real_distribution<double> coin(0.0, 1.0);
-      if (coin(m_rng) < m_faults.random_fault_rate) {
-        std::uniform_int_distribution<std::size_t> pick(0, m_faults.random_faults.size() - 1);
-        ex.random = m_faults.random_faults[pick(m_rng)];
-      }
+    if (ex.faults_apply) {
+      ex.random = draw_random_fault(cdn, ex);
     }
   }
 
@@ -1019,6 +1142,7 @@ void MockHub::Impl::handle(bool cdn, const httplib::Request& req, httplib::Respo
     sleep_for(ex.faults.stall);
   }
 
+  bool reset = false;
   if (ex.random) {
     switch (*ex.random) {
       case RandomFault::status_500:
@@ -1042,17 +1166,28 @@ void MockHub::Impl::handle(bool cdn, const httplib::Request& req, httplib::Respo
         ex.faults.fail_status = 429;
         ex.faults.retry_after_seconds = 0;
         break;
+      // Body faults are recorded by serve_bytes, and only where they change the answer.
       case RandomFault::truncate_body:
         ex.faults.truncate_body = true;
-        ex.fault = "truncate_body";
         break;
       case RandomFault::close_mid_stream:
         ex.faults.close_mid_stream = true;
-        ex.fault = "close_mid_stream";
         break;
       case RandomFault::ignore_range:
         ex.faults.ignore_range = true;
-        ex.fault = "ignore_range";
+        break;
+      case RandomFault::stall_mid_stream:
+        ex.stall_mid_stream = true;
+        break;
+      case RandomFault::redirect_loop:
+        ex.faults.redirect_loop = true;  // recorded by resolve()
+        break;
+      case RandomFault::stall:
+        ex.fault = "stall";
+        sleep_for(ex.faults.random_stall);
+        break;
+      case RandomFault::reset:
+        reset = true;
         break;
     }
   }
@@ -1064,6 +1199,19 @@ void MockHub::Impl::handle(bool cdn, const httplib::Request& req, httplib::Respo
     f.redirect_hops = 0;
   }
 
+  if (reset) {
+    // Recorded first, so the log is complete by the time the client sees the connection die.
+    // Nothing reaches the client: httplib's write of this answer fails on the dead socket.
+    if (int fd = connection_socket(cdn, req); fd >= 0) {
+      record(cdn, req, 0, "reset", new_connection);
+      linger abortive{1, 0};
+      setsockopt(fd, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+      ::shutdown(fd, SHUT_RDWR);
+      ::close(fd);
+      res.status = 500;
+      return;
+    }
+  }
   try {
     if (req.method != "GET" && req.method != "HEAD") {
       error(ex, 405, "", "Method not allowed");
@@ -1561,7 +1709,7 @@ void MockHub::Impl::serve_bytes(Exchange& ex, std::shared_ptr<const std::string>
   }
   if (f.close_mid_stream || f.chunked_bodies) {
     bool cut = f.close_mid_stream;
-    if (cut) {
+    if (cut && !ex.head) {
       ex.fault = "close_mid_stream";
     }
     std::uint64_t limit = cut ? std::max<std::uint64_t>(length / 2, 1) : length;
@@ -1591,36 +1739,44 @@ void MockHub::Impl::serve_bytes(Exchange& ex, std::shared_ptr<const std::string>
     return;
   }
   std::uint64_t limit = length;
+  std::chrono::milliseconds stall_then_close{0};
   if (f.truncate_body) {
-    ex.fault = "truncate_body";
+    ex.fault = ex.head ? "" : "truncate_body";
     limit = length / 2;
+  } else if (ex.stall_mid_stream) {
+    ex.fault = ex.head ? "" : "stall_mid_stream";
+    limit = length / 2;
+    stall_then_close = std::max(f.random_stall, std::chrono::milliseconds(1));
   }
-  res.set_content_provider(
-      static_cast<std::size_t>(length), content_type,
-      [this, bytes, first, limit](std::size_t offset, std::size_t want, httplib::DataSink& sink) {
-        if (offset >= limit || stopping()) {
-          return false;
-        }
-        std::uint64_t n = std::min<std::uint64_t>(want, limit - offset);
-        return write_slice(*bytes, first + offset, n, sink);
-      });
+  res.set_content_provider(static_cast<std::size_t>(length), content_type,
+                           [this, bytes, first, limit, stall_then_close](
+                               std::size_t offset, std::size_t want, httplib::DataSink& sink) {
+                             if (offset >= limit || stopping()) {
+                               sleep_for(stall_then_close);
+                               return false;
+                             }
+                             std::uint64_t n = std::min<std::uint64_t>(want, limit - offset);
+                             return write_slice(*bytes, first + offset, n, sink);
+                           });
 }
 
-std::string MockHub::Impl::signature(std::string_view oid, std::string_view expires) const {
-  return sha256_hex({k_signing_secret, "\n", oid, "\n", expires});
+std::string MockHub::Impl::signature(std::string_view key, std::string_view expires) const {
+  return sha256_hex({k_signing_secret, "\n", key, "\n", expires});
 }
 
-std::string MockHub::Impl::cdn_url(const FileEntry& f, const Faults& faults) const {
+std::string MockHub::Impl::cdn_url(const std::string& repo_id, const FileEntry& f,
+                                   const Faults& faults) const {
   std::int64_t lifetime = faults.cdn_url_lifetime.count();
   std::int64_t expires = static_cast<std::int64_t>(std::time(nullptr)) +
                          (faults.cdn_expired_signatures ? -60 : lifetime);
   std::string expires_s = std::to_string(expires);
+  std::string key = repo_object_id(repo_id) + "/" + f.sha256;
   std::string name =
       f.path.substr(f.path.rfind('/') == std::string::npos ? 0 : f.path.rfind('/') + 1);
   return fmt::format(
-      "{}/xet-bridge/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires={}&X-Amz-Signature={}"
+      "{}/xet-bridge/{}/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires={}&X-Amz-Signature={}"
       "&response-content-disposition={}&Expires={}",
-      cdn_origin(), f.sha256, lifetime, signature(f.sha256, expires_s),
+      cdn_origin(), repo_object_id(repo_id), f.sha256, lifetime, signature(key, expires_s),
       url_encode(fmt::format("inline; filename*=UTF-8''{}; filename=\"{}\";", name, name), false),
       expires_s);
 }
@@ -1684,7 +1840,7 @@ void MockHub::Impl::resolve(Exchange& ex, const RepoPtr& repo, const std::string
                                  endpoint(), type_plural(repo->spec.type), repo->spec.id, commit,
                                  cdn_origin(), xet_hash));
     }
-    std::string location = cdn_url(file, f);
+    std::string location = cdn_url(repo->spec.id, file, f);
     redirect(ex, 302, location);
     return;
   }
@@ -1747,7 +1903,7 @@ void MockHub::Impl::model_info(Exchange& ex, const RepoPtr& repo, const std::str
     used += f.size;
     siblings.push_back(std::move(s));
   }
-  Json info = {{"_id", sha1_hex({"id:", spec.id}).substr(0, 24)},
+  Json info = {{"_id", repo_object_id(spec.id)},
                {"id", spec.id},
                {"author", spec.id.substr(0, spec.id.find('/'))},
                {"sha", commit},
@@ -1897,14 +2053,16 @@ void MockHub::Impl::refs(Exchange& ex, const RepoPtr& repo) {
 
 void MockHub::Impl::route_cdn(Exchange& ex) {
   const auto& s = ex.segments;
-  if (s.size() != 2 || s[0] != "xet-bridge") {
+  // /xet-bridge/{repo _id}/{sha256}
+  if (s.size() != 3 || s[0] != "xet-bridge") {
     error(ex, 404, "NoSuchKey", "The specified key does not exist.");
     return;
   }
+  const std::string key = s[1] + "/" + s[2];
   std::pair<RepoPtr, std::string> blob;
   {
     std::shared_lock lock(m_repos_mutex);
-    auto it = m_blobs.find(s[1]);
+    auto it = m_blobs.find(key);
     if (it == m_blobs.end()) {
       lock.unlock();
       error(ex, 404, "NoSuchKey", "The specified key does not exist.");
@@ -1913,7 +2071,7 @@ void MockHub::Impl::route_cdn(Exchange& ex) {
     blob = it->second;
   }
   std::string expires = ex.req.get_param_value("Expires");
-  if (ex.req.get_param_value("X-Amz-Signature") != signature(s[1], expires)) {
+  if (ex.req.get_param_value("X-Amz-Signature") != signature(key, expires)) {
     error(ex, 403, "SignatureDoesNotMatch",
           "The request signature we calculated does not match the signature you provided.");
     return;
@@ -1941,6 +2099,9 @@ MockHub::~MockHub() = default;
 
 void MockHub::add_repo(RepoSpec spec) {
   m_impl->add_repo(std::move(spec));
+}
+void MockHub::add_copy(const std::string& id, const std::string& copy_id) {
+  m_impl->add_copy(id, copy_id);
 }
 std::string MockHub::endpoint() const {
   return m_impl->endpoint();

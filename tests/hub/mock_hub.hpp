@@ -76,24 +76,35 @@ std::string derived_commit(std::string_view id, std::string_view ref);
 // Which server a request-level fault applies to.
 enum class FaultTarget { any, hub, cdn };
 
-// Faults a random fault storm picks from.
+// Faults a random fault storm picks from. A fault that cannot apply to a request (a body fault
+// on a redirect, ignore_range without a Range header, redirect_loop off the resolve route) leaves
+// that request alone, and its record's `fault` stays "".
 enum class RandomFault {
   status_500,
   status_502,
   status_503,
   status_504,
   status_429,
-  truncate_body,
-  close_mid_stream,
-  ignore_range,
+  truncate_body,     // bodies: half the promised Content-Length, then close
+  close_mid_stream,  // bodies: chunked, half the body, then close without the last chunk
+  ignore_range,      // bodies: a Range request answered 200 with the full body
+  reset,             // the connection is closed before any response byte (fault "reset")
+  stall,             // `random_stall` of silence before the response (fault "stall")
+  stall_mid_stream,  // bodies: half the body, `random_stall` of silence, then close
+  redirect_loop,     // resolve: 307 into /mock/loop/a <-> /mock/loop/b
 };
+
+// Every RandomFault kind, for a storm of everything.
+std::vector<RandomFault> all_random_faults();
 
 // Behaviour switches and faults; read once per request, so changes apply to the next request.
 // "Request-level" faults apply only to requests on `target` whose raw path contains
-// `path_contains`; header faults apply to Hub responses, CDN faults to the CDN.
+// `path_contains` and whose Range header contains `range_contains`; header faults apply to Hub
+// responses, CDN faults to the CDN.
 struct Faults {
   FaultTarget target = FaultTarget::any;
-  std::string path_contains;  // "" = every path
+  std::string path_contains;   // "" = every path
+  std::string range_contains;  // "" = with or without a Range header
 
   // Shape of normal answers.
   bool relative_307_for_small_files = true;  // off: resolve answers small files with 200
@@ -140,8 +151,13 @@ struct Faults {
   std::chrono::milliseconds new_connection_latency{0};  // once per new TCP connection
 
   // Request-level fault storm: each request gets a fault from `random_faults` with this rate.
+  // The draw is a hash of (random_seed, method, raw path, hub query, Range, and how many times
+  // that same request has been seen), not a shared stream: the same seed gives each request the
+  // same fault however concurrent requests interleave. Requests to /mock/ routes (the redirect
+  // machinery) are never faulted at random. Occurrence counts restart when random_seed changes.
   double random_fault_rate = 0.0;
   std::uint64_t random_seed = 1;
+  std::chrono::milliseconds random_stall{3000};  // length of the stall faults
   std::vector<RandomFault> random_faults = {
       RandomFault::status_500,       RandomFault::status_502,  RandomFault::status_503,
       RandomFault::status_504,       RandomFault::status_429,  RandomFault::truncate_body,
@@ -172,6 +188,9 @@ class MockHub {
 
   // Adds (or replaces) a repo; files are read now. Throws std::runtime_error on unreadable files.
   void add_repo(RepoSpec spec);
+  // Serves repo `id` again as `copy_id`: the same files, refs and access, without reading or
+  // parsing anything again (cheap copies for storms of many sources). Throws if `id` is unknown.
+  void add_copy(const std::string& id, const std::string& copy_id);
 
   // The Hub endpoint, "http://127.0.0.1:PORT" (no trailing slash): what HF_ENDPOINT points at.
   std::string endpoint() const;
@@ -185,7 +204,7 @@ class MockHub {
 
   // A copy of the current faults.
   Faults faults() const;
-  // Replaces the faults (reseeds the fault-storm generator when random_seed changed).
+  // Replaces the faults (restarts the storm's occurrence counts when random_seed changed).
   void set_faults(Faults faults);
   // Edits the faults in place under the lock, e.g. [](Faults& f) { f.fail_next_n = 2; }.
   void update_faults(const std::function<void(Faults&)>& edit);

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -853,6 +854,232 @@ TEST_CASE("a fault storm injects faults at the requested rate") {
   }
   CHECK(faulted > 10);
   CHECK(faulted < 50);
+}
+
+TEST_CASE("add_copy serves a repo again under another id, with its own CDN URLs") {
+  CorpusHub fx;
+  const std::string copy = "someone/llama-copy";
+  fx.hub.add_copy(k_llama, copy);
+  httplib::Client hub(fx.hub.endpoint());
+  auto info = hub.Get(("/api/models/" + copy).c_str());
+  REQUIRE(info);
+  REQUIRE(info->status == 200);
+  auto original = hub.Get(("/api/models/" + k_llama).c_str());
+  REQUIRE(original);
+  CHECK(Json::parse(info->body)["id"] == copy);
+  CHECK(Json::parse(info->body)["siblings"] == Json::parse(original->body)["siblings"]);
+  CHECK(fx.hub.served_size(copy, "model.safetensors") ==
+        fx.hub.served_size(k_llama, "model.safetensors"));
+
+  auto a = hub.Head(("/" + copy + "/resolve/main/model.safetensors").c_str());
+  auto b = hub.Head(("/" + k_llama + "/resolve/main/model.safetensors").c_str());
+  REQUIRE(a);
+  REQUIRE(b);
+  REQUIRE(a->status == 302);
+  CHECK(a->get_header_value("X-Linked-Etag") == b->get_header_value("X-Linked-Etag"));
+  auto [origin, target] = split_url(a->get_header_value("Location"));
+  auto path_of = [](const std::string& t) { return t.substr(0, t.find('?')); };
+  CHECK(path_of(target) != path_of(split_url(b->get_header_value("Location")).second));
+  httplib::Client cdn(origin);
+  auto bytes = cdn.Get(target.c_str(), headers({{"Range", "bytes=0-7"}}));
+  REQUIRE(bytes);
+  CHECK(bytes->status == 206);
+  CHECK(bytes->body ==
+        slurp(corpus_dir() / "meta-llama__Llama-3.2-1B-Instruct/model.safetensors").substr(0, 8));
+  CHECK_THROWS(fx.hub.add_copy("nobody/nothing", "someone/else"));
+}
+
+TEST_CASE("the storm's draw depends on the seed and the request, not on arrival order") {
+  using mbuild::test::RandomFault;
+  auto storm = [](std::uint64_t seed, bool reversed) {
+    CorpusHub fx;
+    fx.hub.update_faults([&](Faults& f) {
+      f.random_fault_rate = 0.5;
+      f.random_seed = seed;
+      f.random_faults = {RandomFault::status_503};
+    });
+    httplib::Client hub(fx.hub.endpoint());
+    std::map<std::string, std::vector<int>> statuses;  // path -> status per occurrence
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int i = 0; i < 20; ++i) {
+        int n = reversed ? 19 - i : i;
+        std::string path = fmt::format("/{}/resolve/main/missing-{}.json", k_llama, n);
+        auto res = hub.Head(path.c_str());
+        REQUIRE(res);
+        statuses[path].push_back(res->status);
+      }
+    }
+    return statuses;
+  };
+  auto forward = storm(5, false);
+  CHECK(storm(5, true) == forward);
+  CHECK(storm(6, false) != forward);
+  int faulted = 0;
+  bool occurrences_differ = false;
+  for (const auto& [path, seen] : forward) {
+    REQUIRE(seen.size() == 2);
+    for (int status : seen) {
+      CHECK((status == 503 || status == 404));
+      faulted += status == 503 ? 1 : 0;
+    }
+    occurrences_differ = occurrences_differ || seen[0] != seen[1];
+  }
+  CHECK(faulted > 5);
+  CHECK(faulted < 35);
+  CHECK(occurrences_differ);  // a retried request draws again
+}
+
+TEST_CASE("a reset closes the connection without a response") {
+  CorpusHub fx;
+  fx.hub.update_faults([](Faults& f) {
+    f.random_fault_rate = 1.0;
+    f.random_faults = {mbuild::test::RandomFault::reset};
+  });
+  httplib::Client hub(fx.hub.endpoint());
+  CHECK_FALSE(hub.Get(("/" + k_llama + "/resolve/main/config.json").c_str()));
+  CHECK_FALSE(hub.Get(("/api/models/" + k_llama).c_str()));
+  auto log = fx.hub.requests();
+  REQUIRE(log.size() == 2);
+  for (const auto& r : log) {
+    CHECK(r.fault == "reset");
+    CHECK(r.status == 0);
+  }
+  // Requests outside the storm are answered.
+  fx.hub.update_faults([](Faults& f) { f.random_fault_rate = 0; });
+  auto ok = hub.Get(("/api/models/" + k_llama).c_str());
+  REQUIRE(ok);
+  CHECK(ok->status == 200);
+}
+
+TEST_CASE("a stall keeps silent for random_stall, then answers") {
+  using namespace std::chrono;
+  CorpusHub fx;
+  fx.hub.update_faults([](Faults& f) {
+    f.random_fault_rate = 1.0;
+    f.random_faults = {mbuild::test::RandomFault::stall};
+    f.random_stall = milliseconds(400);
+  });
+  std::string path = "/" + k_llama + "/resolve/main/config.json";
+  httplib::Client patient(fx.hub.endpoint());
+  auto t0 = steady_clock::now();
+  auto res = patient.Head(path.c_str());
+  REQUIRE(res);
+  CHECK(res->status == 307);
+  CHECK(steady_clock::now() - t0 >= milliseconds(400));
+
+  httplib::Client impatient(fx.hub.endpoint());
+  impatient.set_read_timeout(0, 100'000);
+  CHECK_FALSE(impatient.Head(path.c_str()));
+  auto log = fx.hub.requests();
+  REQUIRE_FALSE(log.empty());
+  CHECK(log.front().fault == "stall");
+}
+
+TEST_CASE("stall_mid_stream sends half the body, keeps silent, then closes") {
+  using namespace std::chrono;
+  CorpusHub fx;
+  fx.hub.update_faults([](Faults& f) {
+    f.random_fault_rate = 1.0;
+    f.random_faults = {mbuild::test::RandomFault::stall_mid_stream};
+    f.random_stall = milliseconds(300);
+  });
+  httplib::Client hub(fx.hub.endpoint());
+  // The 307 has no file body: the drawn fault cannot apply and is not recorded.
+  auto redirect = hub.Get(("/" + k_llama + "/resolve/main/config.json").c_str());
+  REQUIRE(redirect);
+  REQUIRE(redirect->status == 307);
+  std::string expected = slurp(corpus_dir() / "meta-llama__Llama-3.2-1B-Instruct/config.json");
+  std::size_t received = 0;
+  auto t0 = steady_clock::now();
+  auto body =
+      hub.Get(redirect->get_header_value("Location").c_str(), [&](const char*, std::size_t n) {
+        received += n;
+        return true;
+      });
+  CHECK_FALSE(body);
+  CHECK(steady_clock::now() - t0 >= milliseconds(300));
+  CHECK(received == expected.size() / 2);
+  auto log = fx.hub.requests();
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].fault.empty());
+  CHECK(log[1].fault == "stall_mid_stream");
+}
+
+TEST_CASE("a random redirect loop hits resolve only, and the loop's own hops are not faulted") {
+  CorpusHub fx;
+  fx.hub.update_faults([](Faults& f) {
+    f.random_fault_rate = 1.0;
+    f.random_faults = {mbuild::test::RandomFault::redirect_loop};
+  });
+  httplib::Client hub(fx.hub.endpoint());
+  auto first = hub.Get(("/" + k_llama + "/resolve/main/config.json").c_str());
+  REQUIRE(first);
+  CHECK(first->status == 307);
+  CHECK(first->get_header_value("Location") == "/mock/loop/a");
+  auto second = hub.Get("/mock/loop/a");
+  REQUIRE(second);
+  CHECK(second->get_header_value("Location") == "/mock/loop/b");
+  auto info = hub.Get(("/api/models/" + k_llama).c_str());
+  REQUIRE(info);
+  CHECK(info->status == 200);
+  auto log = fx.hub.requests();
+  REQUIRE(log.size() == 3);
+  CHECK(log[0].fault == "redirect_loop");
+  CHECK(log[1].fault.empty());
+  CHECK(log[2].fault.empty());
+}
+
+TEST_CASE("a random ignore_range is recorded only on requests that carry a Range") {
+  CorpusHub fx;
+  fx.hub.update_faults([](Faults& f) {
+    f.random_fault_rate = 1.0;
+    f.random_faults = {mbuild::test::RandomFault::ignore_range};
+  });
+  httplib::Client hub(fx.hub.endpoint());
+  auto redirect = hub.Get(("/" + k_llama + "/resolve/main/config.json").c_str());
+  REQUIRE(redirect);
+  std::string location = redirect->get_header_value("Location");
+  auto plain = hub.Get(location.c_str());
+  REQUIRE(plain);
+  CHECK(plain->status == 200);
+  auto ranged = hub.Get(location.c_str(), headers({{"Range", "bytes=0-9"}}));
+  REQUIRE(ranged);
+  CHECK(ranged->status == 200);
+  CHECK(ranged->body.size() > 10);
+  auto log = fx.hub.requests();
+  REQUIRE(log.size() == 3);
+  CHECK(log[0].fault.empty());
+  CHECK(log[1].fault.empty());
+  CHECK(log[2].fault == "ignore_range");
+}
+
+TEST_CASE("range_contains aims request-level faults at some Range headers only") {
+  CorpusHub fx;
+  fx.hub.update_faults([](Faults& f) {
+    f.range_contains = "bytes=10-";
+    f.ignore_range = true;
+  });
+  httplib::Client hub(fx.hub.endpoint());
+  auto redirect = hub.Get(("/" + k_llama + "/resolve/main/config.json").c_str());
+  REQUIRE(redirect);
+  std::string location = redirect->get_header_value("Location");
+  auto head = hub.Get(location.c_str(), headers({{"Range", "bytes=0-9"}}));
+  auto tail = hub.Get(location.c_str(), headers({{"Range", "bytes=10-19"}}));
+  REQUIRE(head);
+  REQUIRE(tail);
+  CHECK(head->status == 206);
+  CHECK(tail->status == 200);
+  auto log = fx.hub.requests();
+  REQUIRE(log.size() == 3);
+  CHECK(log[1].fault.empty());
+  CHECK(log[2].fault == "ignore_range");
+}
+
+TEST_CASE("all_random_faults names every kind once") {
+  auto all = mbuild::test::all_random_faults();
+  std::set<mbuild::test::RandomFault> unique(all.begin(), all.end());
+  CHECK(unique.size() == all.size());
+  CHECK(all.size() == 12);
 }
 
 TEST_CASE("latency, new-connection latency and stalls delay answers") {
