@@ -170,6 +170,8 @@ struct Transfer {
   bool safetensors_head = false;
   bool discard_body = false;  // a redirect's or an error's body is not the file
   long status = 0;
+  uint64_t range_start = 0;
+  std::optional<uint64_t> range_end;
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -208,6 +210,22 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
   if (t->discard_body) {
+    return n;
+  }
+  // A 200 to a Range request past byte 0 (Range ignored) is the file from byte 0: read up to the
+  // range's end and stop; complete() keeps the range.
+  if (t->status == 200 && t->range_end && t->range_start > 0) {
+    const uint64_t want = *t->range_end + 1;
+    const size_t take = static_cast<size_t>(std::min<uint64_t>(n, want - t->body.size()));
+    if (t->body.size() + take > t->max_body + t->range_start) {
+      t->too_large = true;
+      return 0;
+    }
+    t->body.append(data, take);
+    if (t->body.size() >= want) {
+      t->stopped_complete = true;
+      return 0;
+    }
     return n;
   }
   if (t->body.size() + n > t->max_body) {
@@ -299,6 +317,8 @@ class Engine {
     t->easy.reset(curl_easy_init());
     t->max_body = f.max_body;
     t->safetensors_head = f.safetensors_head;
+    t->range_start = f.range_start;
+    t->range_end = f.range_end;
     CURL* h = t->easy.get();
     curl_easy_setopt(h, CURLOPT_URL, state->url.c_str());
     curl_easy_setopt(h, CURLOPT_USERAGENT, m_settings.user_agent.c_str());
@@ -484,6 +504,9 @@ class Engine {
       }
     } else if (status == 200) {
       f.range_ignored = f.range_end.has_value();
+      if (f.range_ignored && f.range_start > 0) {
+        t->body.erase(0, std::min<size_t>(t->body.size(), f.range_start));
+      }
       if (!f.total_size && f.content_encoding.empty()) {
         if (auto len = parse_u64(header("content-length"))) {
           f.total_size = *len;
