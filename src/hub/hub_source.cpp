@@ -38,10 +38,16 @@ std::string repo_folder(const std::string& repo) {
 // The Hub's answer to a failed request, as the error a user can act on.
 Error hub_error(const Fetch& f, const std::string& repo, const std::string& file, bool has_token,
                 const std::string& revision) {
-  if (f.error) {
-    return *f.error;
-  }
   const std::string what = file.empty() ? repo : repo + "/" + file;
+  if (f.error) {
+    // The transport names the URL that failed (a CDN's, a redirect's): say whose file it was.
+    Error e = *f.error;
+    if (!e.what.empty() && e.what != what) {
+      e.why = fmt::format("{} at {}", e.why, e.what);
+    }
+    e.what = what;
+    return e;
+  }
   const std::string& code = f.error_code;
   const std::string detail = f.error_message.empty() ? "" : " (" + f.error_message + ")";
   if (code == "GatedRepo") {
@@ -437,7 +443,8 @@ Result<Snapshot> HubSource::snapshot() {
   for (const std::string& path : wanted) {
     Fetch& f = heads.at(path);
     if (auto t = tails.find(path); t != tails.end()) {
-      if (t->second.error || t->second.status != 206) {
+      // 200: the server ignored Range and the client kept the range out of the whole file.
+      if (t->second.error || (t->second.status != 206 && t->second.status != 200)) {
         return tl::unexpected(hub_error(t->second, m_repo, path, has_token, m_revision));
       }
       f.body += t->second.body;
