@@ -267,8 +267,7 @@ std::string_view int_label(unsigned bits) {
 
 class Classifier {
  public:
-  Classifier(const Model& model, std::vector<Finding>& findings)
-      : m_model(model), m_findings(findings) {
+  Classifier(const Model& model, std::vector<Finding>& findings) : m_findings(findings) {
     if (model.config) {
       m_quant = &model.config->quant;
       m_num_layers = model.config->num_layers;
@@ -476,7 +475,6 @@ class Classifier {
     m_findings.push_back({Severity::warning, "quantization", std::move(text)});
   }
 
-  const Model& m_model;
   std::vector<Finding>& m_findings;
   const QuantConfig* m_quant = nullptr;
   std::optional<uint64_t> m_num_layers;

@@ -325,9 +325,8 @@ void check_files(const Model& model, ValidationReport& r) {
     }
     header_only = header_only || f.text.find("header-only") != std::string::npos;
   }
-  uint64_t header_bytes = 0, data_bytes = 0;
+  uint64_t data_bytes = 0;
   for (const WeightFileInfo& f : model.files) {
-    header_bytes += f.header_bytes;
     data_bytes += f.data_bytes;
   }
   add_check(r, "weights", "offsets ↔ file sizes",
