@@ -129,11 +129,7 @@ bool is_revision(std::string_view rev) {
 // `text` for an error line: control characters escaped so the line stays one line and a
 // terminal never interprets them, and at most 200 bytes.
 std::string printable(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 200)) {
-    const auto u = static_cast<unsigned char>(c);
-    out += u < 0x20 || u == 0x7f ? fmt::format("\\x{:02x}", u) : std::string(1, c);
-  }
+  const std::string out = Error::escape_control(text.substr(0, 200));
   return text.size() > 200 ? out + "..." : out;
 }
 
@@ -277,6 +273,13 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     o.endpoint.pop_back();
   }
   o.token = options.token.empty() ? env.token : options.token;
+  // A control character (a line break above all) would let the token add a header of its own to
+  // every request. Name where the token came from, never the token.
+  if (std::any_of(o.token.begin(), o.token.end(),
+                  [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+    return fail(ErrorKind::usage, options.token.empty() ? "the token" : "--token",
+                "contains a control character (a line break or tab?)");
+  }
   o.cache_dir = env.mbuild_cache;
   o.max_in_flight = options.jobs;
   o.timeout = std::chrono::seconds(env.download_timeout);
