@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <tl/expected.hpp>
@@ -28,13 +29,32 @@ struct Error {
   std::string why;   // the fault, in one clause
   std::string hint;  // optional advice, e.g. "set HF_TOKEN or pass --token"
 
-  // "<what>: <why>" as printed after "mbuild: error: ".
+  // "<what>: <why>" as printed after "mbuild: error: ", control characters escaped: a name read
+  // from a file or the network never breaks the line or reaches the terminal as a command.
   std::string message() const {
     std::string s = what.empty() ? why : what + ": " + why;
     if (!hint.empty()) {
       s += " (" + hint + ")";
     }
-    return s;
+    return escape_control(s);
+  }
+
+  // `text` with each control character (below 0x20, and 0x7f) as \xNN.
+  static std::string escape_control(std::string_view text) {
+    static constexpr char k_hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 || u == 0x7f) {
+        out += "\\x";
+        out += k_hex[u >> 4];
+        out += k_hex[u & 15];
+      } else {
+        out += c;
+      }
+    }
+    return out;
   }
 };
 

@@ -1,5 +1,6 @@
 #include "core/shard_index.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <unordered_map>
 
@@ -49,8 +50,11 @@ Result<void> check_shard_name(std::string_view file, std::string_view shard) {
   if (shard.find("://") != std::string_view::npos) {
     return reject("is a URL");
   }
-  if (shard.find('\\') != std::string_view::npos || shard.find('\0') != std::string_view::npos) {
-    return reject("has a forbidden character");
+  if (std::any_of(shard.begin(), shard.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return c == '\\' || u < 0x20 || u == 0x7f;
+      })) {
+    return reject("has a forbidden character (a backslash or a control character)");
   }
   size_t start = 0;
   while (start <= shard.size()) {
