@@ -348,8 +348,10 @@ class Engine {
       curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     }
     curl_slist* list = nullptr;
-    // The token goes to the endpoint's origin only: never to a CDN on another host or port.
-    if (!m_settings.token.empty() && origin_of(state->url) == m_endpoint_origin) {
+    // The token goes to the endpoint's origin only: never to a CDN on another host or port. One
+    // with a line break is never sent (open_source refuses it first): it would add headers.
+    if (!m_settings.token.empty() && origin_of(state->url) == m_endpoint_origin &&
+        m_settings.token.find_first_of("\r\n") == std::string::npos) {
       const std::string auth = "Authorization: Bearer " + m_settings.token;
       list = curl_slist_append(list, auth.c_str());
     }
@@ -535,8 +537,17 @@ void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
 }
 
 std::string redact_url(const std::string& url) {
-  auto q = url.find('?');
-  return q == std::string::npos ? url : url.substr(0, q) + "?…";
+  std::string out = url;
+  // user:password@ in the authority (a mirror behind basic auth) is as secret as the token.
+  if (auto scheme = out.find("://"); scheme != std::string::npos) {
+    const size_t host = scheme + 3;
+    const size_t end = std::min(out.find_first_of("/?#", host), out.size());
+    if (auto at = out.rfind('@', end - 1); at != std::string::npos && at >= host && at < end) {
+      out.erase(host, at + 1 - host);
+    }
+  }
+  auto q = out.find('?');
+  return q == std::string::npos ? out : out.substr(0, q) + "?…";
 }
 
 std::string url_encode(std::string_view s, bool keep_slash) {

@@ -60,7 +60,8 @@ struct Fetch {
 void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
                  const std::function<void(const Fetch&)>& on_done = {});
 
-// A URL with the secret-bearing query (signatures) cut off, for messages.
+// A URL without its secrets, for messages and outputs: no user:password@ in the authority and
+// the query (signatures) cut off.
 std::string redact_url(const std::string& url);
 
 // Percent-encodes for a URL path segment; '/' is kept when keep_slash.

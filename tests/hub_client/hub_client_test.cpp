@@ -10,6 +10,7 @@
 
 #include "core/local_source.hpp"
 #include "core/report.hpp"
+#include "hub/http.hpp"
 #include "hub/hub_source.hpp"
 #include "hub/mock_hub.hpp"
 #include "test_support.hpp"
@@ -446,4 +447,16 @@ TEST_CASE("several repos fetched concurrently all arrive whole") {
     t.join();
   }
   CHECK(std::count(ok.begin(), ok.end(), 1) == 4);
+}
+
+TEST_CASE("URLs in messages and outputs lose their password and their signature") {
+  using mbuild::hub::redact_url;
+  CHECK(redact_url("http://user:pw@127.0.0.1:8080/org/name") == "http://127.0.0.1:8080/org/name");
+  CHECK(redact_url("https://user:p@ss@mirror.example/api?sig=1") == "https://mirror.example/api?…");
+  CHECK(redact_url("http://127.0.0.1:9") == "http://127.0.0.1:9");
+  CHECK(redact_url("http://token@host") == "http://host");
+  // An @ in the path or the query is not userinfo.
+  CHECK(redact_url("http://host/org/name@main") == "http://host/org/name@main");
+  CHECK(redact_url("http://host/a?x=@b") == "http://host/a?…");
+  CHECK(redact_url("not a url@all") == "not a url@all");
 }
