@@ -25,7 +25,17 @@ namespace {
 // shard headers of nearly every checkpoint (Llama-405B: < 20 KB, DeepSeek-V3: ~70 KB); longer
 // ones (Qwen3-Next: ~290 KB) take one more read straight from the CDN URL.
 constexpr uint64_t k_speculative_range = 256 * 1024;
-constexpr int k_cache_version = 2;
+constexpr int k_cache_version = 3;
+
+// "<size>:<FNV-1a 64 in hex>" of a cached file, kept in manifest.json: a file damaged after it
+// was written (the cache is not fsynced) or by hand no longer matches, and the entry is a miss.
+std::string fingerprint(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : bytes) {
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  }
+  return fmt::format("{}:{:016x}", bytes.size(), h);
+}
 
 std::string repo_folder(const std::string& repo) {
   std::string out = "models--" + repo;
@@ -134,7 +144,7 @@ std::optional<Snapshot> load_cached_snapshot(const fs::path& dir, const std::str
     snap.display_prefix = repo + "/";
     if (manifest.value("config", false)) {
       auto c = read_small_file(root / "config.json", k_max_config_bytes);
-      if (!c) {
+      if (!c || manifest.value("config_fingerprint", "") != fingerprint(c->view())) {
         return std::nullopt;
       }
       snap.config_json = std::string(c->view());
@@ -145,7 +155,7 @@ std::optional<Snapshot> load_cached_snapshot(const fs::path& dir, const std::str
         return std::nullopt;
       }
       auto bytes = read_small_file(root / "index" / name, k_max_index_bytes);
-      if (!bytes) {
+      if (!bytes || manifest.value("index_fingerprint", "") != fingerprint(bytes->view())) {
         return std::nullopt;
       }
       auto index = parse_shard_index(name, *bytes);
@@ -158,7 +168,7 @@ std::optional<Snapshot> load_cached_snapshot(const fs::path& dir, const std::str
     ByteBuffer blob;
     if (!files.empty()) {
       auto heads = read_small_file(root / "heads.bin", uint64_t{1} << 36);
-      if (!heads) {
+      if (!heads || manifest.value("heads_fingerprint", "") != fingerprint(heads->view())) {
         return std::nullopt;
       }
       blob = std::move(*heads);
@@ -208,11 +218,13 @@ Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::stri
       {"index", snap.index ? nlohmann::json(snap.index->name) : nlohmann::json()},
       {"other_weights", snap.other_weights}};
   if (snap.config_json) {
+    manifest["config_fingerprint"] = fingerprint(*snap.config_json);
     if (auto ok = write(root / "config.json", *snap.config_json); !ok) {
       return ok;
     }
   }
   if (snap.index) {
+    manifest["index_fingerprint"] = fingerprint(index_bytes);
     if (auto ok = write(root / "index" / snap.index->name, index_bytes); !ok) {
       return ok;
     }
@@ -226,6 +238,7 @@ Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::stri
     blob.append(f.head.view());
   }
   manifest["files"] = files;
+  manifest["heads_fingerprint"] = fingerprint(blob);
   if (!snap.files.empty()) {
     if (auto ok = write(root / "heads.bin", blob); !ok) {
       return ok;
@@ -235,10 +248,24 @@ Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::stri
   if (auto ok = write(root / "manifest.json", manifest.dump()); !ok) {
     return ok;
   }
-  if (!revision.empty() && revision != snap.ref.commit && check_shard_name("revision", revision)) {
-    return write(repo_dir / "refs" / revision, snap.ref.commit);
+  return remember_ref(dir, snap.ref.id, revision, snap.ref.commit);
+}
+
+Result<void> remember_ref(const fs::path& dir, const std::string& repo, const std::string& revision,
+                          const std::string& commit) {
+  // A revision is a ref name (options.cpp checks git's rules); this keeps it inside refs/ even
+  // when a caller did not.
+  if (dir.empty() || revision.empty() || revision == commit ||
+      !check_shard_name("revision", revision)) {
+    return {};
   }
-  return {};
+  const fs::path path = dir / repo_folder(repo) / "refs" / revision;
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) {
+    return fail(ErrorKind::io, path.parent_path().string(), ec.message());
+  }
+  return write_file_atomic(path, commit, Durability::cache);
 }
 
 HubSource::HubSource(std::string repo_id, std::string revision, HubOptions options)
@@ -294,12 +321,8 @@ Result<Snapshot> HubSource::snapshot() {
   }
   if (auto cached = load_cached_snapshot(o.cache_dir, m_repo, commit)) {
     cached->ref.revision = m_revision;
-    if (m_revision != commit) {
-      std::error_code ec;
-      fs::create_directories(o.cache_dir / repo_folder(m_repo) / "refs", ec);
-      (void)write_file_atomic(o.cache_dir / repo_folder(m_repo) / "refs" / m_revision, commit,
-                              Durability::cache);
-    }
+    // The cache is best effort: a ref that cannot be written costs one request next time.
+    (void)remember_ref(o.cache_dir, m_repo, m_revision, commit);
     return std::move(*cached);
   }
   std::vector<std::string> names;
@@ -363,7 +386,7 @@ Result<Snapshot> HubSource::snapshot() {
   snap.ref.revision = m_revision;
   snap.ref.commit = commit;
   snap.ref.source = "hub";
-  snap.ref.location = o.endpoint;
+  snap.ref.location = redact_url(o.endpoint);  // no user:password@ in outputs or the cache
   snap.display_prefix = m_repo + "/";
   snap.other_weights = layout.other_weights;
   if (layout.also_mistral) {

@@ -40,13 +40,17 @@ class HubSource final : public ModelSource {
 bool is_commit_sha(std::string_view revision);
 
 // mbuild's cache: a snapshot stored under
-// <dir>/models--org--name/snapshots/<commit>/ (config.json, the index, heads/<file>,
-// manifest.json written last) and refs/<revision> -> commit.
+// <dir>/models--org--name/snapshots/<commit>/ (config.json, the index, heads.bin, and
+// manifest.json written last with each file's size and hash) and refs/<revision> -> commit.
+// A missing, short or damaged file makes the entry a miss.
 std::optional<Snapshot> load_cached_snapshot(const std::filesystem::path& dir,
                                              const std::string& repo, const std::string& commit);
 std::optional<std::string> cached_commit(const std::filesystem::path& dir, const std::string& repo,
                                          const std::string& revision);
 Result<void> store_snapshot(const std::filesystem::path& dir, const Snapshot& snapshot,
                             std::string_view index_bytes, const std::string& revision);
+// Records refs/<revision> -> commit; nothing for a commit sha or a revision that would leave refs/.
+Result<void> remember_ref(const std::filesystem::path& dir, const std::string& repo,
+                          const std::string& revision, const std::string& commit);
 
 }  // namespace mbuild::hub
