@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
+#include <simdjson.h>
 #include <zlib.h>
 #include <nlohmann/json.hpp>
 
@@ -322,37 +323,36 @@ bool inspect_safetensors(const std::string& bytes, std::uint64_t& logical,
   if (n > bytes.size() - 8) {
     return false;
   }
-  Json header = Json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(n),
-                            nullptr, false);
-  if (!header.is_object()) {
+  // simdjson, not nlohmann: the mock reads every header of every repo it serves (191 shards for
+  // Llama-3.1-405B), and a compiled library stays fast in the unoptimised sanitizer build.
+  simdjson::dom::parser parser;
+  simdjson::dom::object header;
+  if (parser.parse(bytes.data() + 8, static_cast<size_t>(n)).get_object().get(header)) {
     return false;
   }
   std::uint64_t data_end = 0;
   std::map<std::string, std::uint64_t> counts;
-  for (const auto& [name, info] : header.items()) {
+  for (auto [name, info] : header) {
     if (name == "__metadata__") {
       continue;
     }
-    if (!info.is_object() || !info.contains("data_offsets") || !info.contains("shape") ||
-        !info.contains("dtype")) {
+    simdjson::dom::array offsets, shape;
+    std::string_view dtype;
+    std::uint64_t end = 0;
+    if (info["data_offsets"].get_array().get(offsets) || offsets.size() != 2 ||
+        offsets.at(1).get_uint64().get(end) || info["shape"].get_array().get(shape) ||
+        info["dtype"].get_string().get(dtype)) {
       return false;
     }
-    const Json& offsets = info["data_offsets"];
-    if (!offsets.is_array() || offsets.size() != 2 || !offsets[1].is_number_unsigned()) {
-      return false;
-    }
-    data_end = std::max(data_end, offsets[1].get<std::uint64_t>());
+    data_end = std::max(data_end, end);
     std::uint64_t elements = 1;
-    for (const Json& dim : info["shape"]) {
-      if (!dim.is_number_unsigned() ||
-          mul_overflows(elements, dim.get<std::uint64_t>(), elements)) {
+    for (auto dim : shape) {
+      std::uint64_t d = 0;
+      if (dim.get_uint64().get(d) || mul_overflows(elements, d, elements)) {
         return false;
       }
     }
-    if (!info["dtype"].is_string()) {
-      return false;
-    }
-    std::uint64_t& slot = counts[info["dtype"].get<std::string>()];
+    std::uint64_t& slot = counts[std::string(dtype)];
     if (add_overflows(slot, elements, slot)) {
       return false;
     }
