@@ -46,7 +46,7 @@ struct TensorSpec {
 inline unsigned spec_bits(const std::string& dtype) {
   if (dtype == "F4")
     return 4;
-  if (dtype.starts_with("F6"))
+  if (dtype == "F6_E2M3" || dtype == "F6_E3M2")  // not "F64", which also starts with F6
     return 6;
   if (dtype == "BOOL" || dtype == "U8" || dtype == "I8" || dtype.starts_with("F8"))
     return 8;
