@@ -606,7 +606,7 @@ std::string ranges(const std::vector<uint32_t>& sorted) {
 
 // Tensor names with expert indices folded: "mlp.experts.17.up_proj.weight" ->
 // "mlp.experts.{e}.up_proj.weight", so a row stands for every expert.
-std::string fold_experts(const std::string& name) {
+std::string fold_experts(std::string_view name) {
   std::string out;
   size_t pos = 0;
   while (true) {

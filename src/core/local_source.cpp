@@ -64,6 +64,21 @@ Result<ByteBuffer> read_at(int fd, const fs::path& path, uint64_t offset, uint64
   return out;
 }
 
+// Files this large are mapped rather than read (ByteBuffer::map_file); below it a read is
+// cheaper than setting up a mapping.
+constexpr uint64_t k_map_min_bytes = 64 * 1024;
+
+// The first `count` bytes of a file of `file_size` bytes (count <= file_size).
+Result<ByteBuffer> read_head(int fd, const fs::path& path, uint64_t count, uint64_t file_size) {
+  if (count >= k_map_min_bytes) {
+    ByteBuffer mapped = ByteBuffer::map_file(fd, count, file_size);
+    if (mapped.data() != nullptr) {
+      return mapped;
+    }
+  }
+  return read_at(fd, path, 0, count);
+}
+
 // The folder's files as the Hub would list them: those at the root, and those one level down
 // in the subfolders a diffusers pipeline keeps its denoiser in.
 std::vector<std::string> list_folder(const fs::path& folder) {
@@ -149,7 +164,7 @@ Result<ByteBuffer> read_small_file(const fs::path& path, uint64_t max_bytes) {
     return bad_input(path.string(),
                      fmt::format("is {} bytes, over the {} byte limit", size, max_bytes));
   }
-  return read_at(fd.get(), path, 0, size);
+  return read_head(fd.get(), path, size, size);
 }
 
 Result<WeightFile> read_weight_head(const fs::path& path, std::string name) {
@@ -172,7 +187,7 @@ Result<WeightFile> read_weight_head(const fs::path& path, std::string name) {
   if (!span) {
     return tl::unexpected(span.error());
   }
-  auto head = read_at(fd.get(), path, 0, *span);
+  auto head = read_head(fd.get(), path, *span, file.size);
   if (!head) {
     return tl::unexpected(head.error());
   }

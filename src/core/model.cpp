@@ -2,15 +2,61 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "core/checked.hpp"
+#include "core/name_hash.hpp"
 
 namespace mbuild {
 namespace {
+
+// The model's tensors by name: open addressing over indices into Model::tensors, one
+// allocation for the whole table instead of a node per name.
+class NameTable {
+ public:
+  explicit NameTable(const std::vector<TensorInfo>& tensors) : m_tensors(tensors) {
+    size_t slots = 16;
+    while (slots < tensors.size() * 2) {
+      slots *= 2;
+    }
+    m_slots.assign(slots, k_empty);
+  }
+  // Adds tensor i; returns the index of an earlier tensor with the same name, if any.
+  std::optional<uint32_t> insert(uint32_t i) {
+    const std::string_view name = m_tensors[i].name;
+    for (size_t s = name_hash(name) & mask();; s = (s + 1) & mask()) {
+      if (m_slots[s] == k_empty) {
+        m_slots[s] = i;
+        return std::nullopt;
+      }
+      if (m_tensors[m_slots[s]].name == name) {
+        return m_slots[s];
+      }
+    }
+  }
+  // The index of the tensor called `name`, if any.
+  std::optional<uint32_t> find(std::string_view name) const {
+    for (size_t s = name_hash(name) & mask();; s = (s + 1) & mask()) {
+      if (m_slots[s] == k_empty) {
+        return std::nullopt;
+      }
+      if (m_tensors[m_slots[s]].name == name) {
+        return m_slots[s];
+      }
+    }
+  }
+
+ private:
+  static constexpr uint32_t k_empty = UINT32_MAX;
+  size_t mask() const { return m_slots.size() - 1; }
+
+  const std::vector<TensorInfo>& m_tensors;
+  std::vector<uint32_t> m_slots;
+};
 
 // Parses every header, spreading files over the machine's cores: the largest repos
 // (Qwen3-Next: 33 files, 76k tensors) spend most of their time here.
@@ -40,8 +86,7 @@ std::vector<Result<SafetensorsHeader>> parse_headers(std::vector<WeightFile>& fi
 
 // Index <-> shards: every listed tensor present in the shard it names, none unlisted,
 // total_size equal to the tensor bytes. `by_name` maps each stored tensor to its index.
-void check_index(const ShardIndex& index, const Model& model,
-                 const std::unordered_map<std::string_view, uint32_t>& by_name,
+void check_index(const ShardIndex& index, const Model& model, const NameTable& by_name,
                  std::vector<Finding>& findings) {
   std::unordered_map<std::string_view, uint32_t> file_id;
   for (uint32_t i = 0; i < model.files.size(); ++i) {
@@ -64,15 +109,15 @@ void check_index(const ShardIndex& index, const Model& model,
   std::vector<bool> listed(model.tensors.size(), false);
   for (const auto& entry : index.weight_map) {
     const std::string_view name = index.tensor(entry);
-    auto it = by_name.find(name);
-    if (it == by_name.end()) {
+    const std::optional<uint32_t> found = by_name.find(name);
+    if (!found) {
       if (missing++ == 0) {
         first_missing = name;
       }
       continue;
     }
-    listed[it->second] = true;
-    if (shard_file[entry.shard] != model.tensors[it->second].file && misplaced++ == 0) {
+    listed[*found] = true;
+    if (shard_file[entry.shard] != model.tensors[*found].file && misplaced++ == 0) {
       first_misplaced = name;
     }
   }
@@ -173,21 +218,21 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
       model.tensors.push_back(std::move(t));
     }
     h.tensors = {};
+    model.names.keep(h.names);
     for (Finding& f : h.findings) {
       model.findings.push_back(std::move(f));
     }
   }
   // A name stored in two shards would be counted twice: that is a broken checkpoint.
-  std::unordered_map<std::string_view, uint32_t> by_name;
+  std::optional<NameTable> by_name;
   if (model.files.size() > 1 || model.index) {
-    by_name.reserve(model.tensors.size());
+    by_name.emplace(model.tensors);
     for (uint32_t i = 0; i < model.tensors.size(); ++i) {
-      const TensorInfo& t = model.tensors[i];
-      auto [it, inserted] = by_name.emplace(t.name, i);
-      if (!inserted) {
+      if (auto earlier = by_name->insert(i)) {
+        const TensorInfo& t = model.tensors[i];
         return bad_input(model.files[t.file].name,
                          fmt::format("tensor '{}' is also stored in {}", t.name,
-                                     model.files[model.tensors[it->second].file].name));
+                                     model.files[model.tensors[*earlier].file].name));
       }
     }
   }
@@ -209,7 +254,7 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
                                           absent, model.files.size())});
   }
   if (model.index) {
-    check_index(*model.index, model, by_name, model.findings);
+    check_index(*model.index, model, *by_name, model.findings);
   }
   return model;
 }

@@ -35,6 +35,7 @@ struct Model {
   std::optional<ShardIndex> index;
   std::vector<WeightFileInfo> files;
   std::vector<TensorInfo> tensors;  // every file's tensors, file by file, in header order
+  NameStore names;                  // what tensors[i].name views
   std::vector<std::string> other_weights;
   std::vector<Finding> findings;
 };

@@ -1,13 +1,20 @@
 #include "core/param_count.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cctype>
+#include <cstring>
 #include <deque>
 #include <unordered_map>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <fmt/format.h>
 
 #include "core/checked.hpp"
+#include "core/name_hash.hpp"
 
 namespace mbuild {
 namespace {
@@ -86,10 +93,6 @@ constexpr ComponentRule k_component_rules[] = {
 constexpr std::string_view k_layer_containers[] = {
     "layers", "layer", "h", "blocks", "block", "decoder_layers", "encoder_layers"};
 
-bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 // A lower-cased tensor name and its dot-separated segments, split once. Names are nearly
 // always lower case already; only the rare one with capitals is copied.
 class NameParts {
@@ -163,12 +166,72 @@ bool is_layer_container(std::string_view lower_segment) {
 // A tensor name's pattern: lower-cased, all-digit segments as "#", each segment followed by
 // '.'; long names are cut at k_max_pattern bytes (the rules then run uncached).
 constexpr size_t k_max_pattern = 256;
+constexpr size_t k_block = 16;  // bytes per vector step; buffers keep this much slack
 struct NamePattern {
-  std::array<char, k_max_pattern> bytes;
+  std::array<char, k_max_pattern + k_block> bytes;
   size_t size = 0;
   bool complete = true;
   std::string_view view() const { return {bytes.data(), size}; }
 };
+
+// Bit i of a mask is byte i of a name (at most k_max_pattern bytes).
+using ByteMask = std::array<uint64_t, k_max_pattern / 64>;
+
+// The first set bit at or after `from`; one must exist.
+size_t next_set_bit(const ByteMask& mask, size_t from) {
+  size_t word = from / 64;
+  uint64_t bits = mask[word] & (~uint64_t{0} << (from % 64));
+  while (bits == 0) {
+    bits = mask[++word];
+  }
+  return word * 64 + static_cast<size_t>(std::countr_zero(bits));
+}
+
+// Whether bits [from, from + count) are all set.
+bool all_set(const ByteMask& mask, size_t from, size_t count) {
+  while (count > 0) {
+    const size_t shift = from % 64;
+    const size_t take = std::min(count, 64 - shift);
+    const uint64_t want = (take == 64 ? ~uint64_t{0} : (uint64_t{1} << take) - 1) << shift;
+    if ((mask[from / 64] & want) != want) {
+      return false;
+    }
+    from += take;
+    count -= take;
+  }
+  return true;
+}
+
+// Lower-cases `low[0, n]` in place and marks its dots and digits, a vector step at a time.
+// `low` holds at least n + 1 + k_block bytes, zeros after byte n.
+void classify_bytes(char* low, size_t n, ByteMask& dots, ByteMask& digits) {
+  dots.fill(0);
+  digits.fill(0);
+#if defined(__SSE2__)
+  const __m128i before_upper = _mm_set1_epi8('A' - 1), after_upper = _mm_set1_epi8('Z' + 1);
+  const __m128i before_digit = _mm_set1_epi8('0' - 1), after_digit = _mm_set1_epi8('9' + 1);
+  const __m128i dot = _mm_set1_epi8('.'), case_bit = _mm_set1_epi8(0x20);
+  for (size_t b = 0; b <= n; b += k_block) {
+    __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(low + b));
+    const __m128i upper =
+        _mm_and_si128(_mm_cmpgt_epi8(v, before_upper), _mm_cmplt_epi8(v, after_upper));
+    v = _mm_or_si128(v, _mm_and_si128(upper, case_bit));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(low + b), v);
+    const auto dot_bits = static_cast<uint64_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, dot)));
+    const auto digit_bits = static_cast<uint64_t>(_mm_movemask_epi8(
+        _mm_and_si128(_mm_cmpgt_epi8(v, before_digit), _mm_cmplt_epi8(v, after_digit))));
+    dots[b / 64] |= dot_bits << (b % 64);
+    digits[b / 64] |= digit_bits << (b % 64);
+  }
+#else
+  for (size_t i = 0; i <= n; ++i) {
+    char& ch = low[i];
+    ch = static_cast<char>(ch | ((ch >= 'A' && ch <= 'Z') ? 0x20 : 0));
+    dots[i / 64] |= uint64_t{ch == '.'} << (i % 64);
+    digits[i / 64] |= uint64_t{ch >= '0' && ch <= '9'} << (i % 64);
+  }
+#endif
+}
 
 // One pass over a tensor name: its pattern and its layer index, the first all-digit segment
 // right after a layer container ("layers.12." -> 12). Like NameParts, it reads at most 32
@@ -180,32 +243,41 @@ void scan_name(std::string_view name, NamePattern& pattern, std::optional<uint32
   if (!pattern.complete) {
     name = name.substr(0, k_max_pattern - 1);
   }
+  // The name lower-cased, ended by a '.' so that every segment ends at a dot.
+  const size_t n = name.size();
+  std::array<char, k_max_pattern + k_block> low;
+  std::memcpy(low.data(), name.data(), n);
+  std::memset(low.data() + n, 0, k_block);
+  low[n] = '.';
+  ByteMask dots, digits;
+  classify_bytes(low.data(), n, dots, digits);
+
   char* out = pattern.bytes.data();
   bool after_container = false;
   size_t start = 0;
   for (size_t count = 0; count < 32; ++count) {
-    const size_t dot = name.find('.', start);
-    const std::string_view seg =
-        name.substr(start, dot == std::string_view::npos ? dot : dot - start);
-    if (all_digits(seg)) {
-      if (after_container && !layer && seg.size() <= 9) {
-        uint32_t v = 0;
-        for (char ch : seg) {
-          v = v * 10 + static_cast<uint32_t>(ch - '0');
+    const size_t dot = next_set_bit(dots, start);
+    const size_t size = dot - start;
+    if (size > 0 && all_set(digits, start, size)) {
+      if (after_container && !layer && size <= 9) {
+        uint32_t value = 0;
+        for (size_t i = start; i < dot; ++i) {
+          value = value * 10 + static_cast<uint32_t>(low[i] - '0');
         }
-        layer = v;
+        layer = value;
       }
       *out++ = '#';
       after_container = false;
     } else {
-      char* const from = out;
-      for (char ch : seg) {
-        *out++ = static_cast<char>(ch | ((ch >= 'A' && ch <= 'Z') ? 0x20 : 0));
+      // Whole vector steps: the overshoot is overwritten next, inside the slack.
+      for (size_t i = 0; i < size; i += k_block) {
+        std::memcpy(out + i, low.data() + start + i, k_block);
       }
-      after_container = is_layer_container({from, seg.size()});
+      after_container = is_layer_container({out, size});
+      out += size;
     }
     *out++ = '.';
-    if (dot == std::string_view::npos) {
+    if (dot == n) {
       break;
     }
     start = dot + 1;
@@ -339,7 +411,7 @@ class Classifier {
     const unsigned container = dtype_bits(t.dtype);
     auto total_bits = checked_mul(t.elements, container);
     if (!total_bits || *total_bits % bits != 0) {
-      m_findings.push_back({Severity::warning, t.name,
+      m_findings.push_back({Severity::warning, std::string(t.name),
                             fmt::format("{} elements of {} do not hold a whole number of {}-bit "
                                         "weights",
                                         t.elements, dtype_name(t.dtype), bits)});
@@ -456,7 +528,7 @@ class Classifier {
         auto shape_bits = static_cast<unsigned>(*packed_bits / *in);
         if (bits != 0 && shape_bits != bits) {
           m_findings.push_back(
-              {Severity::warning, weight.name,
+              {Severity::warning, std::string(weight.name),
                fmt::format("config says {}-bit, the shapes say {}-bit; counted {}-bit", bits,
                            shape_bits, shape_bits)});
         }
@@ -480,9 +552,9 @@ class Classifier {
   std::optional<uint64_t> m_num_layers;
   uint64_t m_mtp_layers = 0;
   std::unordered_map<std::string_view, const TensorInfo*> m_by_name;
-  std::unordered_map<std::string_view, Component> m_components;  // name pattern -> component
-  std::deque<std::string> m_pattern_keys;                        // the keys' bytes
-  NamePattern m_pattern;                                         // the current tensor's
+  std::unordered_map<std::string_view, Component, NameHash> m_components;  // pattern -> component
+  std::deque<std::string> m_pattern_keys;                                  // the keys' bytes
+  NamePattern m_pattern;                                                   // the current tensor's
 };
 
 }  // namespace
@@ -557,7 +629,7 @@ ParamCount count_params(const Model& model) {
         break;
       case TensorRole::buffer:
         pc.buffers += t.elements;
-        pc.buffer_names.push_back(t.name);
+        pc.buffer_names.emplace_back(t.name);
         [[fallthrough]];
       case TensorRole::parameter:
       case TensorRole::packed:

@@ -31,7 +31,7 @@ std::vector<std::string> explain(const Model& model, const ParamCount& params, i
     std::vector<std::string> names;
     for (size_t i = 0; i < model.tensors.size(); ++i) {
       if (params.classes[i].component == Component::other && params.classes[i].params > 0) {
-        names.push_back(model.tensors[i].name);
+        names.emplace_back(model.tensors[i].name);
       }
     }
     out.push_back(

@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "core/checked.hpp"
+#include "core/plain_json.hpp"
 
 namespace mbuild {
 namespace {
@@ -68,52 +69,146 @@ struct TensorFields {
   Offsets offsets;
 };
 
-}  // namespace
+// A tensor's byte count in a header is at least this many JSON bytes
+// ("":{"dtype":"U8","shape":[],"data_offsets":[0,0]},), so a header of N bytes holds at most
+// N / 48 + 1 tensors: reserving that never reallocates, and pages never written cost nothing.
+constexpr size_t k_min_tensor_json_bytes = 48;
 
-Result<uint64_t> safetensors_header_span(std::string_view file, std::string_view first_bytes,
-                                         uint64_t file_size) {
-  if (file_size < 8 || first_bytes.size() < 8) {
-    return bad_input(std::string(file),
-                     fmt::format("file is {} bytes, shorter than the 8-byte header length",
-                                 std::min<uint64_t>(file_size, first_bytes.size())));
+// Reads a shape's "[d0, d1, ...]" (after the '['), each dimension at most k_max_dim.
+bool read_plain_dims(PlainJsonReader& r, Shape& shape) {
+  if (r.consume(']')) {
+    return true;
   }
-  const uint64_t n = read_le64(first_bytes);
-  if (n == 0) {
-    return bad_input(std::string(file), "header length is 0");
-  }
-  if (n > k_max_header_bytes) {
-    return bad_input(std::string(file), fmt::format("header length {} exceeds the {} byte limit", n,
-                                                    k_max_header_bytes));
-  }
-  if (n > file_size - 8) {
-    return bad_input(
-        std::string(file),
-        fmt::format("header length {} runs past the end of the file ({} bytes)", n, file_size));
-  }
-  return n + 8;
+  do {
+    uint64_t d = 0;
+    if (!r.read_u64(d) || d > k_max_dim || !shape.push_back(d)) {
+      return false;
+    }
+  } while (r.consume(','));
+  return r.consume(']');
 }
 
-Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, std::string_view bytes,
-                                                   uint64_t file_size) {
-  return parse_safetensors_header(file, ByteBuffer::copy_of(bytes), file_size);
+// A tensor's fields in the exact bytes writers produce:
+// {"dtype":"BF16","shape":[2048,512],"data_offsets":[0,2097152]}
+bool read_canonical_fields(PlainJsonReader& r, TensorInfo& t, std::string_view& dtype) {
+  return r.skip("{\"dtype\":") && r.read_string(dtype) && r.skip(",\"shape\":[") &&
+         read_plain_dims(r, t.shape) && r.skip(",\"data_offsets\":[") && r.read_u64(t.begin) &&
+         r.skip(",") && r.read_u64(t.end) && r.skip("]}");
 }
 
-Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const ByteBuffer& buffer,
-                                                   uint64_t file_size) {
-  const std::string where(file);
-  const std::string_view bytes = buffer.view();
-  auto span = safetensors_header_span(file, bytes, file_size);
-  if (!span) {
-    return tl::unexpected(span.error());
+// A tensor's fields in any order and spacing, each exactly once and no others.
+bool read_any_fields(PlainJsonReader& r, TensorInfo& t, std::string_view& dtype) {
+  if (!r.consume('{')) {
+    return false;
   }
-  if (bytes.size() < *span) {
-    return bad_input(where,
-                     fmt::format("header needs {} bytes, only {} were read", *span, bytes.size()));
-  }
-  SafetensorsHeader header;
-  header.header_length = *span - 8;
-  std::string_view json = bytes.substr(8, header.header_length);
+  bool has_dtype = false, has_shape = false, has_offsets = false;
+  do {
+    std::string_view field;
+    if (!r.read_string(field) || !r.consume(':')) {
+      return false;
+    }
+    if (field == "dtype" && !has_dtype) {
+      if (!r.read_string(dtype)) {
+        return false;
+      }
+      has_dtype = true;
+    } else if (field == "shape" && !has_shape) {
+      if (!r.consume('[') || !read_plain_dims(r, t.shape)) {
+        return false;
+      }
+      has_shape = true;
+    } else if (field == "data_offsets" && !has_offsets) {
+      if (!r.consume('[') || !r.read_u64(t.begin) || !r.consume(',') || !r.read_u64(t.end) ||
+          !r.consume(']')) {
+        return false;
+      }
+      has_offsets = true;
+    } else {
+      return false;
+    }
+  } while (r.consume(','));
+  return r.consume('}') && has_dtype && has_shape && has_offsets;
+}
 
+// Reads a header written the way every writer writes it (PlainJsonReader's subset: no escapes,
+// no non-ASCII names, only the three tensor fields, each once) straight into `header`. False for
+// anything else, including every error: the caller then runs read_header_json, whose messages
+// and results are the reference; for plain headers both produce the same tensors.
+bool read_plain_header(std::string_view json, SafetensorsHeader& header) {
+  PlainJsonReader r(json);
+  if (!r.consume('{')) {
+    return false;
+  }
+  if (r.consume('}')) {
+    return r.at_end();
+  }
+  header.tensors.reserve(
+      std::min(json.size() / k_min_tensor_json_bytes + 1, k_max_tensors_per_file));
+  std::string_view last_dtype_text;  // consecutive tensors nearly always share a dtype
+  Dtype last_dtype = Dtype::F32;
+  do {
+    std::string_view key;
+    if (!r.read_string(key) || !r.consume(':')) {
+      return false;
+    }
+    if (key == "__metadata__") {
+      if (!r.consume('{')) {
+        return false;
+      }
+      if (r.consume('}')) {
+        continue;
+      }
+      do {
+        std::string_view name, value;
+        if (!r.read_string(name) || !r.consume(':') || !r.read_string(value)) {
+          return false;
+        }
+        header.metadata.emplace_back(std::string(name), std::string(value));
+      } while (r.consume(','));
+      if (!r.consume('}')) {
+        return false;
+      }
+      continue;
+    }
+    if (header.tensors.size() == k_max_tensors_per_file) {
+      return false;
+    }
+    // Written in place: on any failure the caller discards the whole table.
+    TensorInfo& t = header.tensors.emplace_back();
+    std::string_view dtype;
+    const char* const fields = r.position();
+    if (!read_canonical_fields(r, t, dtype)) {
+      r.rewind(fields);
+      t = TensorInfo();
+      if (!read_any_fields(r, t, dtype)) {
+        return false;
+      }
+    }
+    if (last_dtype_text.empty() || dtype != last_dtype_text) {
+      auto parsed = parse_dtype(dtype);
+      if (!parsed) {
+        return false;
+      }
+      last_dtype_text = dtype;
+      last_dtype = *parsed;
+    }
+    t.dtype = last_dtype;
+    for (uint64_t d : t.shape) {
+      auto product = checked_mul(t.elements, d);
+      if (!product) {
+        return false;
+      }
+      t.elements = *product;
+    }
+    t.name = header.names.add(key);
+  } while (r.consume(','));
+  return r.consume('}') && r.at_end();
+}
+
+// Reads any header with simdjson: the reference reader, whose errors are the ones reported.
+// `padded` says whether the bytes after `json` are the buffer's padding.
+Result<void> read_header_json(const std::string& where, std::string_view json, bool padded,
+                              SafetensorsHeader& header) {
   // The spec allows space padding at the end; a BOM or NUL bytes are not JSON.
   if (json.size() >= 3 && std::memcmp(json.data(), "\xEF\xBB\xBF", 3) == 0) {
     return bad_input(where, "header starts with a byte-order mark, not '{'");
@@ -126,7 +221,7 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
   // compile time to the portable fallback without -march flags).
   // The buffer's padding follows the header's last byte only when the header fills it.
   std::optional<simdjson::padded_string> copy;
-  if (bytes.size() != *span) {
+  if (!padded) {
     copy.emplace(json);
   }
   thread_local dom::parser parser;
@@ -204,7 +299,7 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
       return bad_input(where, fmt::format("tensor '{}': unknown dtype '{}'", key, f.dtype));
     }
     TensorInfo t;
-    t.name = std::string(key);
+    t.name = header.names.add(key);
     t.dtype = *dtype;
     t.begin = f.offsets.v[0];
     t.end = f.offsets.v[1];
@@ -223,8 +318,70 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
     header.tensors.push_back(std::move(t));
   }
 
+  return {};
+}
+
+}  // namespace
+
+Result<uint64_t> safetensors_header_span(std::string_view file, std::string_view first_bytes,
+                                         uint64_t file_size) {
+  if (file_size < 8 || first_bytes.size() < 8) {
+    return bad_input(std::string(file),
+                     fmt::format("file is {} bytes, shorter than the 8-byte header length",
+                                 std::min<uint64_t>(file_size, first_bytes.size())));
+  }
+  const uint64_t n = read_le64(first_bytes);
+  if (n == 0) {
+    return bad_input(std::string(file), "header length is 0");
+  }
+  if (n > k_max_header_bytes) {
+    return bad_input(std::string(file), fmt::format("header length {} exceeds the {} byte limit", n,
+                                                    k_max_header_bytes));
+  }
+  if (n > file_size - 8) {
+    return bad_input(
+        std::string(file),
+        fmt::format("header length {} runs past the end of the file ({} bytes)", n, file_size));
+  }
+  return n + 8;
+}
+
+Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, std::string_view bytes,
+                                                   uint64_t file_size) {
+  return parse_safetensors_header(file, ByteBuffer::copy_of(bytes), file_size);
+}
+
+Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const ByteBuffer& buffer,
+                                                   uint64_t file_size) {
+  const std::string where(file);
+  const std::string_view bytes = buffer.view();
+  auto span = safetensors_header_span(file, bytes, file_size);
+  if (!span) {
+    return tl::unexpected(span.error());
+  }
+  if (bytes.size() < *span) {
+    return bad_input(where,
+                     fmt::format("header needs {} bytes, only {} were read", *span, bytes.size()));
+  }
+  SafetensorsHeader header;
+  header.header_length = *span - 8;
+  const std::string_view json = bytes.substr(8, header.header_length);
+  if (!read_plain_header(json, header)) {
+    header.tensors.clear();
+    header.metadata.clear();
+    header.names = NameStore();
+    if (auto read = read_header_json(where, json, bytes.size() == *span, header); !read) {
+      return tl::unexpected(read.error());
+    }
+  }
+
   // Duplicate names are disallowed by the spec; a JSON reader would silently keep one.
-  {
+  // Writers sort the names, and names in strictly increasing order cannot repeat.
+  const bool names_ascending = std::adjacent_find(header.tensors.begin(), header.tensors.end(),
+                                                  [](const TensorInfo& a, const TensorInfo& b) {
+                                                    return a.name >= b.name;
+                                                  }) == header.tensors.end();
+  if (!names_ascending) {
     std::unordered_set<std::string_view> names;
     names.reserve(header.tensors.size());
     for (const TensorInfo& t : header.tensors) {
@@ -235,13 +392,20 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
   }
 
   // Offsets: sorted, the first at 0, each BEGIN the previous END, sizes matching shapes.
-  std::vector<uint32_t> order(header.tensors.size());
-  std::iota(order.begin(), order.end(), 0U);
-  std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+  // Writers lay tensors out in header order; only then is the sort skipped, as strictly
+  // increasing (begin, end) pairs leave it nothing to do (and no ties to order).
+  auto offset_less = [&](uint32_t a, uint32_t b) {
     const auto& ta = header.tensors[a];
     const auto& tb = header.tensors[b];
     return ta.begin != tb.begin ? ta.begin < tb.begin : ta.end < tb.end;
-  });
+  };
+  std::vector<uint32_t> order(header.tensors.size());
+  std::iota(order.begin(), order.end(), 0U);
+  if (std::adjacent_find(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+        return !offset_less(a, b);
+      }) != order.end()) {
+    std::sort(order.begin(), order.end(), offset_less);
+  }
   uint64_t cursor = 0;
   for (uint32_t i : order) {
     const TensorInfo& t = header.tensors[i];
@@ -302,6 +466,28 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
          fmt::format("file has {} bytes after the data region", file_size - expected_size)});
   }
   return header;
+}
+
+std::string_view NameStore::add(std::string_view name) {
+  // Chunks of 64 KiB: a few per file, and never a name split over two.
+  constexpr size_t k_chunk_bytes = 64 * 1024;
+  if (name.size() > m_left) {
+    const size_t size = std::max(k_chunk_bytes, name.size());
+    m_chunks.emplace_back(new char[size]);
+    m_next = m_chunks.back().get();
+    m_left = size;
+  }
+  if (!name.empty()) {
+    std::memcpy(m_next, name.data(), name.size());
+  }
+  const std::string_view out(m_next, name.size());
+  m_next += name.size();
+  m_left -= name.size();
+  return out;
+}
+
+void NameStore::keep(const NameStore& other) {
+  m_chunks.insert(m_chunks.end(), other.m_chunks.begin(), other.m_chunks.end());
 }
 
 std::string format_shape(const Shape& shape) {

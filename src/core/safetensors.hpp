@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -58,8 +59,40 @@ class Shape {
   uint8_t m_rank = 0;
 };
 
+// Bytes that tensor names point into. Its chunks never move, and copies share them, so a name
+// stays valid as long as any header or model holding its store lives.
+class NameStore {
+ public:
+  NameStore() = default;
+  NameStore(const NameStore& other) : m_chunks(other.m_chunks) {}
+  NameStore& operator=(const NameStore& other) {
+    m_chunks = other.m_chunks;
+    m_next = nullptr;  // a copy never writes into a chunk it shares
+    m_left = 0;
+    return *this;
+  }
+  NameStore(NameStore&& other) noexcept { *this = std::move(other); }
+  NameStore& operator=(NameStore&& other) noexcept {
+    m_chunks = std::move(other.m_chunks);
+    m_next = std::exchange(other.m_next, nullptr);
+    m_left = std::exchange(other.m_left, 0);
+    return *this;
+  }
+  ~NameStore() = default;
+
+  // Copies `name` in; the view stays valid for the store's (and its copies') lifetime.
+  std::string_view add(std::string_view name);
+  // Keeps `other`'s names alive for as long as this store lives.
+  void keep(const NameStore& other);
+
+ private:
+  std::vector<std::shared_ptr<char[]>> m_chunks;
+  char* m_next = nullptr;
+  size_t m_left = 0;
+};
+
 struct TensorInfo {
-  std::string name;
+  std::string_view name;  // into the NameStore of the header or model that holds it
   Dtype dtype = Dtype::F32;
   Shape shape;
   uint64_t begin = 0;  // data_offsets, relative to the data region
@@ -72,6 +105,7 @@ struct SafetensorsHeader {
   uint64_t header_length = 0;  // N, the JSON length after the 8-byte prefix
   uint64_t data_bytes = 0;     // end of the last tensor: the data region's size
   std::vector<TensorInfo> tensors;
+  NameStore names;                                            // what tensors[i].name views
   std::vector<std::pair<std::string, std::string>> metadata;  // __metadata__, in file order
   std::vector<Finding> findings;
 };

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "core/plain_json.hpp"
+
 namespace mbuild {
 namespace {
 
@@ -33,6 +35,94 @@ std::optional<uint64_t> read_count(dom::element value) {
     }
   }
   return std::nullopt;
+}
+
+// metadata's counts as read_count reads them, for the plain forms: an integer or a string.
+bool read_plain_count(PlainJsonReader& r, std::optional<uint64_t>& out) {
+  uint64_t n = 0;
+  if (r.read_u64(n)) {
+    out = n;
+    return true;
+  }
+  std::string_view s;
+  if (!r.read_string(s)) {
+    return false;
+  }
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  out = ec == std::errc() && ptr == s.data() + s.size() ? std::optional<uint64_t>(n) : std::nullopt;
+  return true;
+}
+
+// Reads an index in the plain form writers produce (PlainJsonReader's subset; "metadata" with
+// integer or string values and "weight_map", each once, nothing else) into `index`. False for
+// anything else, including every error: parse_shard_index then starts over with simdjson,
+// whose results and messages are the reference.
+bool read_plain_index(std::string_view bytes, ShardIndex& index) {
+  PlainJsonReader r(bytes);
+  bool has_metadata = false, has_map = false;
+  if (!r.consume('{')) {
+    return false;
+  }
+  std::unordered_map<std::string_view, uint32_t> shard_ids;
+  std::string_view last_shard;  // entries come grouped by shard more often than not
+  uint32_t last_id = 0;
+  do {
+    std::string_view key;
+    if (!r.read_string(key) || !r.consume(':') || !r.consume('{')) {
+      return false;
+    }
+    if (key == "metadata" && !has_metadata) {
+      has_metadata = true;
+      if (r.consume('}')) {
+        continue;
+      }
+      do {
+        std::string_view name;
+        std::optional<uint64_t> ignored;
+        if (!r.read_string(name) || !r.consume(':') ||
+            !read_plain_count(r, name == "total_size"         ? index.total_size
+                                 : name == "total_parameters" ? index.total_parameters
+                                                              : ignored)) {
+          return false;
+        }
+      } while (r.consume(','));
+    } else if (key == "weight_map" && !has_map) {
+      has_map = true;
+      if (r.consume('}')) {
+        continue;
+      }
+      // Upper bounds, never reallocated; pages never written cost nothing.
+      index.names.reserve(bytes.size());
+      index.weight_map.reserve(bytes.size() / 8);
+      do {
+        std::string_view name, shard;
+        if (!r.read_string(name) || !r.consume(':') || !r.read_string(shard)) {
+          return false;
+        }
+        if (shard != last_shard || last_shard.empty()) {
+          auto it = shard_ids.find(shard);
+          if (it == shard_ids.end()) {
+            if (!check_shard_name(index.name, shard) || index.shards.size() == k_max_shards) {
+              return false;
+            }
+            it = shard_ids.emplace(shard, static_cast<uint32_t>(index.shards.size())).first;
+            index.shards.emplace_back(shard);
+          }
+          last_shard = shard;
+          last_id = it->second;
+        }
+        index.weight_map.push_back(
+            {index.names.size(), static_cast<uint32_t>(name.size()), last_id});
+        index.names += name;
+      } while (r.consume(','));
+    } else {
+      return false;
+    }
+    if (!r.consume('}')) {
+      return false;
+    }
+  } while (r.consume(','));
+  return r.consume('}') && r.at_end() && !index.weight_map.empty();
 }
 
 }  // namespace
@@ -82,6 +172,13 @@ Result<ShardIndex> parse_shard_index(std::string_view file, const ByteBuffer& bu
   if (bytes.size() > k_max_index_bytes) {
     return bad_input(where, fmt::format("index is {} bytes, over the {} byte limit", bytes.size(),
                                         k_max_index_bytes));
+  }
+  {
+    ShardIndex plain;
+    plain.name = where;
+    if (read_plain_index(bytes, plain)) {
+      return plain;
+    }
   }
   dom::parser parser;
   dom::element doc;

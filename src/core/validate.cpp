@@ -96,8 +96,7 @@ struct Observation {
   std::string other_evidence;
 };
 
-void observe(std::map<Dim, Observation>& obs, Dim d, uint64_t v, const std::string& name,
-             char axis) {
+void observe(std::map<Dim, Observation>& obs, Dim d, uint64_t v, std::string_view name, char axis) {
   if (d == Dim::none) {
     return;
   }
