@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
@@ -58,17 +60,72 @@ class NameTable {
   std::vector<uint32_t> m_slots;
 };
 
-// Parses every header, spreading files over the machine's cores: the largest repos
-// (Qwen3-Next: 33 files, 76k tensors) spend most of their time here.
-// Each file's bytes are released once parsed, so their pages can hold the tensor table.
-std::vector<Result<SafetensorsHeader>> parse_headers(std::vector<WeightFile>& files) {
-  std::vector<Result<SafetensorsHeader>> out(files.size(),
-                                             tl::unexpected(Error{ErrorKind::bad_input, "", ""}));
+// Parses every header, spreading files over the machine's cores (the largest repos, Qwen3-Next:
+// 33 files, 76k tensors, spend most of their time here), and appends each file's tensors to
+// the model's table in name order as soon as the files before it are in. Each worker parses into
+// one vector it reuses and the table is reserved once, so the tensors reach fresh memory once.
+// Each file's bytes are released once parsed.
+// The limits are checked file by file, in name order, so the error names the file that crosses
+// one; from there on nothing more is added. Returns each file's header (tensors moved out) and
+// tensor count, and the first limit error.
+struct ParsedHeaders {
+  std::vector<Result<SafetensorsHeader>> headers;
+  std::vector<size_t> tensors;
+  std::optional<Error> over_limit;
+};
+
+ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
+  ParsedHeaders out;
+  out.headers.assign(files.size(), tl::unexpected(Error{ErrorKind::bad_input, "", ""}));
+  out.tensors.assign(files.size(), 0);
+  // An upper bound on the tensors (no reallocation, and pages never written cost nothing),
+  // capped at the model limit.
+  uint64_t bound = 0;
+  for (const WeightFile& f : files) {
+    bound += max_tensors_in_header(f.head.size());
+  }
+  model.tensors.reserve(std::min<uint64_t>(bound, k_max_model_tensors + 1));
+  advise_huge_pages(model.tensors.data(), model.tensors.capacity() * sizeof(TensorInfo));
+
+  ModelTotals totals;
+  std::mutex mutex;
+  std::condition_variable turn_changed;
+  size_t turn = 0;  // the file whose tensors are appended next
   std::atomic<size_t> next{0};
   auto worker = [&] {
+    std::vector<TensorInfo> scratch;
     for (size_t i = next++; i < files.size(); i = next++) {
-      out[i] = parse_safetensors_header(files[i].name, files[i].head, files[i].size);
+      auto header =
+          parse_safetensors_header(files[i].name, files[i].head, files[i].size, std::move(scratch));
       files[i].head = ByteBuffer();
+      std::unique_lock lock(mutex);
+      turn_changed.wait(lock, [&] { return turn == i; });
+      if (header) {
+        std::vector<TensorInfo>& tensors = header->tensors;
+        out.tensors[i] = tensors.size();
+        uint64_t parameters = 0;
+        for (const TensorInfo& t : tensors) {
+          parameters = checked_add(parameters, t.elements).value_or(UINT64_MAX);
+        }
+        if (!out.over_limit) {
+          auto added = add_file_totals(totals, files[i].name, tensors.size(), parameters,
+                                       header->data_bytes);
+          if (!added) {
+            out.over_limit = added.error();
+          } else {
+            for (TensorInfo& t : tensors) {
+              t.file = static_cast<uint32_t>(i);
+            }
+            model.tensors.insert(model.tensors.end(), tensors.begin(), tensors.end());
+            model.names.keep(header->names);
+          }
+        }
+        scratch = std::move(tensors);
+        scratch.clear();
+      }
+      out.headers[i] = std::move(header);
+      ++turn;
+      turn_changed.notify_all();
     }
   };
   size_t threads =
@@ -182,43 +239,25 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
   // Files in name order (model-00001 first), whatever order the source found them in.
   std::sort(snapshot.files.begin(), snapshot.files.end(),
             [](const WeightFile& a, const WeightFile& b) { return a.name < b.name; });
-  auto headers = parse_headers(snapshot.files);
-  ModelTotals totals;
-  for (size_t i = 0; i < headers.size(); ++i) {
-    if (!headers[i]) {
-      return tl::unexpected(headers[i].error());
+  auto parsed = parse_headers(snapshot.files, model);
+  for (size_t i = 0; i < parsed.headers.size(); ++i) {
+    if (!parsed.headers[i]) {
+      return tl::unexpected(parsed.headers[i].error());
     }
   }
-  // The limits are checked file by file, in name order, so the error names the file that
-  // crosses one; nothing is reserved before they hold.
-  for (size_t i = 0; i < headers.size(); ++i) {
-    uint64_t parameters = 0;
-    for (const TensorInfo& t : headers[i]->tensors) {
-      parameters = checked_add(parameters, t.elements).value_or(UINT64_MAX);
-    }
-    auto added = add_file_totals(totals, snapshot.files[i].name, headers[i]->tensors.size(),
-                                 parameters, headers[i]->data_bytes);
-    if (!added) {
-      return tl::unexpected(added.error());
-    }
+  if (parsed.over_limit) {
+    return tl::unexpected(*parsed.over_limit);
   }
-  model.tensors.reserve(totals.tensors);
-  for (size_t i = 0; i < headers.size(); ++i) {
-    SafetensorsHeader& h = *headers[i];
+  for (size_t i = 0; i < parsed.headers.size(); ++i) {
+    SafetensorsHeader& h = *parsed.headers[i];
     WeightFileInfo info;
     info.name = snapshot.files[i].name;
     info.size = snapshot.files[i].size;
     info.header_bytes = h.header_length;
     info.data_bytes = h.data_bytes;
-    info.tensors = h.tensors.size();
+    info.tensors = parsed.tensors[i];
     info.metadata = std::move(h.metadata);
     model.files.push_back(std::move(info));
-    for (TensorInfo& t : h.tensors) {
-      t.file = static_cast<uint32_t>(i);
-      model.tensors.push_back(std::move(t));
-    }
-    h.tensors = {};
-    model.names.keep(h.names);
     for (Finding& f : h.findings) {
       model.findings.push_back(std::move(f));
     }

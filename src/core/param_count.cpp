@@ -614,6 +614,7 @@ ParamCount count_params(const Model& model) {
   ParamCount pc;
   Classifier classifier(model, pc.findings);
   pc.classes.reserve(model.tensors.size());
+  advise_huge_pages(pc.classes.data(), pc.classes.capacity() * sizeof(TensorClass));
   std::map<std::optional<uint32_t>, uint64_t> routed_by_layer;
   std::array<uint64_t, static_cast<size_t>(k_dtype_count)> raw_by_dtype{};
   SmallTally logical_by_dtype;

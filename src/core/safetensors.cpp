@@ -142,8 +142,7 @@ bool read_plain_header(std::string_view json, SafetensorsHeader& header) {
   if (r.consume('}')) {
     return r.at_end();
   }
-  header.tensors.reserve(
-      std::min(json.size() / k_min_tensor_json_bytes + 1, k_max_tensors_per_file));
+  header.tensors.reserve(max_tensors_in_header(json.size()));
   std::string_view last_dtype_text;  // consecutive tensors nearly always share a dtype
   Dtype last_dtype = Dtype::F32;
   do {
@@ -353,6 +352,17 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, std::s
 
 Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const ByteBuffer& buffer,
                                                    uint64_t file_size) {
+  return parse_safetensors_header(file, buffer, file_size, {});
+}
+
+size_t max_tensors_in_header(uint64_t bytes) {
+  return static_cast<size_t>(
+      std::min<uint64_t>(bytes / k_min_tensor_json_bytes + 1, k_max_tensors_per_file));
+}
+
+Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const ByteBuffer& buffer,
+                                                   uint64_t file_size,
+                                                   std::vector<TensorInfo> storage) {
   const std::string where(file);
   const std::string_view bytes = buffer.view();
   auto span = safetensors_header_span(file, bytes, file_size);
@@ -364,6 +374,8 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
                      fmt::format("header needs {} bytes, only {} were read", *span, bytes.size()));
   }
   SafetensorsHeader header;
+  storage.clear();
+  header.tensors = std::move(storage);
   header.header_length = *span - 8;
   const std::string_view json = bytes.substr(8, header.header_length);
   if (!read_plain_header(json, header)) {

@@ -119,9 +119,18 @@ Result<uint64_t> safetensors_header_span(std::string_view file, std::string_view
 // 8 + N bytes; `file_size` is the whole file's size (the data region may be absent: a note).
 Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const ByteBuffer& bytes,
                                                    uint64_t file_size);
+// The same, with the tensors written into `storage`'s memory (cleared first): a caller parsing
+// many files reuses one vector's pages.
+Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const ByteBuffer& bytes,
+                                                   uint64_t file_size,
+                                                   std::vector<TensorInfo> storage);
 // The same for bytes without padding (copies them once).
 Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, std::string_view bytes,
                                                    uint64_t file_size);
+
+// At most this many tensors fit in a header of `bytes` bytes (a tensor's entry takes at least
+// 50 JSON bytes), for reserving a table before parsing.
+size_t max_tensors_in_header(uint64_t bytes);
 
 // Formats a shape as "(8192, 8192)", the way the CSV and reports show it.
 std::string format_shape(const Shape& shape);

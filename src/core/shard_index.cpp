@@ -94,6 +94,9 @@ bool read_plain_index(std::string_view bytes, ShardIndex& index) {
       // Upper bounds, never reallocated; pages never written cost nothing.
       index.names.reserve(bytes.size());
       index.weight_map.reserve(bytes.size() / 8);
+      advise_huge_pages(index.names.data(), index.names.capacity());
+      advise_huge_pages(index.weight_map.data(),
+                        index.weight_map.capacity() * sizeof(ShardIndex::Entry));
       do {
         std::string_view name, shard;
         if (!r.read_string(name) || !r.consume(':') || !r.read_string(shard)) {
