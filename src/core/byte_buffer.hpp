@@ -94,6 +94,8 @@ class ByteBuffer {
   size_t size() const { return m_size; }
   bool empty() const { return m_size == 0; }
   std::string_view view() const { return {m_data.get(), m_size}; }
+  // Whether the bytes are a mapped file (keeping them costs no memory of the process's own).
+  bool mapped() const { return m_data.get_deleter().mapped != 0; }
   // Keeps the first n bytes (n <= size) and re-pads after them.
   void truncate(size_t n) {
     if (n < m_size) {

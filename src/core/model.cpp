@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -95,8 +96,14 @@ ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
   auto worker = [&] {
     std::vector<TensorInfo> scratch;
     for (size_t i = next++; i < files.size(); i = next++) {
+      // A mapped file stays mapped for the names to view into; other bytes are released.
       auto header =
-          parse_safetensors_header(files[i].name, files[i].head, files[i].size, std::move(scratch));
+          files[i].head.mapped()
+              ? parse_safetensors_header(
+                    files[i].name, std::make_shared<const ByteBuffer>(std::move(files[i].head)),
+                    files[i].size, std::move(scratch))
+              : parse_safetensors_header(files[i].name, files[i].head, files[i].size,
+                                         std::move(scratch));
       files[i].head = ByteBuffer();
       std::unique_lock lock(mutex);
       turn_changed.wait(lock, [&] { return turn == i; });

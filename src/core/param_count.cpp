@@ -233,6 +233,47 @@ void classify_bytes(char* low, size_t n, ByteMask& dots, ByteMask& digits) {
 #endif
 }
 
+// scan_name for a name of fewer than 64 bytes and at most 32 segments, lower-cased in `low`
+// (with its final '.'), whose dots and digits are bits of one word each. Only the segments that
+// start with a digit are looked at one by one; the rest is copied in runs between them.
+void scan_short_name(const char* low, size_t n, uint64_t dots, uint64_t digits,
+                     NamePattern& pattern, std::optional<uint32_t>& layer) {
+  const uint64_t valid = (uint64_t{1} << n) - 1;  // bytes of the name, not the final '.'
+  const uint64_t others = ~digits & ~dots & valid;
+  const uint64_t starts = ((dots << 1) | 1) & valid;  // first byte of each non-empty segment
+  char* out = pattern.bytes.data();
+  size_t copied = 0;  // bytes of `low` already in the pattern
+  for (uint64_t candidates = starts & digits; candidates != 0; candidates &= candidates - 1) {
+    const auto start = static_cast<size_t>(std::countr_zero(candidates));
+    const auto end = static_cast<size_t>(std::countr_zero(dots >> start)) + start;
+    const uint64_t segment = (uint64_t{1} << end) - (uint64_t{1} << start);
+    if ((others & segment) != 0) {
+      continue;  // a segment that merely starts with a digit
+    }
+    // An all-digit segment: "#", and the layer index when it follows a layer container.
+    if (!layer && end - start <= 9 && start >= 2) {
+      const uint64_t before = dots & ((uint64_t{1} << (start - 1)) - 1);
+      const size_t prev_start =
+          before == 0 ? 0 : static_cast<size_t>(64 - std::countl_zero(before));
+      const uint64_t prev = (uint64_t{1} << (start - 1)) - (uint64_t{1} << prev_start);
+      if ((others & prev) != 0 && is_layer_container({low + prev_start, start - 1 - prev_start})) {
+        uint32_t value = 0;
+        for (size_t i = start; i < end; ++i) {
+          value = value * 10 + static_cast<uint32_t>(low[i] - '0');
+        }
+        layer = value;
+      }
+    }
+    std::memcpy(out, low + copied, start - copied);
+    out += start - copied;
+    *out++ = '#';
+    copied = end;
+  }
+  std::memcpy(out, low + copied, n + 1 - copied);
+  out += n + 1 - copied;
+  pattern.size = static_cast<size_t>(out - pattern.bytes.data());
+}
+
 // One pass over a tensor name: its pattern and its layer index, the first all-digit segment
 // right after a layer container ("layers.12." -> 12). Like NameParts, it reads at most 32
 // segments.
@@ -251,6 +292,10 @@ void scan_name(std::string_view name, NamePattern& pattern, std::optional<uint32
   low[n] = '.';
   ByteMask dots, digits;
   classify_bytes(low.data(), n, dots, digits);
+  if (n < 64 && std::popcount(dots[0]) <= 32) {
+    scan_short_name(low.data(), n, dots[0], digits[0], pattern, layer);
+    return;
+  }
 
   char* out = pattern.bytes.data();
   bool after_container = false;
@@ -316,6 +361,18 @@ constexpr std::string_view k_aux_suffixes[] = {
     // MXFP4 (gpt-oss)
     "_scales",
 };
+
+// Whether a name holds ".quant_state." (bitsandbytes). Found by its rare 'q' first: names have
+// a dozen dots, which a search for the whole token would stop at.
+bool has_quant_state(std::string_view name) {
+  constexpr std::string_view token = "quant_state.";
+  for (size_t at = name.find(token); at != std::string_view::npos; at = name.find(token, at + 1)) {
+    if (at > 0 && name[at - 1] == '.') {
+      return true;
+    }
+  }
+  return false;
+}
 
 // Stored non-parameter buffers the Hub counts anyway.
 bool is_buffer(const TensorInfo& t) {
@@ -425,7 +482,7 @@ class Classifier {
     std::string_view n = t.name;
     // The common case: a plain float ".weight" or ".bias" matches none of the rules below.
     if ((n.ends_with(".weight") || n.ends_with(".bias")) && !is_integer_container(t.dtype) &&
-        t.dtype != Dtype::F8_E8M0 && n.find(".quant_state.") == std::string_view::npos) {
+        t.dtype != Dtype::F8_E8M0 && !has_quant_state(n)) {
       return;
     }
     const std::string_view method = m_quant ? std::string_view(m_quant->method) : "";
@@ -451,7 +508,7 @@ class Classifier {
       packed(t, c, 4, "MXFP4");
       return;
     }
-    if (n.find(".quant_state.") != std::string_view::npos) {
+    if (has_quant_state(n)) {
       c.role = TensorRole::quant_aux;
       return;
     }
@@ -591,7 +648,8 @@ class SmallTally {
  public:
   void add(std::string_view key, uint64_t n) {
     for (auto& [k, v] : m_entries) {
-      if (k == key) {
+      // Keys are nearly always the same dtype_name views: equal pointers decide at once.
+      if ((k.data() == key.data() && k.size() == key.size()) || k == key) {
         v += n;
         return;
       }
@@ -616,6 +674,10 @@ ParamCount count_params(const Model& model) {
   pc.classes.reserve(model.tensors.size());
   advise_huge_pages(pc.classes.data(), pc.classes.capacity() * sizeof(TensorClass));
   std::map<std::optional<uint32_t>, uint64_t> routed_by_layer;
+  // The usual layer indices summed in arrays, then merged into the map (a map lookup per
+  // expert tensor was a tenth of the count's time).
+  std::array<uint64_t, 1024> routed_by_small_layer{};
+  std::array<bool, 1024> routed_seen{};
   std::array<uint64_t, static_cast<size_t>(k_dtype_count)> raw_by_dtype{};
   SmallTally logical_by_dtype;
   for (const TensorInfo& t : model.tensors) {
@@ -638,11 +700,21 @@ ParamCount count_params(const Model& model) {
         logical_by_dtype.add(c.logical_dtype, c.params);
         pc.by_component[static_cast<size_t>(c.component)] += c.params;
         if (c.component == Component::moe_experts) {
-          routed_by_layer[c.layer] += c.params;
+          if (c.layer && *c.layer < routed_by_small_layer.size()) {
+            routed_by_small_layer[*c.layer] += c.params;
+            routed_seen[*c.layer] = true;
+          } else {
+            routed_by_layer[c.layer] += c.params;
+          }
         }
         break;
     }
     pc.classes.push_back(c);
+  }
+  for (uint32_t layer = 0; layer < routed_by_small_layer.size(); ++layer) {
+    if (routed_seen[layer]) {
+      routed_by_layer[layer] += routed_by_small_layer[layer];
+    }
   }
   for (size_t d = 0; d < raw_by_dtype.size(); ++d) {
     if (raw_by_dtype[d] > 0) {

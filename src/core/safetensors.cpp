@@ -74,6 +74,11 @@ struct TensorFields {
 // N / 48 + 1 tensors: reserving that never reallocates, and pages never written cost nothing.
 constexpr size_t k_min_tensor_json_bytes = 48;
 
+// parse_safetensors_header; names of a plain header view into `buffer` when `keep` owns it.
+Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& buffer,
+                                       uint64_t file_size, std::vector<TensorInfo> storage,
+                                       std::shared_ptr<const ByteBuffer> keep);
+
 // Reads a shape's "[d0, d1, ...]" (after the '['), each dimension at most k_max_dim.
 bool read_plain_dims(PlainJsonReader& r, Shape& shape) {
   if (r.consume(']')) {
@@ -134,7 +139,7 @@ bool read_any_fields(PlainJsonReader& r, TensorInfo& t, std::string_view& dtype)
 // no non-ASCII names, only the three tensor fields, each once) straight into `header`. False for
 // anything else, including every error: the caller then runs read_header_json, whose messages
 // and results are the reference; for plain headers both produce the same tensors.
-bool read_plain_header(std::string_view json, SafetensorsHeader& header) {
+bool read_plain_header(std::string_view json, bool view_names, SafetensorsHeader& header) {
   PlainJsonReader r(json);
   if (!r.consume('{')) {
     return false;
@@ -199,7 +204,7 @@ bool read_plain_header(std::string_view json, SafetensorsHeader& header) {
       }
       t.elements = *product;
     }
-    t.name = header.names.add(key);
+    t.name = view_names ? key : header.names.add(key);
   } while (r.consume(','));
   return r.consume('}') && r.at_end();
 }
@@ -363,6 +368,22 @@ size_t max_tensors_in_header(uint64_t bytes) {
 Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const ByteBuffer& buffer,
                                                    uint64_t file_size,
                                                    std::vector<TensorInfo> storage) {
+  return parse_header(file, buffer, file_size, std::move(storage), nullptr);
+}
+
+Result<SafetensorsHeader> parse_safetensors_header(std::string_view file,
+                                                   std::shared_ptr<const ByteBuffer> bytes,
+                                                   uint64_t file_size,
+                                                   std::vector<TensorInfo> storage) {
+  const ByteBuffer& buffer = *bytes;
+  return parse_header(file, buffer, file_size, std::move(storage), std::move(bytes));
+}
+
+namespace {
+
+Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& buffer,
+                                       uint64_t file_size, std::vector<TensorInfo> storage,
+                                       std::shared_ptr<const ByteBuffer> keep) {
   const std::string where(file);
   const std::string_view bytes = buffer.view();
   auto span = safetensors_header_span(file, bytes, file_size);
@@ -378,7 +399,11 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
   header.tensors = std::move(storage);
   header.header_length = *span - 8;
   const std::string_view json = bytes.substr(8, header.header_length);
-  if (!read_plain_header(json, header)) {
+  const bool view_names = keep != nullptr;
+  if (keep) {
+    header.names.keep(std::move(keep));
+  }
+  if (!read_plain_header(json, view_names, header)) {
     header.tensors.clear();
     header.metadata.clear();
     header.names = NameStore();
@@ -480,14 +505,17 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
   return header;
 }
 
+}  // namespace
+
 std::string_view NameStore::add(std::string_view name) {
   // Chunks of 64 KiB: a few per file, and never a name split over two.
   constexpr size_t k_chunk_bytes = 64 * 1024;
   if (name.size() > m_left) {
     const size_t size = std::max(k_chunk_bytes, name.size());
-    m_chunks.emplace_back(new char[size]);
-    m_next = m_chunks.back().get();
+    std::shared_ptr<char[]> chunk(new char[size]);
+    m_next = chunk.get();
     m_left = size;
+    m_chunks.push_back(std::move(chunk));
   }
   if (!name.empty()) {
     std::memcpy(m_next, name.data(), name.size());

@@ -84,9 +84,11 @@ class NameStore {
   std::string_view add(std::string_view name);
   // Keeps `other`'s names alive for as long as this store lives.
   void keep(const NameStore& other);
+  // Keeps `bytes` alive too: names may view into it.
+  void keep(std::shared_ptr<const ByteBuffer> bytes) { m_chunks.push_back(std::move(bytes)); }
 
  private:
-  std::vector<std::shared_ptr<char[]>> m_chunks;
+  std::vector<std::shared_ptr<const void>> m_chunks;
   char* m_next = nullptr;
   size_t m_left = 0;
 };
@@ -122,6 +124,12 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
 // The same, with the tensors written into `storage`'s memory (cleared first): a caller parsing
 // many files reuses one vector's pages.
 Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const ByteBuffer& bytes,
+                                                   uint64_t file_size,
+                                                   std::vector<TensorInfo> storage);
+// The same, with the names of a plain header (no escapes) viewing into `bytes`, which the
+// header's NameStore keeps alive: no copy of the names.
+Result<SafetensorsHeader> parse_safetensors_header(std::string_view file,
+                                                   std::shared_ptr<const ByteBuffer> bytes,
                                                    uint64_t file_size,
                                                    std::vector<TensorInfo> storage);
 // The same for bytes without padding (copies them once).
