@@ -3,7 +3,7 @@
 
 For each repo (1, 4, 30 and 191 safetensors files by default) and each run, a fresh
 mock_hub_server is started with an injected delay (--latency-ms per request,
---connection-latency-ms per new TCP connection), one client is run against it, and the mock is
+--connection-latency-ms per new TCP connection, default 0), one client is run against it, and the mock is
 stopped so that its request log (written at exit) holds exactly that run's requests.
 
   (a) mbuild inspect ORG/NAME --endpoint URL --format json   (fresh MBUILD_CACHE / HF_HOME)
@@ -17,7 +17,8 @@ reports the time spent inside parseSafetensorsMetadata. Medians over --runs runs
 
 Then, unless --no-diagnostics, mbuild on the largest repo is run in a few extra setups to show
 where its time goes: no injected delay (the "processing" baseline the acceptance target adds to
-4 round trips), the cache on tmpfs (/dev/shm), and --jobs 256.
+4 round trips), the cache on tmpfs (/dev/shm), a delay per new TCP connection on top, and
+--jobs 64.
 
 Standard library only. See bench/HUB_BENCH.md.
 """
@@ -222,7 +223,9 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--repos", nargs="+", default=DEFAULT_REPOS)
     ap.add_argument("--latency-ms", type=int, default=50)
-    ap.add_argument("--connection-latency-ms", type=int, default=50)
+    # The issue's target is stated at 50 ms per request; a delay per new TCP connection is a
+    # harsher model (HTTP/1.1 without reuse pays it on every hop), measured as a diagnostic.
+    ap.add_argument("--connection-latency-ms", type=int, default=0)
     ap.add_argument("--mbuild", type=Path, default=first_existing(
         ROOT / "build/release/src/mbuild", ROOT / "build/src/mbuild"))
     ap.add_argument("--mock", type=Path, default=first_existing(
@@ -336,14 +339,10 @@ def main() -> int:
                 ("as above", dict()),
                 ("no injected delay (processing)", dict(latency=0, conn_latency=0)),
                 ("cache on tmpfs /dev/shm", dict(cache_root=Path("/dev/shm"))),
-                ("--jobs 256", dict(extra=["--jobs", "256"])),
-                ("--jobs 256, cache on tmpfs", dict(extra=["--jobs", "256"],
-                                                    cache_root=Path("/dev/shm"))),
                 ("no delay, cache on tmpfs", dict(latency=0, conn_latency=0,
                                                   cache_root=Path("/dev/shm"))),
-                ("no connection delay", dict(conn_latency=0)),
-                ("no conn. delay, --jobs 256, tmpfs", dict(conn_latency=0, extra=["--jobs", "256"],
-                                                           cache_root=Path("/dev/shm"))),
+                ("+ 50 ms per new connection", dict(conn_latency=50)),
+                ("--jobs 64", dict(extra=["--jobs", "64"])),
             ]
             for name, kw in setups:
                 if name == "as above":

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/model_config.hpp"
+
 namespace mbuild {
 namespace {
 
@@ -52,11 +54,22 @@ const Catalog& builtin_catalog() {
 
 Result<Catalog> parse_catalog(std::string_view file, std::string_view text) {
   const std::string where(file);
+  if (text.size() > k_max_catalog_bytes) {
+    return bad_input(
+        where, fmt::format("{} bytes, over the {} byte limit", text.size(), k_max_catalog_bytes));
+  }
+  // As for config.json and contracts: deep nesting would overflow the stack in nlohmann's
+  // recursive copies, and a number past a double's range throws out_of_range, not parse_error.
+  if (json_nesting_depth(text) > k_max_json_depth) {
+    return bad_input(where, fmt::format("JSON nested more than {} levels deep", k_max_json_depth));
+  }
   ordered_json doc;
   try {
     doc = ordered_json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     return bad_input(where, fmt::format("not valid JSON (byte {})", e.byte));
+  } catch (const nlohmann::json::out_of_range& e) {
+    return bad_input(where, fmt::format("not valid JSON ({})", json_exception_text(e)));
   }
   if (!doc.is_object()) {
     return bad_input(where, "not a JSON object");
@@ -107,6 +120,10 @@ Result<Catalog> load_catalog(const std::filesystem::path& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) {
     return fail(ErrorKind::not_found, path.string(), "no such catalog file");
+  }
+  if (const auto size = std::filesystem::file_size(path, ec); !ec && size > k_max_catalog_bytes) {
+    return bad_input(path.string(),
+                     fmt::format("{} bytes, over the {} byte limit", size, k_max_catalog_bytes));
   }
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;

@@ -12,6 +12,7 @@
 // those that have one. A file replaces the built-in catalog entirely.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -42,6 +43,9 @@ struct Catalog {
 // The estimator's eight classes: EmbeddingLayer, AttentionLayer, GroupedQueryAttentionLayer,
 // SlidingWindowAttentionLayer, MLPLayer, GatedMLPLayer, MoELayer, NormLayer.
 const Catalog& builtin_catalog();
+
+// The largest catalog file read (the built-in one is ~2 KB).
+inline constexpr uint64_t k_max_catalog_bytes = 16'000'000;
 
 // Parses a catalog document. Fails (bad_input, naming `file` and the JSON path) when it is not
 // JSON or does not have the shape above.

@@ -15,13 +15,6 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-// nlohmann's message without its "[json.exception.out_of_range.406] " tag.
-std::string_view json_exception_text(const std::exception& e) {
-  std::string_view what = e.what();
-  const size_t tag = what.find("] ");
-  return tag == std::string_view::npos ? what : what.substr(tag + 2);
-}
-
 enum class Kind { count, positive, number, boolean, string, string_array };
 
 struct FieldRule {

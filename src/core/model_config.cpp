@@ -12,13 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-// nlohmann's message without its "[json.exception.out_of_range.406] " tag.
-std::string_view json_exception_text(const std::exception& e) {
-  std::string_view what = e.what();
-  const size_t tag = what.find("] ");
-  return tag == std::string_view::npos ? what : what.substr(tag + 2);
-}
-
 // The alias table: each canonical field and the config keys (dotted paths) that spell it,
 // in priority order. Families name the same dimension differently (GPT-2 n_embd, T5 d_model,
 // MPT/DBRX attn_config, Falcon n_head_kv, ...).
@@ -245,6 +238,12 @@ std::string normalise_layer_type(std::string s) {
 }
 
 }  // namespace
+
+std::string_view json_exception_text(const std::exception& e) {
+  std::string_view what = e.what();
+  const size_t tag = what.find("] ");
+  return tag == std::string_view::npos ? what : what.substr(tag + 2);
+}
 
 size_t json_nesting_depth(std::string_view text) {
   size_t depth = 0, deepest = 0;

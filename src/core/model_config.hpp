@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,9 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
 
 // The deepest nesting of arrays and objects in JSON text (brackets inside strings skipped).
 size_t json_nesting_depth(std::string_view text);
+
+// A JSON library exception's message without its "[json.exception.out_of_range.406] " tag.
+std::string_view json_exception_text(const std::exception& e);
 
 // Replaces bare Infinity / -Infinity / NaN tokens outside strings with strings, so a strict JSON
 // parser accepts the configs that Python's json module wrote.

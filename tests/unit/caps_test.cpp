@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <catch2/catch.hpp>
 
+#include "core/catalog.hpp"
 #include "core/contract.hpp"
 #include "core/model.hpp"
 #include "core/model_config.hpp"
@@ -234,4 +235,17 @@ TEST_CASE("a contract nested past the depth limit is bad input, not a stack over
 TEST_CASE("brackets inside JSON strings do not count as nesting") {
   CHECK(json_nesting_depth(R"({"a":"[[[{{{\"[[","b":[1,{"c":[]}]})") == 4);
   CHECK(json_nesting_depth("3") == 0);
+}
+
+TEST_CASE("a catalog that is too deep, too large or holds 1e400 is bad input, not a crash") {
+  const size_t depth = 100'000;
+  require_limit_error(parse_catalog("catalog.json", R"({"classes":)" + std::string(depth, '[') +
+                                                        std::string(depth, ']') + "}"),
+                      "catalog.json",
+                      {fmt::format("nested more than {} levels deep", k_max_json_depth)});
+  require_limit_error(
+      parse_catalog("catalog.json", R"({"classes":[{"class":"X","defaults":{"eps":1e400}}]})"),
+      "catalog.json", {"not valid JSON", "1e400"});
+  require_limit_error(parse_catalog("catalog.json", std::string(k_max_catalog_bytes + 1, ' ')),
+                      "catalog.json", {"over the", "byte limit"});
 }
