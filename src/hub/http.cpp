@@ -258,8 +258,8 @@ class Engine {
     m_multi.reset(curl_multi_init());
     curl_multi_setopt(m_multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
                       static_cast<long>(settings.max_in_flight));
-    // Over HTTP/2 (the Hub and its CDN offer it over TLS), every request to a host shares one
-    // connection; over HTTP/1.1 each in-flight request has its own.
+    // Over HTTP/2 (the Hub and its CDN offer it over TLS), requests to a host multiplex on the
+    // connections already up; over HTTP/1.1 each in-flight request has its own.
     curl_multi_setopt(m_multi.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   }
 
@@ -334,9 +334,8 @@ class Engine {
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
                      static_cast<long>(m_settings.low_speed_time.count()));
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    // Wait for a connection being set up to say whether it multiplexes (HTTP/2) rather than
-    // open one per request: 191 shard headers then travel as 191 streams on one connection.
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    // No CURLOPT_PIPEWAIT: against an HTTP/1.1 server (the mock) it made each request wait for
+    // a connection to come free, 191 headers one after another (572 ms -> 8.5-10.6 s).
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, t.get());
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
