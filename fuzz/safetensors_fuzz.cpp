@@ -29,6 +29,42 @@ void check_header(const mbuild::SafetensorsHeader& header, uint64_t span) {
   }
 }
 
+// The plain-JSON fast path must read exactly what the simdjson reader reads, or fall back to it:
+// same tensors, metadata and findings, or the same error.
+void check_same_as_reference(const mbuild::Result<mbuild::SafetensorsHeader>& fast,
+                             const mbuild::Result<mbuild::SafetensorsHeader>& reference) {
+  if (fast.has_value() != reference.has_value()) {
+    std::abort();
+  }
+  if (!fast) {
+    if (fast.error().message() != reference.error().message()) {
+      std::abort();
+    }
+    return;
+  }
+  const auto& a = *fast;
+  const auto& b = *reference;
+  if (a.header_length != b.header_length || a.data_bytes != b.data_bytes ||
+      a.tensors.size() != b.tensors.size() || a.metadata != b.metadata ||
+      a.findings.size() != b.findings.size()) {
+    std::abort();
+  }
+  for (size_t i = 0; i < a.tensors.size(); ++i) {
+    const mbuild::TensorInfo& x = a.tensors[i];
+    const mbuild::TensorInfo& y = b.tensors[i];
+    if (x.name != y.name || x.dtype != y.dtype || x.begin != y.begin || x.end != y.end ||
+        x.elements != y.elements ||
+        mbuild::format_shape(x.shape) != mbuild::format_shape(y.shape)) {
+      std::abort();
+    }
+  }
+  for (size_t i = 0; i < a.findings.size(); ++i) {
+    if (a.findings[i].text != b.findings[i].text || a.findings[i].where != b.findings[i].where) {
+      std::abort();
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -56,6 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   mbuild::ByteBuffer head = mbuild::ByteBuffer::copy_of(file);
   head.truncate(*span);
   auto in_place = mbuild::parse_safetensors_header("fuzz.safetensors", head, file.size());
+  check_same_as_reference(
+      in_place, mbuild::parse_safetensors_header_reference("fuzz.safetensors", head, file.size()));
   if (whole.has_value() != in_place.has_value() ||
       (!whole && whole.error().message() != in_place.error().message())) {
     std::abort();  // the two ways of reading the same bytes disagree

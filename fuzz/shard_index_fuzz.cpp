@@ -11,8 +11,28 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   auto index = mbuild::parse_shard_index("model.safetensors.index.json", input);
+  // The plain-JSON fast path must read what the simdjson reader reads, or fall back to it.
+  auto reference = mbuild::parse_shard_index_reference("model.safetensors.index.json",
+                                                       mbuild::ByteBuffer::copy_of(input));
+  if (index.has_value() != reference.has_value() ||
+      (!index && index.error().message() != reference.error().message())) {
+    std::abort();
+  }
   if (!index) {
     return 0;
+  }
+  if (index->total_size != reference->total_size ||
+      index->total_parameters != reference->total_parameters ||
+      index->shards != reference->shards ||
+      index->weight_map.size() != reference->weight_map.size()) {
+    std::abort();
+  }
+  for (size_t i = 0; i < index->weight_map.size(); ++i) {
+    const auto& x = index->weight_map[i];
+    const auto& y = reference->weight_map[i];
+    if (x.shard != y.shard || index->tensor(x) != reference->tensor(y)) {
+      std::abort();
+    }
   }
   // The reader's promises: a non-empty map into safe, bounded shard names.
   if (index->weight_map.empty() || index->shards.size() > mbuild::k_max_shards) {

@@ -75,9 +75,11 @@ struct TensorFields {
 constexpr size_t k_min_tensor_json_bytes = 48;
 
 // parse_safetensors_header; names of a plain header view into `buffer` when `keep` owns it.
+// `try_plain` false skips the plain-JSON fast path (the reference reader).
 Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& buffer,
                                        uint64_t file_size, std::vector<TensorInfo> storage,
-                                       std::shared_ptr<const ByteBuffer> keep);
+                                       std::shared_ptr<const ByteBuffer> keep,
+                                       bool try_plain = true);
 
 // Reads a shape's "[d0, d1, ...]" (after the '['), each dimension at most k_max_dim.
 bool read_plain_dims(PlainJsonReader& r, Shape& shape) {
@@ -379,11 +381,17 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file,
   return parse_header(file, buffer, file_size, std::move(storage), std::move(bytes));
 }
 
+Result<SafetensorsHeader> parse_safetensors_header_reference(std::string_view file,
+                                                             const ByteBuffer& buffer,
+                                                             uint64_t file_size) {
+  return parse_header(file, buffer, file_size, {}, nullptr, false);
+}
+
 namespace {
 
 Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& buffer,
                                        uint64_t file_size, std::vector<TensorInfo> storage,
-                                       std::shared_ptr<const ByteBuffer> keep) {
+                                       std::shared_ptr<const ByteBuffer> keep, bool try_plain) {
   const std::string where(file);
   const std::string_view bytes = buffer.view();
   auto span = safetensors_header_span(file, bytes, file_size);
@@ -403,7 +411,7 @@ Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& 
   if (keep) {
     header.names.keep(std::move(keep));
   }
-  if (!read_plain_header(json, view_names, header)) {
+  if (!try_plain || !read_plain_header(json, view_names, header)) {
     header.tensors.clear();
     header.metadata.clear();
     header.names = NameStore();

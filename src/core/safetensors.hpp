@@ -135,6 +135,11 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file,
 // The same for bytes without padding (copies them once).
 Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, std::string_view bytes,
                                                    uint64_t file_size);
+// The same read by simdjson alone, without the plain-JSON fast path: the reference the fuzzer
+// holds the fast path to (same tensors, metadata and errors).
+Result<SafetensorsHeader> parse_safetensors_header_reference(std::string_view file,
+                                                             const ByteBuffer& bytes,
+                                                             uint64_t file_size);
 
 // At most this many tensors fit in a header of `bytes` bytes (a tensor's entry takes at least
 // 50 JSON bytes), for reserving a table before parsing.

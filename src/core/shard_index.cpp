@@ -128,6 +128,9 @@ bool read_plain_index(std::string_view bytes, ShardIndex& index) {
   return r.consume('}') && r.at_end() && !index.weight_map.empty();
 }
 
+// parse_shard_index; `try_plain` false skips the plain-JSON fast path (the reference reader).
+Result<ShardIndex> parse_index(std::string_view file, const ByteBuffer& buffer, bool try_plain);
+
 }  // namespace
 
 Result<void> check_shard_name(std::string_view file, std::string_view shard) {
@@ -170,13 +173,23 @@ Result<ShardIndex> parse_shard_index(std::string_view file, std::string_view byt
 }
 
 Result<ShardIndex> parse_shard_index(std::string_view file, const ByteBuffer& buffer) {
+  return parse_index(file, buffer, true);
+}
+
+Result<ShardIndex> parse_shard_index_reference(std::string_view file, const ByteBuffer& buffer) {
+  return parse_index(file, buffer, false);
+}
+
+namespace {
+
+Result<ShardIndex> parse_index(std::string_view file, const ByteBuffer& buffer, bool try_plain) {
   const std::string where(file);
   const std::string_view bytes = buffer.view();
   if (bytes.size() > k_max_index_bytes) {
     return bad_input(where, fmt::format("index is {} bytes, over the {} byte limit", bytes.size(),
                                         k_max_index_bytes));
   }
-  {
+  if (try_plain) {
     ShardIndex plain;
     plain.name = where;
     if (read_plain_index(bytes, plain)) {
@@ -251,5 +264,7 @@ Result<ShardIndex> parse_shard_index(std::string_view file, const ByteBuffer& bu
   }
   return index;
 }
+
+}  // namespace
 
 }  // namespace mbuild

@@ -43,6 +43,8 @@ struct ShardIndex {
 // Parses an index; fails on malformed JSON, a missing or empty weight_map, or an unsafe shard name.
 Result<ShardIndex> parse_shard_index(std::string_view file, const ByteBuffer& bytes);
 Result<ShardIndex> parse_shard_index(std::string_view file, std::string_view bytes);
+// The same read by simdjson alone, without the plain-JSON fast path: the fuzzer's reference.
+Result<ShardIndex> parse_shard_index_reference(std::string_view file, const ByteBuffer& bytes);
 
 // Checks that a shard name from weight_map stays inside the model folder.
 Result<void> check_shard_name(std::string_view file, std::string_view shard);

@@ -2,6 +2,9 @@
 #include "core/safetensors.hpp"
 
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -407,4 +410,35 @@ TEST_CASE("a header shorter than its declared length is bad input") {
   // N says 64 bytes, the file is long enough, but only 20 header bytes were handed over.
   const std::string bytes = length_prefix(64) + std::string(12, ' ');
   require_bad_input(parse_safetensors_header(k_file, bytes, 1000), "only 20 were read");
+}
+
+// The plain-JSON fast path against the simdjson reader (fuzz/safetensors_fuzz.cpp holds the two
+// to the same on mutated input; here on every real header of the corpus).
+TEST_CASE("every corpus header reads the same through the fast path and the reference reader") {
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(test::corpus_dir())) {
+    if (entry.path().extension() != ".safetensors") {
+      continue;
+    }
+    ++files;
+    INFO(entry.path().string());
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const ByteBuffer buffer = ByteBuffer::copy_of(bytes);
+    auto fast = parse_safetensors_header("f.safetensors", buffer, bytes.size());
+    auto reference = parse_safetensors_header_reference("f.safetensors", buffer, bytes.size());
+    REQUIRE(fast);
+    REQUIRE(reference);
+    REQUIRE(fast->tensors.size() == reference->tensors.size());
+    CHECK(fast->metadata == reference->metadata);
+    CHECK(fast->data_bytes == reference->data_bytes);
+    for (size_t i = 0; i < fast->tensors.size(); ++i) {
+      const TensorInfo& a = fast->tensors[i];
+      const TensorInfo& b = reference->tensors[i];
+      REQUIRE(a.name == b.name);
+      CHECK((a.dtype == b.dtype && a.begin == b.begin && a.end == b.end &&
+             format_shape(a.shape) == format_shape(b.shape)));
+    }
+  }
+  CHECK(files >= 21);
 }
