@@ -117,6 +117,16 @@ std::vector<std::string> list_dir(const fs::path& dir) {
   return out;
 }
 
+bool has_control_characters(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && !(c == '\n' && i + 1 == text.size())) || c == 0x7f) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::vector<std::string> split_lines(std::string_view text) {
   std::vector<std::string> out;
   size_t start = 0;

@@ -65,6 +65,8 @@ std::string read_file(const std::filesystem::path& path);
 // Names of the entries directly in `dir`, sorted.
 std::vector<std::string> list_dir(const std::filesystem::path& dir);
 std::vector<std::string> split_lines(std::string_view text);
+// Control characters other than a final newline: a second line or a terminal escape.
+bool has_control_characters(std::string_view text);
 
 // Everything under `root`, by path relative to it with '/' separators: a regular file maps to
 // its bytes, a folder to "<dir>", a symlink to "-> <target>" (never followed), anything else to

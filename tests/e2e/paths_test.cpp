@@ -46,16 +46,6 @@ std::vector<std::string> changes(const std::map<std::string, std::string>& befor
   return out;
 }
 
-bool has_control_characters(const std::string& text) {
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if ((c < 0x20 && !(c == '\n' && i + 1 == text.size())) || c == 0x7f) {
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 TEST_CASE("a local index whose weight_map leaves the model folder exits 3 naming the index",

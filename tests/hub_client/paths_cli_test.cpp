@@ -64,17 +64,6 @@ RepoSpec repo_with_index_naming(const std::string& id, const std::string& shard)
   return spec;
 }
 
-// Control characters other than the final newline: a second line or a terminal escape.
-bool has_control_characters(const std::string& text) {
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if ((c < 0x20 && !(c == '\n' && i + 1 == text.size())) || c == 0x7f) {
-      return true;
-    }
-  }
-  return false;
-}
-
 // Requests whose raw path holds any of `fragments` (case-insensitive for percent-encodings).
 std::vector<std::string> requests_naming(const MockHub& mock,
                                          const std::vector<std::string>& fragments) {
