@@ -833,12 +833,15 @@ namespace {
 // httplib answered by itself (e.g. 416 for a Range header it cannot parse).
 thread_local bool t_handled = false;
 
-// Wakes worker threads parked in keep-alive waits on connections that are still open, so that
-// stopping does not wait for the keep-alive timeout (httplib 0.11 has no hook for this).
-void shutdown_connections(const std::string& host, int port) {
+// Calls `take(fd, peer)` with a duplicate of each connected IPv4 socket of this process whose
+// local end is host:port, until it returns true; returns that duplicate (the caller closes it),
+// or -1. A duplicate, not the descriptor itself: if `fd` is closed and its number reused
+// meanwhile, the checks and what the caller does with it still concern one and the same socket.
+template <class Take>
+int find_server_socket(const std::string& host, int port, Take take) {
   in_addr want{};
   if (inet_pton(AF_INET, host.c_str(), &want) != 1) {
-    return;
+    return -1;
   }
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
@@ -848,8 +851,6 @@ void shutdown_connections(const std::string& host, int port) {
     } catch (const std::exception&) {
       continue;
     }
-    // Work on a duplicate: if `fd` is closed and its number reused meanwhile, the checks and the
-    // shutdown still concern one and the same socket.
     int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     if (dup < 0) {
       continue;
@@ -863,11 +864,21 @@ void shutdown_connections(const std::string& host, int port) {
         getsockname(dup, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
         local.sin_family == AF_INET && local.sin_addr.s_addr == want.s_addr &&
         ntohs(local.sin_port) == port &&
-        getpeername(dup, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) {
-      ::shutdown(dup, SHUT_RDWR);
+        getpeername(dup, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0 && take(dup, peer)) {
+      return dup;
     }
     ::close(dup);
   }
+  return -1;
+}
+
+// Wakes worker threads parked in keep-alive waits on connections that are still open, so that
+// stopping does not wait for the keep-alive timeout (httplib 0.11 has no hook for this).
+void shutdown_connections(const std::string& host, int port) {
+  find_server_socket(host, port, [](int fd, const sockaddr_in&) {
+    ::shutdown(fd, SHUT_RDWR);
+    return false;
+  });
 }
 }  // namespace
 
@@ -963,46 +974,16 @@ std::optional<RandomFault> MockHub::Impl::draw_random_fault(bool cdn, const Exch
 
 // A duplicate of the server-side socket `req` arrived on, found by its two ends, or -1.
 int MockHub::Impl::connection_socket(bool cdn, const httplib::Request& req) const {
-  const std::string& host = cdn ? m_options.cdn_host : m_options.hub_host;
-  const int port = cdn ? m_cdn_port : m_hub_port;
-  in_addr want{};
   in_addr peer_want{};
-  if (inet_pton(AF_INET, host.c_str(), &want) != 1 ||
-      inet_pton(AF_INET, req.remote_addr.c_str(), &peer_want) != 1) {
+  if (inet_pton(AF_INET, req.remote_addr.c_str(), &peer_want) != 1) {
     return -1;
   }
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-    int fd = 0;
-    try {
-      fd = std::stoi(entry.path().filename().string());
-    } catch (const std::exception&) {
-      continue;
-    }
-    // A duplicate, as in shutdown_connections: the checks and what the caller does with it hit
-    // one and the same socket, even if `fd` is closed and its number reused meanwhile.
-    int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (dup < 0) {
-      continue;
-    }
-    struct stat st {};
-    sockaddr_in local{};
-    socklen_t len = sizeof local;
-    sockaddr_in peer{};
-    socklen_t peer_len = sizeof peer;
-    bool match = fstat(dup, &st) == 0 && S_ISSOCK(st.st_mode) &&
-                 getsockname(dup, reinterpret_cast<sockaddr*>(&local), &len) == 0 &&
-                 local.sin_family == AF_INET && local.sin_addr.s_addr == want.s_addr &&
-                 ntohs(local.sin_port) == port &&
-                 getpeername(dup, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0 &&
-                 peer.sin_family == AF_INET && peer.sin_addr.s_addr == peer_want.s_addr &&
-                 ntohs(peer.sin_port) == req.remote_port;
-    if (match) {
-      return dup;
-    }
-    ::close(dup);
-  }
-  return -1;
+  return find_server_socket(cdn ? m_options.cdn_host : m_options.hub_host,
+                            cdn ? m_cdn_port : m_hub_port, [&](int, const sockaddr_in& peer) {
+                              return peer.sin_family == AF_INET &&
+                                     peer.sin_addr.s_addr == peer_want.s_addr &&
+                                     ntohs(peer.sin_port) == req.remote_port;
+                            });
 }
 
 void MockHub::Impl::record(bool cdn, const httplib::Request& req, int status,
