@@ -13,6 +13,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -186,6 +187,19 @@ inline void report_line(const std::string& line) {
   if (verbose()) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   }
+}
+
+// How many requests of `log` a fault hit; adds each fault's kind to `kinds_seen`.
+inline std::size_t count_faults(const std::vector<RequestRecord>& log,
+                                std::set<std::string>& kinds_seen) {
+  std::size_t faulted = 0;
+  for (const RequestRecord& r : log) {
+    if (!r.fault.empty()) {
+      ++faulted;
+      kinds_seen.insert(r.fault);
+    }
+  }
+  return faulted;
 }
 
 inline void report_round(const char* where, std::uint64_t seed, std::size_t ok, std::size_t failed,

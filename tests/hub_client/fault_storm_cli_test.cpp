@@ -125,13 +125,7 @@ TEST_CASE("fault storm: one inspect call with 60 sources, every fault kind, ten 
     failed_in_all += failed.size();
 
     const auto log = mock.requests();
-    size_t faulted = 0;
-    for (const auto& rec : log) {
-      if (!rec.fault.empty()) {
-        ++faulted;
-        kinds_seen.insert(rec.fault);
-      }
-    }
+    const size_t faulted = storm::count_faults(log, kinds_seen);
     CHECK(faulted >= 20);
     storm::report_round(
         "cli", seed, ok, failed.size(), log.size(), faulted,

@@ -134,13 +134,7 @@ TEST_CASE("fault storm: 60 sources at once, every fault kind, ten seeds, in-proc
     CHECK(ok > sources.size() / 2);
 
     const auto log = mock.requests();
-    size_t faulted = 0;
-    for (const auto& r : log) {
-      if (!r.fault.empty()) {
-        ++faulted;
-        kinds_seen.insert(r.fault);
-      }
-    }
+    const size_t faulted = storm::count_faults(log, kinds_seen);
     CHECK(faulted >= 20);
     storm::report_round(
         "in-process", seed, ok, sources.size() - ok, log.size(), faulted,
