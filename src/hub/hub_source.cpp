@@ -37,6 +37,16 @@ std::string fingerprint(std::string_view bytes) {
   return fmt::format("{}:{:016x}", bytes.size(), h);
 }
 
+// One cache file, its folders created first; no fsync (a lost entry is only a miss).
+Result<void> write_cache_file(const fs::path& path, std::string_view bytes) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) {
+    return fail(ErrorKind::io, path.parent_path().string(), ec.message());
+  }
+  return write_file_atomic(path, bytes, Durability::cache);
+}
+
 std::string repo_folder(const std::string& repo) {
   std::string out = "models--" + repo;
   for (size_t pos = out.find('/'); pos != std::string::npos; pos = out.find('/', pos)) {
@@ -199,16 +209,7 @@ Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::stri
   if (dir.empty() || !is_commit_sha(snap.ref.commit)) {
     return {};
   }
-  const fs::path repo_dir = dir / repo_folder(snap.ref.id);
-  const fs::path root = repo_dir / "snapshots" / snap.ref.commit;
-  std::error_code ec;
-  auto write = [&](const fs::path& p, std::string_view bytes) -> Result<void> {
-    fs::create_directories(p.parent_path(), ec);
-    if (ec) {
-      return fail(ErrorKind::io, p.parent_path().string(), ec.message());
-    }
-    return write_file_atomic(p, bytes, Durability::cache);
-  };
+  const fs::path root = dir / repo_folder(snap.ref.id) / "snapshots" / snap.ref.commit;
   nlohmann::json manifest = {
       {"version", k_cache_version},
       {"repo", snap.ref.id},
@@ -219,13 +220,13 @@ Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::stri
       {"other_weights", snap.other_weights}};
   if (snap.config_json) {
     manifest["config_fingerprint"] = fingerprint(*snap.config_json);
-    if (auto ok = write(root / "config.json", *snap.config_json); !ok) {
+    if (auto ok = write_cache_file(root / "config.json", *snap.config_json); !ok) {
       return ok;
     }
   }
   if (snap.index) {
     manifest["index_fingerprint"] = fingerprint(index_bytes);
-    if (auto ok = write(root / "index" / snap.index->name, index_bytes); !ok) {
+    if (auto ok = write_cache_file(root / "index" / snap.index->name, index_bytes); !ok) {
       return ok;
     }
   }
@@ -240,12 +241,12 @@ Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::stri
   manifest["files"] = files;
   manifest["heads_fingerprint"] = fingerprint(blob);
   if (!snap.files.empty()) {
-    if (auto ok = write(root / "heads.bin", blob); !ok) {
+    if (auto ok = write_cache_file(root / "heads.bin", blob); !ok) {
       return ok;
     }
   }
   // The manifest is written last: its presence marks a complete entry.
-  if (auto ok = write(root / "manifest.json", manifest.dump()); !ok) {
+  if (auto ok = write_cache_file(root / "manifest.json", manifest.dump()); !ok) {
     return ok;
   }
   return remember_ref(dir, snap.ref.id, revision, snap.ref.commit);
@@ -259,13 +260,7 @@ Result<void> remember_ref(const fs::path& dir, const std::string& repo, const st
       !check_shard_name("revision", revision)) {
     return {};
   }
-  const fs::path path = dir / repo_folder(repo) / "refs" / revision;
-  std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec) {
-    return fail(ErrorKind::io, path.parent_path().string(), ec.message());
-  }
-  return write_file_atomic(path, commit, Durability::cache);
+  return write_cache_file(dir / repo_folder(repo) / "refs" / revision, commit);
 }
 
 HubSource::HubSource(std::string repo_id, std::string revision, HubOptions options)
