@@ -126,11 +126,9 @@ bool is_revision(std::string_view rev) {
   }
 }
 
-// `text` for an error line: control characters escaped so the line stays one line and a
-// terminal never interprets them, and at most 200 bytes.
+// `text` for an error line, cut to 200 bytes (Error::message escapes control characters).
 std::string printable(std::string_view text) {
-  const std::string out = Error::escape_control(text.substr(0, 200));
-  return text.size() > 200 ? out + "..." : out;
+  return text.size() > 200 ? std::string(text.substr(0, 200)) + "..." : std::string(text);
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ struct Error {
     return escape_control(s);
   }
 
+ private:
   // `text` with each control character (below 0x20, and 0x7f) as \xNN.
   static std::string escape_control(std::string_view text) {
     static constexpr char k_hex[] = "0123456789abcdef";
