@@ -13,8 +13,8 @@
 
 #include <fmt/format.h>
 
+#include "cli/hub_module.hpp"
 #include "core/local_source.hpp"
-#include "hub/hub_source.hpp"
 
 namespace mbuild::cli {
 namespace fs = std::filesystem;
@@ -247,15 +247,17 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
                 "not a revision: a branch, a tag, a commit sha or refs/pr/N");
   }
   const bool offline = options.offline || env.offline;
+  auto module = hub_module();
   if (offline) {
-    // mbuild's own cache first (it holds exactly what is needed), then the HF cache.
-    if (auto commit =
-            hub::cached_commit(env.mbuild_cache, id, revision.empty() ? "main" : revision)) {
-      if (hub::load_cached_snapshot(env.mbuild_cache, id, *commit)) {
+    // mbuild's own cache first (it holds exactly what is needed), then the HF cache. Without
+    // the Hub module, which reads mbuild's cache, the HF cache still answers.
+    const std::string rev = revision.empty() ? "main" : revision;
+    if (auto commit = module ? (*module)->cached_commit(env.mbuild_cache, id, rev) : std::nullopt) {
+      if ((*module)->has_cached_snapshot(env.mbuild_cache, id, *commit)) {
         hub::HubOptions o;
         o.cache_dir = env.mbuild_cache;
         o.offline = true;
-        return std::make_unique<hub::HubSource>(id, revision, std::move(o));
+        return (*module)->open(id, revision, std::move(o));
       }
     }
     std::string commit;
@@ -287,7 +289,10 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
                    static_cast<double>(bytes) / 1024.0, done == total ? "\n" : "");
     };
   }
-  return std::make_unique<hub::HubSource>(id, revision, std::move(o));
+  if (!module) {
+    return tl::unexpected(module.error());
+  }
+  return (*module)->open(id, revision, std::move(o));
 }
 
 std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
