@@ -18,47 +18,111 @@ namespace mbuild {
 namespace {
 
 // The model's tensors by name: open addressing over indices into Model::tensors, one
-// allocation for the whole table instead of a node per name.
+// allocation for the whole table instead of a node per name. A slot holds the tensor's index and
+// the high half of its name's hash, so a probe compares names only when the hashes agree.
+//
+// Tens of thousands of names make every probe a cache miss (the table is megabytes, the names
+// are spread over the mapped headers), so the bulk operations work as a pipeline: for the name
+// k_ahead places on, its slot is prefetched; k_ahead / 2 places on, the tensor that slot points
+// at (when the hashes agree); k_ahead / 4 places on, that tensor's name.
 class NameTable {
  public:
   explicit NameTable(const std::vector<TensorInfo>& tensors) : m_tensors(tensors) {
+    // At most 2/3 full: short probes, and a table of a megabyte for 76k names.
     size_t slots = 16;
-    while (slots < tensors.size() * 2) {
+    while (slots * 2 < tensors.size() * 3) {
       slots *= 2;
     }
     m_slots.assign(slots, k_empty);
   }
-  // Adds tensor i; returns the index of an earlier tensor with the same name, if any.
-  std::optional<uint32_t> insert(uint32_t i) {
-    const std::string_view name = m_tensors[i].name;
-    for (size_t s = name_hash(name) & mask();; s = (s + 1) & mask()) {
-      if (m_slots[s] == k_empty) {
-        m_slots[s] = i;
-        return std::nullopt;
-      }
-      if (m_tensors[m_slots[s]].name == name) {
-        return m_slots[s];
-      }
-    }
+
+  // Adds every tensor, in order; stops at the first name already added and returns
+  // (earlier tensor, later tensor).
+  std::optional<std::pair<uint32_t, uint32_t>> insert_all() {
+    std::optional<std::pair<uint32_t, uint32_t>> duplicate;
+    pipeline(
+        m_tensors.size(), [&](size_t i) { return m_tensors[i].name; },
+        [&](size_t i, std::string_view name, uint64_t hash) {
+          for (size_t s = hash & mask();; s = (s + 1) & mask()) {
+            if (m_slots[s] == k_empty) {
+              m_slots[s] = slot_value(hash, static_cast<uint32_t>(i));
+              return true;
+            }
+            if (tag(m_slots[s]) == tag(hash) && m_tensors[index(m_slots[s])].name == name) {
+              duplicate.emplace(index(m_slots[s]), static_cast<uint32_t>(i));
+              return false;
+            }
+          }
+        });
+    return duplicate;
   }
-  // The index of the tensor called `name`, if any.
-  std::optional<uint32_t> find(std::string_view name) const {
-    for (size_t s = name_hash(name) & mask();; s = (s + 1) & mask()) {
-      if (m_slots[s] == k_empty) {
-        return std::nullopt;
+
+  // Calls found(i, tensor index or nullopt) for the names name_at(0) ... name_at(n - 1), in order.
+  template <class NameAt, class Found>
+  void find_all(size_t n, NameAt name_at, Found found) const {
+    pipeline(n, name_at, [&](size_t i, std::string_view name, uint64_t hash) {
+      for (size_t s = hash & mask();; s = (s + 1) & mask()) {
+        if (m_slots[s] == k_empty) {
+          found(i, std::optional<uint32_t>());
+          return true;
+        }
+        if (tag(m_slots[s]) == tag(hash) && m_tensors[index(m_slots[s])].name == name) {
+          found(i, std::optional<uint32_t>(index(m_slots[s])));
+          return true;
+        }
       }
-      if (m_tensors[m_slots[s]].name == name) {
-        return m_slots[s];
-      }
-    }
+    });
   }
 
  private:
-  static constexpr uint32_t k_empty = UINT32_MAX;
+  static constexpr uint64_t k_empty = UINT64_MAX;
+  static constexpr size_t k_ahead = 16;  // a power of two
   size_t mask() const { return m_slots.size() - 1; }
+  static uint64_t slot_value(uint64_t hash, uint32_t i) { return (hash & ~0xFFFFFFFFULL) | i; }
+  static uint64_t tag(uint64_t v) { return v >> 32; }
+  static uint32_t index(uint64_t slot) { return static_cast<uint32_t>(slot); }
+
+  // Runs step(i, name, hash) for i = 0 .. n - 1 in order, until a step returns false, with the
+  // memory each step reads prefetched ahead of it.
+  template <class NameAt, class Step>
+  void pipeline(size_t n, NameAt name_at, Step step) const {
+    uint64_t hashes[k_ahead];
+    auto start = [&](size_t i) {
+      hashes[i % k_ahead] = name_hash(name_at(i));
+      __builtin_prefetch(&m_slots[hashes[i % k_ahead] & mask()]);
+    };
+    for (size_t i = 0; i < std::min(n, k_ahead); ++i) {
+      start(i);
+    }
+    // The tensor the first slot of name j points at, when the hashes agree (a likely match).
+    auto candidate = [&](size_t j) -> const TensorInfo* {
+      const uint64_t hash = hashes[j % k_ahead];
+      const uint64_t slot = m_slots[hash & mask()];
+      return slot != k_empty && tag(slot) == tag(hash) ? &m_tensors[index(slot)] : nullptr;
+    };
+    for (size_t i = 0; i < n; ++i) {
+      if (i + k_ahead / 2 < n) {
+        if (const TensorInfo* t = candidate(i + k_ahead / 2)) {
+          __builtin_prefetch(t);
+        }
+      }
+      if (i + k_ahead / 4 < n) {
+        if (const TensorInfo* t = candidate(i + k_ahead / 4)) {
+          __builtin_prefetch(t->name.data());
+        }
+      }
+      const uint64_t hash = hashes[i % k_ahead];
+      if (!step(i, name_at(i), hash)) {
+        return;
+      }
+      if (i + k_ahead < n) {
+        start(i + k_ahead);
+      }
+    }
+  }
 
   const std::vector<TensorInfo>& m_tensors;
-  std::vector<uint32_t> m_slots;
+  std::vector<uint64_t> m_slots;
 };
 
 // Parses every header, spreading files over the machine's cores (the largest repos, Qwen3-Next:
@@ -171,20 +235,19 @@ void check_index(const ShardIndex& index, const Model& model, const NameTable& b
   size_t missing = 0, misplaced = 0;
   std::string first_missing, first_misplaced;
   std::vector<bool> listed(model.tensors.size(), false);
-  for (const auto& entry : index.weight_map) {
-    const std::string_view name = index.tensor(entry);
-    const std::optional<uint32_t> found = by_name.find(name);
+  auto name_at = [&](size_t e) { return index.tensor(index.weight_map[e]); };
+  by_name.find_all(index.weight_map.size(), name_at, [&](size_t e, std::optional<uint32_t> found) {
     if (!found) {
       if (missing++ == 0) {
-        first_missing = name;
+        first_missing = name_at(e);
       }
-      continue;
+      return;
     }
     listed[*found] = true;
-    if (shard_file[entry.shard] != model.tensors[*found].file && misplaced++ == 0) {
-      first_misplaced = name;
+    if (shard_file[index.weight_map[e].shard] != model.tensors[*found].file && misplaced++ == 0) {
+      first_misplaced = name_at(e);
     }
-  }
+  });
   size_t unlisted = 0;
   std::string first_unlisted;
   for (size_t i = 0; i < listed.size(); ++i) {
@@ -273,13 +336,11 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
   std::optional<NameTable> by_name;
   if (model.files.size() > 1 || model.index) {
     by_name.emplace(model.tensors);
-    for (uint32_t i = 0; i < model.tensors.size(); ++i) {
-      if (auto earlier = by_name->insert(i)) {
-        const TensorInfo& t = model.tensors[i];
-        return bad_input(model.files[t.file].name,
-                         fmt::format("tensor '{}' is also stored in {}", t.name,
-                                     model.files[model.tensors[*earlier].file].name));
-      }
+    if (auto duplicate = by_name->insert_all()) {
+      const TensorInfo& t = model.tensors[duplicate->second];
+      return bad_input(model.files[t.file].name,
+                       fmt::format("tensor '{}' is also stored in {}", t.name,
+                                   model.files[model.tensors[duplicate->first].file].name));
     }
   }
   // Header-only replicas: one note for the whole model rather than one per file.
