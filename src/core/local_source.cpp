@@ -109,7 +109,7 @@ Result<void> read_folder_weights(const fs::path& folder, const WeightLayout& lay
     if (!text) {
       return tl::unexpected(text.error());
     }
-    auto index = parse_shard_index(layout.index, *text);
+    auto index = parse_shard_index(layout.index, std::move(*text));
     if (!index) {
       return tl::unexpected(index.error());
     }

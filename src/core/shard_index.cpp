@@ -91,10 +91,8 @@ bool read_plain_index(std::string_view bytes, ShardIndex& index) {
       if (r.consume('}')) {
         continue;
       }
-      // Upper bounds, never reallocated; pages never written cost nothing.
-      index.names.reserve(bytes.size());
+      // An upper bound, never reallocated; pages never written cost nothing.
       index.weight_map.reserve(bytes.size() / 8);
-      advise_huge_pages(index.names.data(), index.names.capacity());
       advise_huge_pages(index.weight_map.data(),
                         index.weight_map.capacity() * sizeof(ShardIndex::Entry));
       do {
@@ -114,9 +112,8 @@ bool read_plain_index(std::string_view bytes, ShardIndex& index) {
           last_shard = shard;
           last_id = it->second;
         }
-        index.weight_map.push_back(
-            {index.names.size(), static_cast<uint32_t>(name.size()), last_id});
-        index.names += name;
+        // The name is viewed in place: the caller keeps `bytes` in index.names.
+        index.weight_map.push_back({name.data(), static_cast<uint32_t>(name.size()), last_id});
       } while (r.consume(','));
     } else {
       return false;
@@ -129,7 +126,9 @@ bool read_plain_index(std::string_view bytes, ShardIndex& index) {
 }
 
 // parse_shard_index; `try_plain` false skips the plain-JSON fast path (the reference reader).
-Result<ShardIndex> parse_index(std::string_view file, const ByteBuffer& buffer, bool try_plain);
+// With the fast path, names may view into `buffer`, which the index then keeps.
+Result<ShardIndex> parse_index(std::string_view file, std::shared_ptr<const ByteBuffer> buffer,
+                               bool try_plain);
 
 }  // namespace
 
@@ -172,19 +171,22 @@ Result<ShardIndex> parse_shard_index(std::string_view file, std::string_view byt
   return parse_shard_index(file, ByteBuffer::copy_of(bytes));
 }
 
-Result<ShardIndex> parse_shard_index(std::string_view file, const ByteBuffer& buffer) {
-  return parse_index(file, buffer, true);
+Result<ShardIndex> parse_shard_index(std::string_view file, ByteBuffer buffer) {
+  return parse_index(file, std::make_shared<const ByteBuffer>(std::move(buffer)), true);
 }
 
 Result<ShardIndex> parse_shard_index_reference(std::string_view file, const ByteBuffer& buffer) {
-  return parse_index(file, buffer, false);
+  // simdjson's path copies every name, so the buffer needs no owner beyond this call.
+  return parse_index(file, std::shared_ptr<const ByteBuffer>(std::shared_ptr<void>(), &buffer),
+                     false);
 }
 
 namespace {
 
-Result<ShardIndex> parse_index(std::string_view file, const ByteBuffer& buffer, bool try_plain) {
+Result<ShardIndex> parse_index(std::string_view file, std::shared_ptr<const ByteBuffer> buffer,
+                               bool try_plain) {
   const std::string where(file);
-  const std::string_view bytes = buffer.view();
+  const std::string_view bytes = buffer->view();
   if (bytes.size() > k_max_index_bytes) {
     return bad_input(where, fmt::format("index is {} bytes, over the {} byte limit", bytes.size(),
                                         k_max_index_bytes));
@@ -193,6 +195,7 @@ Result<ShardIndex> parse_index(std::string_view file, const ByteBuffer& buffer, 
     ShardIndex plain;
     plain.name = where;
     if (read_plain_index(bytes, plain)) {
+      plain.names.keep(std::move(buffer));
       return plain;
     }
   }
@@ -230,7 +233,6 @@ Result<ShardIndex> parse_index(std::string_view file, const ByteBuffer& buffer, 
       }
       has_map = true;
       index.weight_map.reserve(map.size());
-      index.names.reserve(bytes.size() / 2);
       for (dom::key_value_pair entry : map) {
         std::string_view shard;
         if (entry.value.get_string().get(shard)) {
@@ -250,9 +252,9 @@ Result<ShardIndex> parse_index(std::string_view file, const ByteBuffer& buffer, 
           it = shard_ids.emplace(shard, static_cast<uint32_t>(index.shards.size())).first;
           index.shards.emplace_back(shard);
         }
-        index.weight_map.push_back(
-            {index.names.size(), static_cast<uint32_t>(entry.key.size()), it->second});
-        index.names += entry.key;
+        // Unescaped by the parser into its own buffer: copied.
+        const std::string_view name = index.names.add(entry.key);
+        index.weight_map.push_back({name.data(), static_cast<uint32_t>(name.size()), it->second});
       }
     }
   }

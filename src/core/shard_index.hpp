@@ -9,6 +9,7 @@
 
 #include "core/byte_buffer.hpp"
 #include "core/error.hpp"
+#include "core/name_store.hpp"
 
 namespace mbuild {
 
@@ -28,20 +29,19 @@ struct ShardIndex {
   std::optional<uint64_t> total_parameters;
   std::vector<std::string> shards;  // distinct shard names, first-seen order
   struct Entry {
-    uint64_t name_offset;  // into names
+    const char* name;  // in names
     uint32_t name_size;
     uint32_t shard;  // into shards
   };
   std::vector<Entry> weight_map;
-  std::string names;  // every tensor name of weight_map, back to back
+  NameStore names;  // what the entries' names point into: the file's bytes, or copies
 
-  std::string_view tensor(const Entry& e) const {
-    return std::string_view(names).substr(e.name_offset, e.name_size);
-  }
+  std::string_view tensor(const Entry& e) const { return std::string_view(e.name, e.name_size); }
 };
 
 // Parses an index; fails on malformed JSON, a missing or empty weight_map, or an unsafe shard name.
-Result<ShardIndex> parse_shard_index(std::string_view file, const ByteBuffer& bytes);
+// The index keeps `bytes` when its names can be viewed in place (no escapes): no copy of them.
+Result<ShardIndex> parse_shard_index(std::string_view file, ByteBuffer bytes);
 Result<ShardIndex> parse_shard_index(std::string_view file, std::string_view bytes);
 // The same read by simdjson alone, without the plain-JSON fast path: the fuzzer's reference.
 Result<ShardIndex> parse_shard_index_reference(std::string_view file, const ByteBuffer& bytes);

@@ -168,7 +168,7 @@ std::optional<Snapshot> load_cached_snapshot(const fs::path& dir, const std::str
       if (!bytes || manifest.value("index_fingerprint", "") != fingerprint(bytes->view())) {
         return std::nullopt;
       }
-      auto index = parse_shard_index(name, *bytes);
+      auto index = parse_shard_index(name, std::move(*bytes));
       if (!index) {
         return std::nullopt;
       }

@@ -171,8 +171,8 @@ TEST_CASE("a dimension over 2^48 is bad input naming the limit") {
 
 TEST_CASE("an index over the byte limit is bad input naming the limit") {
   // The size is checked before a byte is read, so the buffer's contents do not matter.
-  const ByteBuffer bytes(k_max_index_bytes + 1);
-  require_limit_error(parse_shard_index("model.safetensors.index.json", bytes),
+  ByteBuffer bytes(k_max_index_bytes + 1);
+  require_limit_error(parse_shard_index("model.safetensors.index.json", std::move(bytes)),
                       "model.safetensors.index.json",
                       {fmt::format("over the {} byte limit", k_max_index_bytes)});
 }

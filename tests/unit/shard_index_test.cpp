@@ -1,6 +1,7 @@
 // The sharded-checkpoint index reader, and index <-> shard consistency through build_model.
 #include "core/shard_index.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -265,4 +266,21 @@ TEST_CASE("shards of a diffusers subfolder match the index's unprefixed names") 
   for (const Finding& f : model->findings) {
     CHECK(f.severity == Severity::info);
   }
+}
+
+TEST_CASE("index names stay valid in a copy once the original and its bytes are gone") {
+  // Plain names are viewed in the file's bytes; a name with an escape makes the whole index go
+  // through simdjson, which copies every name.
+  const std::string plain = R"({"weight_map":{"a.weight":"m-1.safetensors"}})";
+  const std::string escaped = R"({"weight_map":{"a\u002eweight":"m-1.safetensors"}})";
+  const std::string json = GENERATE_COPY(plain, escaped);
+  std::optional<ShardIndex> copy;
+  {
+    auto index = parse_shard_index(k_index, ByteBuffer::copy_of(json));
+    REQUIRE(index);
+    copy = *index;
+  }
+  REQUIRE(copy->weight_map.size() == 1);
+  CHECK(copy->tensor(copy->weight_map[0]) == "a.weight");
+  CHECK(copy->shards == std::vector<std::string>{"m-1.safetensors"});
 }
