@@ -1,7 +1,11 @@
 // mbuild: registers the subcommands and maps every outcome to an exit code.
 #include <malloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +25,31 @@ constexpr const char* k_exit_codes =
     "  5  access denied: gated or private repo, bad or missing token\n"
     "  6  network: timeout, connection failure, 5xx/429 after retries, offline miss\n";
 
+// A page fault costs ~11 us on the machines we measure (a VM: the trap dominates), and a large
+// model's tables are tens of megabytes: thousands of faults. The heap is grown by 64 MB at once
+// and that range is marked for transparent huge pages, so the tables fault in 2 MB at a time
+// (~0.75 us per 4 KiB). Without THP (or under a sanitizer's allocator) nothing changes.
+void use_huge_pages_for_heap() {
+#if defined(MADV_HUGEPAGE)
+  constexpr uintptr_t k_huge = uintptr_t{2} << 20;
+  constexpr size_t k_grow = 64 * 1024 * 1024;
+  mallopt(M_TOP_PAD, k_grow);
+  // Larger than the free top of the heap: the heap grows (by k_grow more), and the block is
+  // given back to the top at once, untouched but for its header.
+  const auto before = reinterpret_cast<uintptr_t>(::sbrk(0));
+  void* first = std::malloc(k_grow / 2);
+  const auto at = reinterpret_cast<uintptr_t>(first);
+  const auto after = reinterpret_cast<uintptr_t>(::sbrk(0));
+  std::free(first);
+  // Only when the block came from the break (not from a sanitizer's or another allocator).
+  const uintptr_t from = (at + k_huge - 1) & ~(k_huge - 1);
+  const uintptr_t to = after & ~(k_huge - 1);
+  if (first != nullptr && after > before && at < after && at + k_grow >= before && to > from) {
+    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+  }
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -30,6 +59,7 @@ int main(int argc, char** argv) {
   mallopt(M_ARENA_MAX, 1);
   mallopt(M_MMAP_THRESHOLD, 512 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 512 * 1024 * 1024);
+  use_huge_pages_for_heap();
   CLI::App app{
       "mbuild: model configs and gap reports from Hugging Face models, read from "
       "config.json and safetensors headers"};
