@@ -251,13 +251,10 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
   if (offline) {
     // mbuild's own cache first (it holds exactly what is needed), then the HF cache. Without
     // the Hub module, which reads mbuild's cache, the HF cache still answers.
-    const std::string rev = revision.empty() ? "main" : revision;
-    if (auto commit = module ? (*module)->cached_commit(env.mbuild_cache, id, rev) : std::nullopt) {
-      if ((*module)->has_cached_snapshot(env.mbuild_cache, id, *commit)) {
-        hub::HubOptions o;
-        o.cache_dir = env.mbuild_cache;
-        o.offline = true;
-        return (*module)->open(id, revision, std::move(o));
+    if (module) {
+      if (auto cached =
+              (*module)->open_cached(env.mbuild_cache, id, revision.empty() ? "main" : revision)) {
+        return cached;
       }
     }
     std::string commit;

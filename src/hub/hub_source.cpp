@@ -263,6 +263,16 @@ Result<void> remember_ref(const fs::path& dir, const std::string& repo, const st
   return write_cache_file(dir / repo_folder(repo) / "refs" / revision, commit);
 }
 
+std::optional<Snapshot> load_cached_revision(const fs::path& dir, const std::string& repo,
+                                             const std::string& revision) {
+  auto commit = cached_commit(dir, repo, revision);
+  auto cached = commit ? load_cached_snapshot(dir, repo, *commit) : std::nullopt;
+  if (cached) {
+    cached->ref.revision = revision;
+  }
+  return cached;
+}
+
 HubSource::HubSource(std::string repo_id, std::string revision, HubOptions options)
     : m_repo(std::move(repo_id)),
       m_revision(revision.empty() ? "main" : std::move(revision)),
@@ -278,11 +288,8 @@ Result<Snapshot> HubSource::snapshot() {
     }
   }
   if (o.offline) {
-    if (auto commit = cached_commit(o.cache_dir, m_repo, m_revision)) {
-      if (auto cached = load_cached_snapshot(o.cache_dir, m_repo, *commit)) {
-        cached->ref.revision = m_revision;
-        return std::move(*cached);
-      }
+    if (auto cached = load_cached_revision(o.cache_dir, m_repo, m_revision)) {
+      return std::move(*cached);
     }
     return fail(ErrorKind::network, m_repo,
                 fmt::format("revision '{}' is not in mbuild's cache and offline", m_revision));

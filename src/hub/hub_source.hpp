@@ -47,6 +47,10 @@ std::optional<Snapshot> load_cached_snapshot(const std::filesystem::path& dir,
                                              const std::string& repo, const std::string& commit);
 std::optional<std::string> cached_commit(const std::filesystem::path& dir, const std::string& repo,
                                          const std::string& revision);
+// The snapshot the cache holds for `revision` (a commit sha, or a branch or tag it has recorded),
+// with ref.revision set to it: what an offline run answers from.
+std::optional<Snapshot> load_cached_revision(const std::filesystem::path& dir,
+                                             const std::string& repo, const std::string& revision);
 Result<void> store_snapshot(const std::filesystem::path& dir, const Snapshot& snapshot,
                             std::string_view index_bytes, const std::string& revision);
 // Records refs/<revision> -> commit; nothing for a commit sha or a revision that would leave refs/.

@@ -8,12 +8,23 @@ std::unique_ptr<ModelSource> open(std::string repo, std::string revision, HubOpt
   return std::make_unique<HubSource>(std::move(repo), std::move(revision), std::move(options));
 }
 
-bool has_cached_snapshot(const std::filesystem::path& dir, const std::string& repo,
-                         const std::string& commit) {
-  return load_cached_snapshot(dir, repo, commit).has_value();
+// A snapshot already read from the cache, handed to the one snapshot() call.
+class CachedSource final : public ModelSource {
+ public:
+  explicit CachedSource(Snapshot snapshot) : m_snapshot(std::move(snapshot)) {}
+  Result<Snapshot> snapshot() override { return std::move(m_snapshot); }
+
+ private:
+  Snapshot m_snapshot;
+};
+
+std::unique_ptr<ModelSource> open_cached(const std::filesystem::path& dir, const std::string& repo,
+                                         const std::string& revision) {
+  auto cached = load_cached_revision(dir, repo, revision);
+  return cached ? std::make_unique<CachedSource>(std::move(*cached)) : nullptr;
 }
 
-constexpr ModuleApi k_api{MBUILD_VERSION, module_abi(), open, cached_commit, has_cached_snapshot};
+constexpr ModuleApi k_api{MBUILD_VERSION, module_abi(), open, open_cached};
 
 }  // namespace
 }  // namespace mbuild::hub

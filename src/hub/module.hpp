@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "hub/hub_source.hpp"
@@ -20,10 +19,10 @@ struct ModuleApi {
   const char* version;  // MBUILD_VERSION of the module's build
   uint64_t abi;         // module_abi() as the module's build computed it
   std::unique_ptr<ModelSource> (*open)(std::string repo, std::string revision, HubOptions options);
-  std::optional<std::string> (*cached_commit)(const std::filesystem::path& dir,
+  // A source answering from mbuild's cache at `dir` with what it holds for `revision`, read
+  // once; null when the cache does not hold it whole.
+  std::unique_ptr<ModelSource> (*open_cached)(const std::filesystem::path& dir,
                                               const std::string& repo, const std::string& revision);
-  bool (*has_cached_snapshot)(const std::filesystem::path& dir, const std::string& repo,
-                              const std::string& commit);
 };
 
 // Changes whenever a passed type changes size; the version string covers the rest.
