@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstddef>
-#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -29,23 +28,6 @@ struct ByteRelease {
     }
   }
 };
-
-// Asks the kernel to back the 2 MiB-aligned part of [p, p + bytes) with huge pages: a table
-// written once (the tensor table: ~11 MB for 76k tensors) then takes a fault per 2 MiB
-// instead of one per 4 KiB page. A hint only; nothing changes where huge pages are off.
-inline void advise_huge_pages(void* p, size_t bytes) {
-#if defined(MADV_HUGEPAGE)
-  constexpr uintptr_t k_huge = uintptr_t{2} << 20;
-  const auto from = (reinterpret_cast<uintptr_t>(p) + k_huge - 1) & ~(k_huge - 1);
-  const auto to = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(k_huge - 1);
-  if (p != nullptr && to > from) {
-    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
-  }
-#else
-  (void)p;
-  (void)bytes;
-#endif
-}
 
 class ByteBuffer {
  public:

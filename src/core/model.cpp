@@ -150,7 +150,6 @@ ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
     bound += max_tensors_in_header(f.head.size());
   }
   model.tensors.reserve(std::min<uint64_t>(bound, k_max_model_tensors + 1));
-  advise_huge_pages(model.tensors.data(), model.tensors.capacity() * sizeof(TensorInfo));
 
   ModelTotals totals;
   std::mutex mutex;

@@ -672,7 +672,6 @@ ParamCount count_params(const Model& model) {
   ParamCount pc;
   Classifier classifier(model, pc.findings);
   pc.classes.reserve(model.tensors.size());
-  advise_huge_pages(pc.classes.data(), pc.classes.capacity() * sizeof(TensorClass));
   std::map<std::optional<uint32_t>, uint64_t> routed_by_layer;
   // The usual layer indices summed in arrays, then merged into the map (a map lookup per
   // expert tensor was a tenth of the count's time).

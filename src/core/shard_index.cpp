@@ -93,8 +93,6 @@ bool read_plain_index(std::string_view bytes, ShardIndex& index) {
       }
       // An upper bound, never reallocated; pages never written cost nothing.
       index.weight_map.reserve(bytes.size() / 8);
-      advise_huge_pages(index.weight_map.data(),
-                        index.weight_map.capacity() * sizeof(ShardIndex::Entry));
       do {
         std::string_view name, shard;
         if (!r.read_string(name) || !r.consume(':') || !r.read_string(shard)) {
