@@ -46,6 +46,15 @@ std::vector<TruthEntry> truth() {
   return out;
 }
 
+uint64_t truth_total(std::string_view folder) {
+  for (const TruthEntry& e : truth()) {
+    if (e.folder == folder) {
+      return e.total_params;
+    }
+  }
+  throw std::runtime_error("no truth.json entry for " + std::string(folder));
+}
+
 ProcessEnvironment base_environment() {
   ProcessEnvironment env = ProcessEnvironment::inherit();
   env.unset_prefix("HF_")

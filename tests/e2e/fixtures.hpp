@@ -29,6 +29,8 @@ struct TruthEntry {
   uint64_t files = 0;
 };
 std::vector<TruthEntry> truth();
+// truth.json's total_params for a corpus folder; throws when the folder has no entry.
+uint64_t truth_total(std::string_view folder);
 
 // The environment every run starts from: this process's, with no Hub variables, offline, and
 // HF_HOME pointing at an empty folder so no token or cache of the machine is ever used.

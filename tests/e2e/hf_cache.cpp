@@ -19,16 +19,6 @@ constexpr const char* k_pinned_commit = "fedcba9876543210fedcba9876543210fedcba9
 constexpr const char* k_llama70b = "meta-llama__Llama-3.3-70B-Instruct";
 constexpr const char* k_gpt2 = "openai-community__gpt2";
 
-uint64_t truth_total(const std::string& folder) {
-  for (const TruthEntry& e : truth()) {
-    if (e.folder == folder) {
-      return e.total_params;
-    }
-  }
-  FAIL("no truth.json entry for " << folder);
-  return 0;
-}
-
 // A 64-hex blob name standing in for the sha256 huggingface_hub uses (FNV-1a, 4 seeds).
 std::string blob_name(std::string_view content) {
   std::string out;

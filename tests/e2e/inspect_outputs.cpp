@@ -18,16 +18,6 @@ constexpr const char* k_llama70b = "meta-llama__Llama-3.3-70B-Instruct";
 constexpr const char* k_gpt2 = "openai-community__gpt2";
 constexpr const char* k_qwen3_8b = "Qwen__Qwen3-8B";
 
-uint64_t truth_total(const std::string& folder) {
-  for (const TruthEntry& e : truth()) {
-    if (e.folder == folder) {
-      return e.total_params;
-    }
-  }
-  FAIL("no truth.json entry for " << folder);
-  return 0;
-}
-
 // Tensor names of a sharded corpus model, read from its index (not from mbuild).
 std::set<std::string> index_tensor_names(const std::string& folder) {
   const json index = json::parse(read_file(corpus_model(folder) / "model.safetensors.index.json"));
