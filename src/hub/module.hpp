@@ -1,6 +1,7 @@
 // The Hub module: mbuild-hub.so, the Hub source and its cache with libcurl linked in. The CLI
 // loads it with dlopen the first time a source is a Hub id, so a local folder never pays for
-// libcurl's ~37 shared libraries (about 20 ms of dynamic loading and relocation per run).
+// libcurl and the libraries it pulls in, 30 of 38 (mbuild --version: 23.0 ms with them, 7.2
+// without).
 //
 // The module is built from the same tree and compiler as the binary that loads it, so the table
 // passes C++ types; `abi` guards against a module left over from another build.
