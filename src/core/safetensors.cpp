@@ -266,43 +266,46 @@ Result<void> read_header_json(const std::string& where, std::string_view json, b
     }
     dom::object info;
     if (value.get_object().get(info)) {
-      return bad_input(where, fmt::format("tensor '{}': entry is not an object", key));
+      return bad_input(where, fmt::format("tensor '{}': entry is not an object", excerpt(key)));
     }
     TensorFields f;
     for (dom::key_value_pair member : info) {
       bool too_long = false;
       if (member.key == "dtype") {
         if (member.value.get_string().get(f.dtype)) {
-          return bad_input(where, fmt::format("tensor '{}': dtype is not a string", key));
+          return bad_input(where, fmt::format("tensor '{}': dtype is not a string", excerpt(key)));
         }
         f.has_dtype = true;
       } else if (member.key == "shape") {
         if (!read_u64_array(member.value, f.shape, too_long)) {
-          return bad_input(
-              where, fmt::format("tensor '{}': shape is not a list of non-negative integers", key));
+          return bad_input(where,
+                           fmt::format("tensor '{}': shape is not a list of non-negative integers",
+                                       excerpt(key)));
         }
         if (too_long) {
-          return bad_input(where, fmt::format("tensor '{}': rank exceeds {}", key, k_max_rank));
+          return bad_input(where,
+                           fmt::format("tensor '{}': rank exceeds {}", excerpt(key), k_max_rank));
         }
         f.has_shape = true;
       } else if (member.key == "data_offsets") {
         if (!read_u64_array(member.value, f.offsets, too_long) || too_long || f.offsets.n != 2) {
-          return bad_input(where,
-                           fmt::format("tensor '{}': data_offsets is not [BEGIN, END]", key));
+          return bad_input(
+              where, fmt::format("tensor '{}': data_offsets is not [BEGIN, END]", excerpt(key)));
         }
         f.has_offsets = true;
       }
       // Other fields are ignored, as the reference crate does.
     }
     if (!f.has_dtype || !f.has_shape || !f.has_offsets) {
-      return bad_input(where, fmt::format("tensor '{}': missing {}", key,
+      return bad_input(where, fmt::format("tensor '{}': missing {}", excerpt(key),
                                           !f.has_dtype   ? "dtype"
                                           : !f.has_shape ? "shape"
                                                          : "data_offsets"));
     }
     auto dtype = parse_dtype(f.dtype);
     if (!dtype) {
-      return bad_input(where, fmt::format("tensor '{}': unknown dtype '{}'", key, f.dtype));
+      return bad_input(
+          where, fmt::format("tensor '{}': unknown dtype '{}'", excerpt(key), excerpt(f.dtype)));
     }
     TensorInfo t;
     t.name = header.names.add(key);
@@ -312,12 +315,13 @@ Result<void> read_header_json(const std::string& where, std::string_view json, b
     t.shape = f.shape;
     for (uint64_t d : t.shape) {
       if (d > k_max_dim) {
-        return bad_input(where, fmt::format("tensor '{}': dimension {} exceeds 2^48", key, d));
+        return bad_input(where,
+                         fmt::format("tensor '{}': dimension {} exceeds 2^48", excerpt(key), d));
       }
       auto product = checked_mul(t.elements, d);
       if (!product) {
-        return bad_input(
-            where, fmt::format("tensor '{}': shape {} overflows", key, format_shape(t.shape)));
+        return bad_input(where, fmt::format("tensor '{}': shape {} overflows", excerpt(key),
+                                            format_shape(t.shape)));
       }
       t.elements = *product;
     }
@@ -407,14 +411,16 @@ Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& 
   header.tensors = std::move(storage);
   header.header_length = *span - 8;
   const std::string_view json = bytes.substr(8, header.header_length);
+  // `keep` may own the only reference to `buffer`: it stays held here until the end, so `json`
+  // outlives the fast path's attempt even when the fallback drops the names that attempt viewed.
   const bool view_names = keep != nullptr;
   if (keep) {
-    header.names.keep(std::move(keep));
+    header.names.keep(keep);
   }
   if (!try_plain || !read_plain_header(json, view_names, header)) {
     header.tensors.clear();
     header.metadata.clear();
-    header.names = NameStore();
+    header.names = NameStore();  // the reference reader copies every name
     if (auto read = read_header_json(where, json, bytes.size() == *span, header); !read) {
       return tl::unexpected(read.error());
     }
@@ -431,7 +437,7 @@ Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& 
     names.reserve(header.tensors.size());
     for (const TensorInfo& t : header.tensors) {
       if (!names.insert(t.name).second) {
-        return bad_input(where, fmt::format("tensor '{}' appears twice", t.name));
+        return bad_input(where, fmt::format("tensor '{}' appears twice", excerpt(t.name)));
       }
     }
   }
@@ -456,31 +462,31 @@ Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& 
     const TensorInfo& t = header.tensors[i];
     if (t.end < t.begin) {
       return bad_input(where, fmt::format("tensor '{}': data_offsets end {} is before begin {}",
-                                          t.name, t.end, t.begin));
+                                          excerpt(t.name), t.end, t.begin));
     }
     if (t.begin != cursor) {
       // The first tensor (in offset order) has no previous tensor to leave a gap after.
       const char* fault = t.begin < cursor     ? "overlap the previous tensor"
                           : i == order.front() ? "do not start at 0"
                                                : "leave a gap after the previous tensor";
-      return bad_input(
-          where, fmt::format("tensor '{}': data_offsets [{}, {}] {} (expected begin {})", t.name,
-                             t.begin, t.end, fault, cursor));
+      return bad_input(where,
+                       fmt::format("tensor '{}': data_offsets [{}, {}] {} (expected begin {})",
+                                   excerpt(t.name), t.begin, t.end, fault, cursor));
     }
     const unsigned bits = dtype_bits(t.dtype);
     auto total_bits = checked_mul(t.elements, bits);
     if (!total_bits) {
-      return bad_input(where, fmt::format("tensor '{}': byte size overflows", t.name));
+      return bad_input(where, fmt::format("tensor '{}': byte size overflows", excerpt(t.name)));
     }
     if (*total_bits % 8 != 0) {
       return bad_input(where, fmt::format("tensor '{}': {} elements of {} do not fill whole bytes",
-                                          t.name, t.elements, dtype_name(t.dtype)));
+                                          excerpt(t.name), t.elements, dtype_name(t.dtype)));
     }
     if (*total_bits / 8 != t.end - t.begin) {
       return bad_input(
           where, fmt::format("tensor '{}': shape {} of {} needs {} bytes, data_offsets span {}",
-                             t.name, format_shape(t.shape), dtype_name(t.dtype), *total_bits / 8,
-                             t.end - t.begin));
+                             excerpt(t.name), format_shape(t.shape), dtype_name(t.dtype),
+                             *total_bits / 8, t.end - t.begin));
     }
     cursor = t.end;
     // A header-only file is legal, so a crafted one could claim any size without this cap.
