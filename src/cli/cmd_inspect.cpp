@@ -40,6 +40,18 @@ int run_inspect(const InspectCommandOptions& o) {
       exit = exit ? exit : exit_code(model.error().kind);
       continue;
     }
+    // No weights, no report: exit 4 and nothing on stdout, as for a bin-only or GGUF-only repo
+    // (README "Exit codes"); config.json alone is checked by validate.
+    if (model->files.empty()) {
+      Error e{ErrorKind::not_found, model->ref.id, "no safetensors weights",
+              model->other_weights.empty()
+                  ? "mbuild reads safetensors headers"
+                  : fmt::format("found {}; mbuild reads safetensors headers only",
+                                fmt::join(model->other_weights, ", "))};
+      print_error(e);
+      exit = exit ? exit : exit_code(e.kind);
+      continue;
+    }
     InspectReport report = build_inspect_report(*model, {o.context, o.batch});
     if (o.common.format == "json") {
       json_items += (json_count++ ? "," : "") + render_inspect_json(*model, report);
@@ -52,15 +64,6 @@ int run_inspect(const InspectCommandOptions& o) {
         print_error(ok.error());
         exit = exit ? exit : exit_code(ok.error().kind);
       }
-    }
-    if (model->files.empty()) {
-      Error e{ErrorKind::not_found, model->ref.id, "no safetensors weights",
-              model->other_weights.empty()
-                  ? "mbuild reads safetensors headers"
-                  : fmt::format("found {}; mbuild reads safetensors headers only",
-                                fmt::join(model->other_weights, ", "))};
-      print_error(e);
-      exit = exit ? exit : exit_code(e.kind);
     }
   }
   if (o.common.format == "json" && json_count > 0) {

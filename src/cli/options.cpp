@@ -126,11 +126,6 @@ bool is_revision(std::string_view rev) {
   }
 }
 
-// `text` for an error line, cut to 200 bytes (Error::message escapes control characters).
-std::string printable(std::string_view text) {
-  return text.size() > 200 ? std::string(text.substr(0, 200)) + "..." : std::string(text);
-}
-
 }  // namespace
 
 Environment Environment::from_process() {
@@ -232,18 +227,18 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     id = spec.substr(0, at);
     revision = spec.substr(at + 1);
     if (revision.empty()) {
-      return fail(ErrorKind::usage, printable(spec), "empty revision after '@'");
+      return fail(ErrorKind::usage, excerpt(spec, 200), "empty revision after '@'");
     }
   }
   if (!is_hub_id(id)) {
     if (spec.ends_with(".safetensors") || spec.find('/') == 0 || spec.starts_with(".")) {
-      return fail(ErrorKind::not_found, printable(spec), "no such file or folder");
+      return fail(ErrorKind::not_found, excerpt(spec, 200), "no such file or folder");
     }
-    return fail(ErrorKind::usage, printable(spec),
+    return fail(ErrorKind::usage, excerpt(spec, 200),
                 "not a folder, a .safetensors file or a Hub id of the form org/name[@revision]");
   }
   if (!revision.empty() && !is_revision(revision)) {
-    return fail(ErrorKind::usage, printable(revision),
+    return fail(ErrorKind::usage, excerpt(revision, 200),
                 "not a revision: a branch, a tag, a commit sha or refs/pr/N");
   }
   const bool offline = options.offline || env.offline;

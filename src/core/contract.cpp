@@ -138,9 +138,9 @@ std::optional<Error> check_fields(const std::string& file, const ojson& object,
       continue;
     }
     if (!has_kind(*it, rule.kind)) {
-      return Error{
-          ErrorKind::bad_input, file,
-          fmt::format("field '{}' must be {}, not {}", path, kind_name(rule.kind), it->dump())};
+      return Error{ErrorKind::bad_input, file,
+                   fmt::format("field '{}' must be {}, not {}", path, kind_name(rule.kind),
+                               excerpt(it->dump()))};
     }
   }
   return std::nullopt;

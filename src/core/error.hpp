@@ -1,6 +1,7 @@
 // Expected failures as values: every fallible core function returns Result<T>.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +20,23 @@ enum class ErrorKind {
   io = 7,             // local write failure (kept distinct inside; maps to 3 at the edge)
 };
 
+// The largest i <= at that does not split a UTF-8 sequence of `text`.
+inline size_t utf8_boundary(std::string_view text, size_t at) {
+  while (at > 0 && at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) {
+    --at;
+  }
+  return at;
+}
+
+// A value read from a file or the command line, as echoed in an error: cut to `max` bytes
+// (never inside a UTF-8 sequence) with an ellipsis, so a 100 KB value gives a short line.
+inline std::string excerpt(std::string_view text, size_t max = 80) {
+  if (text.size() <= max) {
+    return std::string(text);
+  }
+  return std::string(text.substr(0, utf8_boundary(text, max))) + "\u2026";
+}
+
 struct Error {
   Error() = default;
   Error(ErrorKind k, std::string w, std::string y, std::string h = {})
@@ -30,14 +48,24 @@ struct Error {
   std::string hint;  // optional advice, e.g. "set HF_TOKEN or pass --token"
 
   // "<what>: <why>" as printed after "mbuild: error: ", control characters escaped: a name read
-  // from a file or the network never breaks the line or reaches the terminal as a command.
+  // from a file or the network never breaks the line or reaches the terminal as a command. A
+  // line longer than k_max_message_bytes keeps its start and its end around an ellipsis (values
+  // echoed from a file are cut where they are quoted; this holds for the ones that are not).
   std::string message() const {
     std::string s = what.empty() ? why : what + ": " + why;
     if (!hint.empty()) {
       s += " (" + hint + ")";
     }
-    return escape_control(s);
+    s = escape_control(s);
+    if (s.size() > k_max_message_bytes) {
+      const size_t head = utf8_boundary(s, k_max_message_bytes - 100);
+      const size_t tail = utf8_boundary(s, s.size() - 90);
+      s = s.substr(0, head) + "…" + s.substr(tail);
+    }
+    return s;
   }
+
+  static constexpr size_t k_max_message_bytes = 1000;
 
  private:
   // `text` with each control character (below 0x20, and 0x7f) as \xNN.

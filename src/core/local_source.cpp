@@ -43,6 +43,32 @@ Error io_error(const fs::path& path, int err) {
                std::strerror(err)};
 }
 
+// Opens a model file for reading, after checking that it is a regular file: a FIFO would block
+// the read until a writer came, a device could stream forever, and a folder has no bytes. The
+// open itself does not block (O_NONBLOCK, which regular files ignore). `size` receives the
+// file's size, the bound every read of it is checked against before it starts.
+Result<int> open_regular(const fs::path& path, uint64_t& size) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    return tl::unexpected(io_error(path, errno));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return tl::unexpected(io_error(path, err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return bad_input(path.string(), S_ISDIR(st.st_mode)    ? "is a folder, not a file"
+                                    : S_ISFIFO(st.st_mode) ? "is a named pipe, not a regular file"
+                                    : S_ISSOCK(st.st_mode) ? "is a socket, not a regular file"
+                                                           : "is a device, not a regular file");
+  }
+  size = static_cast<uint64_t>(st.st_size);
+  return fd;
+}
+
 // Reads up to `count` bytes at `offset`; short only at end of file.
 Result<ByteBuffer> read_at(int fd, const fs::path& path, uint64_t offset, uint64_t count) {
   ByteBuffer out(count);
@@ -79,21 +105,19 @@ Result<ByteBuffer> read_head(int fd, const fs::path& path, uint64_t count, uint6
   return read_at(fd, path, 0, count);
 }
 
-// The folder's files as the Hub would list them: those at the root, and those one level down
-// in the subfolders a diffusers pipeline keeps its denoiser in.
+// The folder's entries as the Hub would list its files: those at the root, and those one level
+// down in the subfolders a diffusers pipeline keeps its denoiser in. Entries of every type are
+// listed, so that a FIFO, device or folder standing where a weight file or index belongs is
+// read, and refused by name, rather than silently passed over.
 std::vector<std::string> list_folder(const fs::path& folder) {
   std::vector<std::string> names;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(folder, ec)) {
-    if (entry.is_regular_file(ec)) {
-      names.push_back(entry.path().filename().string());
-    }
+    names.push_back(entry.path().filename().string());
   }
   for (std::string_view sub : {"transformer", "unet"}) {
     for (const auto& entry : fs::directory_iterator(folder / sub, ec)) {
-      if (entry.is_regular_file(ec)) {
-        names.push_back(std::string(sub) + "/" + entry.path().filename().string());
-      }
+      names.push_back(std::string(sub) + "/" + entry.path().filename().string());
     }
   }
   return names;
@@ -115,7 +139,7 @@ Result<void> read_folder_weights(const fs::path& folder, const WeightLayout& lay
     }
     for (const std::string& shard : index->shards) {
       const std::string name = layout.folder + shard;
-      if (!fs::is_regular_file(folder / name, ec)) {
+      if (!fs::exists(folder / name, ec)) {
         return bad_input(index->name, fmt::format("names shard '{}', which is not in {}", shard,
                                                   (folder / layout.folder).string()));
       }
@@ -148,18 +172,12 @@ Result<void> read_folder_weights(const fs::path& folder, const WeightLayout& lay
 }  // namespace
 
 Result<ByteBuffer> read_small_file(const fs::path& path, uint64_t max_bytes) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    return tl::unexpected(io_error(path, errno));
+  uint64_t size = 0;
+  auto opened = open_regular(path, size);
+  if (!opened) {
+    return tl::unexpected(opened.error());
   }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    return tl::unexpected(io_error(path, errno));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    return bad_input(path.string(), "is a folder, not a file");
-  }
-  const auto size = static_cast<uint64_t>(st.st_size);
+  Fd fd(*opened);
   if (size > max_bytes) {
     return bad_input(path.string(),
                      fmt::format("is {} bytes, over the {} byte limit", size, max_bytes));
@@ -168,17 +186,13 @@ Result<ByteBuffer> read_small_file(const fs::path& path, uint64_t max_bytes) {
 }
 
 Result<WeightFile> read_weight_head(const fs::path& path, std::string name) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    return tl::unexpected(io_error(path, errno));
-  }
-  struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) {
-    return tl::unexpected(io_error(path, errno));
-  }
   WeightFile file;
+  auto opened = open_regular(path, file.size);
+  if (!opened) {
+    return tl::unexpected(opened.error());
+  }
+  Fd fd(*opened);
   file.name = std::move(name);
-  file.size = static_cast<uint64_t>(st.st_size);
   auto prefix = read_at(fd.get(), path, 0, 8);
   if (!prefix) {
     return tl::unexpected(prefix.error());
@@ -266,7 +280,7 @@ Result<Snapshot> LocalFileSource::snapshot() {
   }
   snap.files.push_back(std::move(*head));
   fs::path config = m_file.parent_path() / "config.json";
-  if (fs::is_regular_file(config, ec)) {
+  if (fs::exists(config, ec)) {
     auto text = read_small_file(config, k_max_config_bytes);
     if (!text) {
       return tl::unexpected(text.error());

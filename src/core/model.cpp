@@ -338,7 +338,7 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
     if (auto duplicate = by_name->insert_all()) {
       const TensorInfo& t = model.tensors[duplicate->second];
       return bad_input(model.files[t.file].name,
-                       fmt::format("tensor '{}' is also stored in {}", t.name,
+                       fmt::format("tensor '{}' is also stored in {}", excerpt(t.name),
                                    model.files[model.tensors[duplicate->first].file].name));
     }
   }

@@ -414,7 +414,7 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
       }
       if (!ok) {
         bad = Error{ErrorKind::bad_input, where,
-                    fmt::format("field '{}' has an unusable value {}", path, v->dump())};
+                    fmt::format("field '{}' has an unusable value {}", path, excerpt(v->dump()))};
       }
       return true;
     });

@@ -22,6 +22,9 @@ std::string opt_count(const std::optional<uint64_t>& v) {
 std::string result_line(const ValidationReport& r) {
   const size_t fails = r.count(CheckStatus::fail);
   const size_t passes = r.count(CheckStatus::pass);
+  if (fails == 0 && passes == 0) {
+    return "FAIL: no check could run";
+  }
   return fails == 0 ? fmt::format("PASS: {} check(s) passed", passes)
                     : fmt::format("FAIL: {} of {} check(s) failed", fails, fails + passes);
 }

@@ -132,7 +132,7 @@ Result<ShardIndex> parse_index(std::string_view file, std::shared_ptr<const Byte
 
 Result<void> check_shard_name(std::string_view file, std::string_view shard) {
   auto reject = [&](std::string_view why) {
-    return bad_input(std::string(file), fmt::format("shard name '{}' {}", shard, why));
+    return bad_input(std::string(file), fmt::format("shard name '{}' {}", excerpt(shard), why));
   };
   if (shard.empty()) {
     return reject("is empty");
@@ -234,7 +234,8 @@ Result<ShardIndex> parse_index(std::string_view file, std::shared_ptr<const Byte
       for (dom::key_value_pair entry : map) {
         std::string_view shard;
         if (entry.value.get_string().get(shard)) {
-          return bad_input(where, fmt::format("weight_map['{}'] is not a string", entry.key));
+          return bad_input(where,
+                           fmt::format("weight_map['{}'] is not a string", excerpt(entry.key)));
         }
         auto it = shard_ids.find(shard);
         if (it == shard_ids.end()) {

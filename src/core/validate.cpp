@@ -352,8 +352,9 @@ std::string_view check_status_name(CheckStatus s) {
   return "info";
 }
 
+// Nothing checked is not a pass: a CI job must not go green on a folder with nothing to check.
 bool ValidationReport::passed() const {
-  return count(CheckStatus::fail) == 0;
+  return count(CheckStatus::fail) == 0 && count(CheckStatus::pass) > 0;
 }
 
 size_t ValidationReport::count(CheckStatus s) const {

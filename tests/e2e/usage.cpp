@@ -134,27 +134,34 @@ TEST_CASE("a folder with only pytorch_model.bin exits 4 with a safetensors hint"
   write_file(dir / "config.json", read_file(corpus_model(k_gpt2) / "config.json"));
   write_file(dir / "pytorch_model.bin", std::string(4096, '\0'));
 
-  SECTION("text: the analytic count from config.json is still printed") {
-    const ProcessResult run = run_mbuild({"inspect", dir.path().string()});
-    INFO("stdout: " << run.out);
+  // No weights, no report (README "Exit codes"): one error line, nothing on stdout, in both
+  // formats, so a script never reads a report of a model mbuild could not count.
+  for (const std::string format : {"text", "json"}) {
+    const ProcessResult run = run_mbuild({"inspect", dir.path().string(), "--format", format});
+    INFO(format << " stdout: " << run.out);
     INFO("stderr: " << run.err);
     CHECK(run.exit_code == 4);
+    CHECK(run.out.empty());
     const std::vector<std::string> lines = split_lines(run.err);
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].starts_with("mbuild: error: "));
     CHECK(lines[0].find("safetensors") != std::string::npos);
     CHECK(lines[0].find("pytorch_model.bin") != std::string::npos);
-    // GPT-2 small without its attention-mask buffers: the published 124,439,808.
-    CHECK(run.out.find("124,439,808") != std::string::npos);
   }
-  SECTION("json: the analytic count is in params.analytic") {
-    const ProcessResult run = run_mbuild({"inspect", dir.path().string(), "--format", "json"});
-    INFO("stderr: " << run.err);
-    CHECK(run.exit_code == 4);
-    CHECK(split_lines(run.err).size() == 1);
-    const nlohmann::json doc = nlohmann::json::parse(run.out);
-    CHECK(doc.at("params").at("analytic").at("total").get<uint64_t>() == 124'439'808);
-  }
+}
+
+TEST_CASE("validate on a folder with config.json and no weights is not a pass",
+          "[usage][not-found]") {
+  TempDir dir;
+  write_file(dir / "config.json", read_file(corpus_model(k_gpt2) / "config.json"));
+  const ProcessResult run = run_mbuild({"validate", dir.path().string()});
+  INFO("stdout: " << run.out);
+  CHECK(run.exit_code == 1);
+  CHECK(run.out.find("FAIL: no check could run") != std::string::npos);
+  CHECK(run.out.find("PASS") == std::string::npos);
+  // The analytic count is still reported: GPT-2 small without its attention-mask buffers, the
+  // published 124,439,808.
+  CHECK(run.out.find("124,439,808") != std::string::npos);
 }
 
 TEST_CASE("a folder with only pytorch_model.bin and no config.json exits 4", "[usage][not-found]") {
