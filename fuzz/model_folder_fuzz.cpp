@@ -28,6 +28,7 @@
 
 #include "core/local_source.hpp"
 #include "core/model.hpp"
+#include "core/render.hpp"
 #include "core/report.hpp"
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);

@@ -18,6 +18,7 @@
 #include "core/gap_report.hpp"
 #include "core/layer_map.hpp"
 #include "core/param_count.hpp"
+#include "core/render_validation.hpp"
 
 namespace mbuild::cli {
 namespace {

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "core/render.hpp"
 #include "core/report.hpp"
 
 namespace mbuild::cli {

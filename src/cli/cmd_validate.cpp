@@ -5,6 +5,7 @@
 #include "cli/check_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "core/render_validation.hpp"
 #include "core/validate.hpp"
 
 namespace mbuild::cli {

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "core/model_config.hpp"
+#include "core/json_guard.hpp"
 
 namespace mbuild {
 namespace {
@@ -58,22 +58,11 @@ Result<Catalog> parse_catalog(std::string_view file, std::string_view text) {
     return bad_input(
         where, fmt::format("{} bytes, over the {} byte limit", text.size(), k_max_catalog_bytes));
   }
-  // As for config.json and contracts: deep nesting would overflow the stack in nlohmann's
-  // recursive copies, and a number past a double's range throws out_of_range, not parse_error.
-  if (json_nesting_depth(text) > k_max_json_depth) {
-    return bad_input(where, fmt::format("JSON nested more than {} levels deep", k_max_json_depth));
+  auto parsed = parse_json_object<ordered_json>(where, text);
+  if (!parsed) {
+    return tl::unexpected(parsed.error());
   }
-  ordered_json doc;
-  try {
-    doc = ordered_json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return bad_input(where, fmt::format("not valid JSON (byte {})", e.byte));
-  } catch (const nlohmann::json::out_of_range& e) {
-    return bad_input(where, fmt::format("not valid JSON ({})", json_exception_text(e)));
-  }
-  if (!doc.is_object()) {
-    return bad_input(where, "not a JSON object");
-  }
+  const ordered_json doc = std::move(*parsed);
   auto classes = doc.find("classes");
   if (classes == doc.end() || !classes->is_array()) {
     return bad_input(where, "'classes' must be an array of {\"class\", \"params\"} objects");

@@ -213,23 +213,14 @@ Result<Contract> parse_contract(std::string_view file_view, std::string_view tex
     return bad_input(
         file, fmt::format("{} bytes, over the {} byte limit", text.size(), k_max_contract_bytes));
   }
-  if (json_nesting_depth(text) > k_max_json_depth) {
-    return bad_input(file, fmt::format("JSON nested more than {} levels deep", k_max_json_depth));
-  }
   Contract c;
   c.file = file;
   c.file_stem = std::filesystem::path(file).stem().string();
-  try {
-    c.raw = ojson::parse(text);
-  } catch (const ojson::parse_error& e) {
-    return bad_input(file, fmt::format("not valid JSON (byte {})", e.byte));
-  } catch (const ojson::out_of_range& e) {
-    // A number past a double's range ("1e400") is thrown as out_of_range, not parse_error.
-    return bad_input(file, fmt::format("not valid JSON ({})", json_exception_text(e)));
+  auto raw = parse_json_object<ojson>(file, text);
+  if (!raw) {
+    return tl::unexpected(raw.error());
   }
-  if (!c.raw.is_object()) {
-    return bad_input(file, "not a JSON object");
-  }
+  c.raw = std::move(*raw);
   if (auto bad = check_fields(file, c.raw, k_top_fields, "")) {
     return tl::unexpected(*bad);
   }

@@ -3,9 +3,9 @@
 
 #include <fmt/format.h>
 
+#include "core/format.hpp"
 #include "core/gap_report.hpp"
 #include "core/layer_pattern.hpp"
-#include "core/report.hpp"
 
 namespace mbuild {
 namespace {

@@ -239,34 +239,6 @@ std::string normalise_layer_type(std::string s) {
 
 }  // namespace
 
-std::string_view json_exception_text(const std::exception& e) {
-  std::string_view what = e.what();
-  const size_t tag = what.find("] ");
-  return tag == std::string_view::npos ? what : what.substr(tag + 2);
-}
-
-size_t json_nesting_depth(std::string_view text) {
-  size_t depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 std::string quote_nonfinite_tokens(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 16);
@@ -359,24 +331,16 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     return bad_input(
         where, fmt::format("{} bytes, over the {} byte limit", text.size(), k_max_config_bytes));
   }
-  if (json_nesting_depth(text) > k_max_json_depth) {
-    return bad_input(where, fmt::format("JSON nested more than {} levels deep", k_max_json_depth));
-  }
   ModelConfig cfg;
-  try {
-    // Most configs have no bare non-finite token and are parsed without the quoting copy.
-    const bool finite = text.find("NaN") == std::string_view::npos &&
-                        text.find("Infinity") == std::string_view::npos;
-    cfg.raw = finite ? json::parse(text) : json::parse(quote_nonfinite_tokens(text));
-  } catch (const json::parse_error& e) {
-    return bad_input(where, fmt::format("not valid JSON (byte {})", e.byte));
-  } catch (const json::out_of_range& e) {
-    // A number past a double's range ("1e400") is thrown as out_of_range, not parse_error.
-    return bad_input(where, fmt::format("not valid JSON ({})", json_exception_text(e)));
+  // Most configs have no bare non-finite token and are parsed without the quoting copy.
+  const bool finite =
+      text.find("NaN") == std::string_view::npos && text.find("Infinity") == std::string_view::npos;
+  const std::string quoted = finite ? std::string() : quote_nonfinite_tokens(text);
+  auto raw = parse_json_object<json>(where, finite ? text : std::string_view(quoted));
+  if (!raw) {
+    return tl::unexpected(raw.error());
   }
-  if (!cfg.raw.is_object()) {
-    return bad_input(where, "not a JSON object");
-  }
+  cfg.raw = std::move(*raw);
   for (const char* key : {"text_config", "llm_config", "language_config"}) {
     auto it = cfg.raw.find(key);
     if (it != cfg.raw.end() && it->is_object()) {

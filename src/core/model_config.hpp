@@ -11,14 +11,11 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/json_guard.hpp"
 
 namespace mbuild {
 
 inline constexpr uint64_t k_max_config_bytes = 64'000'000;
-// JSON nested deeper than this is refused before parsing (config.json, contracts): the JSON
-// library copies and prints values recursively. simdjson's default limit, which the header and
-// index readers have.
-inline constexpr size_t k_max_json_depth = 1024;
 
 // How a checkpoint's weights are quantized, as config.json declares it.
 struct QuantConfig {
@@ -69,12 +66,6 @@ struct ModelConfig {
 // Parses config.json text. Fails (bad_input) when it is not JSON or not an object, or when a
 // field the alias table knows has the wrong type.
 Result<ModelConfig> parse_model_config(std::string_view file, std::string_view text);
-
-// The deepest nesting of arrays and objects in JSON text (brackets inside strings skipped).
-size_t json_nesting_depth(std::string_view text);
-
-// A JSON library exception's message without its "[json.exception.out_of_range.406] " tag.
-std::string_view json_exception_text(const std::exception& e);
 
 // Replaces bare Infinity / -Infinity / NaN tokens outside strings with strings, so a strict JSON
 // parser accepts the configs that Python's json module wrote.

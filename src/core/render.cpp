@@ -1,7 +1,9 @@
+#include "core/render.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/report.hpp"
+#include "core/format.hpp"
 
 namespace mbuild {
 namespace {

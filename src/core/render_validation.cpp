@@ -3,8 +3,10 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/report.hpp"
-#include "core/validate.hpp"
+#include "core/render_validation.hpp"
+
+#include "core/format.hpp"
+#include "core/render.hpp"
 
 namespace mbuild {
 namespace {

@@ -8,8 +8,8 @@
 #include <fmt/format.h>
 
 #include "core/analytic.hpp"
+#include "core/format.hpp"
 #include "core/param_count.hpp"
-#include "core/report.hpp"
 
 namespace mbuild {
 namespace {

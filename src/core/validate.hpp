@@ -96,9 +96,4 @@ std::string validation_summary(const ValidationReport& report);
 // Fails (usage) on anything else, negative or over 2^63.
 Result<uint64_t> parse_param_count(std::string_view text);
 
-// Renderers: they format, never compute.
-std::string render_validation_text(const ValidationReport& report);
-std::string render_validation_json(const ValidationReport& report);
-std::string render_validation_md(const ValidationReport& report);
-
 }  // namespace mbuild

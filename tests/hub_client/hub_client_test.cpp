@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/local_source.hpp"
+#include "core/render.hpp"
 #include "core/report.hpp"
 #include "hub/http.hpp"
 #include "hub/hub_source.hpp"

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/local_source.hpp"
+#include "core/render_validation.hpp"
 #include "test_support.hpp"
 
 using namespace mbuild;
