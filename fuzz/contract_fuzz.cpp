@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "core/contract.hpp"
+#include "mbuild/arch/contract.hpp"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "core/layer_pattern.hpp"
-#include "core/model_config.hpp"
+#include "analysis/layer_pattern.hpp"
+#include "mbuild/model/model_config.hpp"
 
 namespace {
 

@@ -26,10 +26,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/local_source.hpp"
-#include "core/model.hpp"
-#include "core/render.hpp"
-#include "core/report.hpp"
+#include "mbuild/model/model.hpp"
+#include "mbuild/render/render.hpp"
+#include "mbuild/report/report.hpp"
+#include "mbuild/source/local_source.hpp"
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 

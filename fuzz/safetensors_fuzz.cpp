@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/model.hpp"
-#include "core/safetensors.hpp"
+#include "mbuild/model/model.hpp"
+#include "mbuild/snapshot/safetensors.hpp"
 
 namespace {
 

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "core/model.hpp"
-#include "core/shard_index.hpp"
+#include "mbuild/model/model.hpp"
+#include "mbuild/snapshot/shard_index.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);

@@ -1,6 +1,6 @@
 #include "cli/check_options.hpp"
 
-#include "core/contract.hpp"
+#include "mbuild/arch/contract.hpp"
 
 namespace mbuild::cli {
 

@@ -8,8 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/error.hpp"
-#include "core/validate.hpp"
+#include "mbuild/analysis/validate.hpp"
+#include "mbuild/util/error.hpp"
 
 namespace mbuild::cli {
 

@@ -13,12 +13,12 @@
 #include "cli/check_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/catalog.hpp"
-#include "core/emit_config.hpp"
-#include "core/gap_report.hpp"
-#include "core/layer_map.hpp"
-#include "core/param_count.hpp"
-#include "core/render_validation.hpp"
+#include "mbuild/analysis/layer_map.hpp"
+#include "mbuild/analysis/param_count.hpp"
+#include "mbuild/arch/catalog.hpp"
+#include "mbuild/render/emit_config.hpp"
+#include "mbuild/render/gap_report.hpp"
+#include "mbuild/render/render_validation.hpp"
 
 namespace mbuild::cli {
 namespace {

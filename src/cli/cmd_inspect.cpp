@@ -6,8 +6,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/render.hpp"
-#include "core/report.hpp"
+#include "mbuild/render/render.hpp"
+#include "mbuild/report/report.hpp"
 
 namespace mbuild::cli {
 namespace {

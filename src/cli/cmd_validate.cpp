@@ -5,8 +5,8 @@
 #include "cli/check_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "core/render_validation.hpp"
-#include "core/validate.hpp"
+#include "mbuild/analysis/validate.hpp"
+#include "mbuild/render/render_validation.hpp"
 
 namespace mbuild::cli {
 namespace {

@@ -1,8 +1,8 @@
 // The Hub module (src/hub/module.hpp), loaded on first use: only a Hub id needs libcurl.
 #pragma once
 
-#include "core/error.hpp"
-#include "hub/module.hpp"
+#include "mbuild/source/hub/module.hpp"
+#include "mbuild/util/error.hpp"
 
 namespace mbuild::cli {
 

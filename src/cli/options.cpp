@@ -14,7 +14,7 @@
 #include <fmt/format.h>
 
 #include "cli/hub_module.hpp"
-#include "core/local_source.hpp"
+#include "mbuild/source/local_source.hpp"
 
 namespace mbuild::cli {
 namespace fs = std::filesystem;

@@ -8,10 +8,10 @@
 
 #include <CLI/CLI.hpp>
 
-#include "core/atomic_write.hpp"
-#include "core/error.hpp"
-#include "core/model.hpp"
-#include "core/source.hpp"
+#include "mbuild/model/model.hpp"
+#include "mbuild/snapshot/snapshot.hpp"
+#include "mbuild/util/atomic_write.hpp"
+#include "mbuild/util/error.hpp"
 
 namespace mbuild::cli {
 

@@ -14,10 +14,10 @@
 
 #include <fmt/format.h>
 
-#include "core/report.hpp"
 #include "hub/fault_storm.hpp"
-#include "hub/hub_source.hpp"
 #include "hub/mock_hub.hpp"
+#include "mbuild/report/report.hpp"
+#include "mbuild/source/hub/hub_source.hpp"
 #include "test_support.hpp"
 
 using namespace mbuild;

@@ -8,12 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/local_source.hpp"
-#include "core/render.hpp"
-#include "core/report.hpp"
-#include "hub/http.hpp"
-#include "hub/hub_source.hpp"
 #include "hub/mock_hub.hpp"
+#include "mbuild/render/render.hpp"
+#include "mbuild/report/report.hpp"
+#include "mbuild/source/hub/hub_source.hpp"
+#include "mbuild/source/local_source.hpp"
+#include "source/hub/http.hpp"
 #include "test_support.hpp"
 
 using namespace mbuild;

@@ -1,0 +1,49 @@
+// Weight memory in other formats, and KV-cache / recurrent-state memory.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mbuild/model/model_config.hpp"
+#include "mbuild/util/error.hpp"
+
+namespace mbuild {
+
+struct FormatSize {
+  std::string_view format;  // "BF16", "Q4_K_M", ...
+  uint64_t bits_num = 0;    // bits per weight as a fraction: bits_num / bits_den
+  uint64_t bits_den = 1;
+  uint64_t bytes = 0;  // params x bits / 8, rounded up
+  double bits_per_weight() const {
+    return static_cast<double>(bits_num) / static_cast<double>(bits_den);
+  }
+};
+
+// The weights' size in each format of DESIGN.md, for `params` weights.
+std::vector<FormatSize> weight_formats(uint64_t params);
+
+struct KvCache {
+  uint64_t dtype_bytes = 2;
+  uint64_t bytes_per_token = 0;  // Σ over attention layers (sliding layers included)
+  uint64_t context = 0;
+  uint64_t batch = 1;
+  uint64_t bytes = 0;  // at context x batch, sliding layers capped at their window
+  uint64_t state_bytes_per_sequence = 0;  // linear-attention / SSM layers: constant state
+  uint64_t state_bytes = 0;               // x batch
+  uint64_t full_layers = 0, sliding_layers = 0, mla_layers = 0, state_layers = 0;
+  // The same model's cache if every attention layer kept all heads (MHA), per token.
+  uint64_t mha_bytes_per_token = 0;
+  std::vector<std::string> notes;
+};
+
+// KV cache for a context and batch; context 0 means max_position_embeddings (else 4096).
+// Fails (not_found) for encoder-only models and when needed dimensions are missing.
+Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch);
+
+// Bytes per element of a torch dtype name ("bfloat16" -> 2); 2 when unknown.
+uint64_t torch_dtype_bytes(std::string_view torch_dtype);
+
+}  // namespace mbuild

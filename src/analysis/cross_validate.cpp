@@ -1,0 +1,194 @@
+#include "mbuild/analysis/cross_validate.hpp"
+
+#include <array>
+#include <cmath>
+#include <optional>
+
+#include <fmt/format.h>
+
+namespace mbuild {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// Contract fields compared as exact counts, with the config value they stand for (after the
+// alias table and the config's own normalisation: kv heads default to heads, head_dim to
+// hidden / heads).
+struct CountField {
+  std::string_view field;
+  std::optional<uint64_t> (*hf)(const ModelConfig&);
+};
+
+constexpr std::array k_count_fields = {
+    CountField{"hidden_size", [](const ModelConfig& c) { return c.hidden_size; }},
+    CountField{"num_layers", [](const ModelConfig& c) { return c.num_layers; }},
+    CountField{"num_heads", [](const ModelConfig& c) { return c.num_heads; }},
+    CountField{"num_kv_heads", [](const ModelConfig& c) { return c.num_kv_heads; }},
+    CountField{"head_dim", [](const ModelConfig& c) { return c.head_dim; }},
+    CountField{"intermediate_size", [](const ModelConfig& c) { return c.intermediate_size; }},
+    CountField{"vocab_size", [](const ModelConfig& c) { return c.vocab_size; }},
+    CountField{"max_position_embeddings",
+               [](const ModelConfig& c) { return c.max_position_embeddings; }},
+    CountField{"num_experts",
+               [](const ModelConfig& c) { return c.is_moe() ? c.num_experts : std::nullopt; }},
+    CountField{"top_k", [](const ModelConfig& c) { return c.is_moe() ? c.top_k : std::nullopt; }},
+    // Mixtral and GPT-OSS size their experts with intermediate_size.
+    CountField{"moe_intermediate_size",
+               [](const ModelConfig& c) -> std::optional<uint64_t> {
+                 if (!c.is_moe()) {
+                   return std::nullopt;
+                 }
+                 return c.moe_intermediate_size ? c.moe_intermediate_size : c.intermediate_size;
+               }},
+    CountField{"num_shared_experts", [](const ModelConfig& c) { return c.num_shared_experts; }},
+    CountField{"sliding_window", [](const ModelConfig& c) { return c.sliding_window; }},
+    CountField{"kv_lora_rank", [](const ModelConfig& c) { return c.count("kv_lora_rank"); }},
+    CountField{"q_lora_rank", [](const ModelConfig& c) { return c.count("q_lora_rank"); }},
+    CountField{"qk_rope_head_dim",
+               [](const ModelConfig& c) { return c.count("qk_rope_head_dim"); }},
+};
+
+// config.json fields a contract rarely states that still change the estimate (context length,
+// KV cache, parameter count, memory), listed when the contract leaves them out.
+constexpr std::string_view k_hf_only_keys[] = {
+    "rope_scaling",       "attention_dropout",     "use_cache",   "attention_bias",
+    "mlp_bias",           "partial_rotary_factor", "torch_dtype", "quantization_config",
+    "use_sliding_window", "layer_types",
+};
+
+std::string fmt_double(double v) {
+  return fmt::format("{}", v);
+}
+
+std::optional<uint64_t> json_count(const ojson& v) {
+  if (v.is_number_unsigned()) {
+    return v.get<uint64_t>();
+  }
+  if (v.is_number_integer() && v.get<int64_t>() >= 0) {
+    return static_cast<uint64_t>(v.get<int64_t>());
+  }
+  return std::nullopt;
+}
+
+std::optional<double> contract_number(const Contract& contract,
+                                      std::initializer_list<std::string_view> keys) {
+  for (std::string_view k : keys) {
+    if (auto v = contract.field(k); v && v->is_number()) {
+      return v->get<double>();
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view field_status_name(FieldStatus s) {
+  switch (s) {
+    case FieldStatus::match:
+      return "match";
+    case FieldStatus::approximate:
+      return "approximate";
+    case FieldStatus::mismatch:
+      return "mismatch";
+    case FieldStatus::info:
+      return "info";
+  }
+  return "info";
+}
+
+size_t CrossValidation::count(FieldStatus s) const {
+  size_t n = 0;
+  for (const CrossValidationEntry& e : entries) {
+    n += e.status == s ? 1 : 0;
+  }
+  return n;
+}
+
+CrossValidation cross_validate(const Contract& contract, const ModelConfig& config) {
+  CrossValidation out;
+  for (const CountField& f : k_count_fields) {
+    const auto cv = contract.field(f.field);
+    const auto hf = f.hf(config);
+    if (cv && hf) {
+      const auto c = json_count(*cv);
+      out.entries.push_back({std::string(f.field), c ? std::to_string(*c) : cv->dump(),
+                             std::to_string(*hf),
+                             c == hf ? FieldStatus::match : FieldStatus::mismatch});
+    } else if (cv) {
+      out.contract_only.push_back(fmt::format("{}={}", f.field, cv->dump()));
+    } else if (hf) {
+      out.hf_only.push_back(fmt::format("{}={}", f.field, *hf));
+    }
+  }
+
+  if (auto cv = contract.field("tie_word_embeddings"); cv && cv->is_boolean()) {
+    if (config.tie_word_embeddings) {
+      out.entries.push_back(
+          {"tie_word_embeddings", cv->dump(), *config.tie_word_embeddings ? "true" : "false",
+           cv->get<bool>() == *config.tie_word_embeddings ? FieldStatus::match
+                                                          : FieldStatus::mismatch});
+    } else {
+      out.contract_only.push_back("tie_word_embeddings=" + cv->dump());
+    }
+  } else if (config.tie_word_embeddings) {
+    out.hf_only.push_back(
+        fmt::format("tie_word_embeddings={}", *config.tie_word_embeddings ? "true" : "false"));
+  }
+
+  // RoPE base: equal within 1 is a match (500000 vs 500000.0), within 1 % approximate.
+  const auto c_theta = contract_number(contract, {"rope_theta"});
+  if (c_theta && config.rope_theta) {
+    const double diff = std::fabs(*c_theta - *config.rope_theta);
+    const FieldStatus s = diff < 1.0 ? FieldStatus::match
+                          : diff / std::max(std::fabs(*config.rope_theta), 1.0) < 0.01
+                              ? FieldStatus::approximate
+                              : FieldStatus::mismatch;
+    out.entries.push_back({"rope_theta", fmt_double(*c_theta), fmt_double(*config.rope_theta), s});
+  } else if (c_theta) {
+    out.contract_only.push_back("rope_theta=" + fmt_double(*c_theta));
+  } else if (config.rope_theta) {
+    out.hf_only.push_back("rope_theta=" + fmt_double(*config.rope_theta));
+  }
+
+  // Norm epsilon, however the family spells it.
+  const auto c_eps = contract_number(
+      contract, {"norm_eps", "rms_norm_eps", "layer_norm_eps", "layer_norm_epsilon"});
+  if (c_eps && config.norm_eps) {
+    const double diff = std::fabs(*c_eps - *config.norm_eps);
+    const bool equal = diff <= 1e-9 * std::max(std::fabs(*config.norm_eps), 1e-300);
+    out.entries.push_back({"norm_eps", fmt::format("{:g}", *c_eps),
+                           fmt::format("{:g}", *config.norm_eps),
+                           equal ? FieldStatus::match : FieldStatus::mismatch});
+  } else if (c_eps) {
+    out.contract_only.push_back(fmt::format("norm_eps={:g}", *c_eps));
+  } else if (config.norm_eps) {
+    out.hf_only.push_back(fmt::format("norm_eps={:g}", *config.norm_eps));
+  }
+
+  // model_type: contracts name a layer class rather than a family, so this is information.
+  if (!config.model_type.empty()) {
+    std::string c = contract.model_type;
+    if (c.empty()) {
+      for (const ContractLayerType& t : contract.layer_types) {
+        if (t.layer_class.find("Attention") != std::string::npos) {
+          c = t.layer_class;
+          break;
+        }
+      }
+    }
+    out.entries.push_back(
+        {"model_type", c.empty() ? "-" : c, config.model_type, FieldStatus::info});
+  }
+
+  for (std::string_view key : k_hf_only_keys) {
+    if (contract.raw.contains(key)) {
+      continue;
+    }
+    if (const nlohmann::json* v = config.find(key); v && !v->is_null()) {
+      out.hf_only.push_back(fmt::format("{}={}", key, v->dump()));
+    }
+  }
+  return out;
+}
+
+}  // namespace mbuild

@@ -1,0 +1,229 @@
+#include "mbuild/analysis/explain.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "mbuild/analysis/analytic.hpp"
+
+namespace mbuild {
+namespace {
+
+bool contains(std::string_view s, std::string_view token) {
+  return s.find(token) != std::string_view::npos;
+}
+
+bool one_of(std::string_view s, std::initializer_list<std::string_view> list) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+// Families whose feed-forward is gated (gate and up projections) when no tensors say so.
+bool gated_family(std::string_view mt) {
+  return one_of(mt, {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe",
+                     "qwen3_next", "gemma", "gemma2", "gemma3", "gemma3_text", "deepseek_v2",
+                     "deepseek_v3", "phi3", "gpt_oss", "olmo2", "jamba"});
+}
+
+std::string string_field(const ModelConfig& c, std::initializer_list<std::string_view> keys) {
+  for (std::string_view k : keys) {
+    if (const nlohmann::json* v = c.find(k); v && v->is_string()) {
+      return v->get<std::string>();
+    }
+  }
+  return {};
+}
+
+bool flag_field(const ModelConfig& c, std::string_view key) {
+  const nlohmann::json* v = c.find(key);
+  return v && v->is_boolean() && v->get<bool>();
+}
+
+AttentionFacts attention_facts(const ModelConfig& c) {
+  AttentionFacts a;
+  a.heads = c.num_heads.value_or(0);
+  a.kv_heads = c.num_kv_heads.value_or(0);
+  a.head_dim = c.head_dim.value_or(0);
+  a.sliding_window = c.sliding_window;
+  for (const std::string& k : c.layer_attention) {
+    if (k == "linear_attention") {
+      a.state_kind = "gated delta-net (linear attention)";
+    } else if (k == "mamba") {
+      a.state_kind = "Mamba (selective SSM)";
+    } else if (k == "rwkv") {
+      a.state_kind = "RWKV (WKV recurrence)";
+    }
+  }
+  auto kv = kv_cache(c, k_explain_context, 1);
+  if (kv) {
+    a.full_layers = kv->full_layers;
+    a.sliding_layers = kv->sliding_layers;
+    a.mla_layers = kv->mla_layers;
+    a.state_layers = kv->state_layers;
+    a.kv_bytes = kv->bytes;
+    a.state_bytes = kv->state_bytes_per_sequence;
+    // The MHA cache at the same context: every head kept, no window.
+    uint64_t mha = 0;
+    if (!__builtin_mul_overflow(kv->mha_bytes_per_token, k_explain_context, &mha)) {
+      a.mha_bytes = mha;
+    }
+    if (a.mha_bytes && *a.mha_bytes > 0) {
+      a.saving = 1.0 - static_cast<double>(*a.kv_bytes) / static_cast<double>(*a.mha_bytes);
+    }
+  }
+  if (a.mla_layers > 0) {
+    a.kind = "MLA";
+  } else if (kv && kv->full_layers + kv->sliding_layers == 0) {
+    a.kind = "none";
+  } else if (!kv && kv.error().kind == ErrorKind::not_found) {
+    a.kind = "bidirectional MHA";
+  } else if (a.kv_heads == 1 && a.heads > 1) {
+    a.kind = "MQA";
+  } else if (a.kv_heads > 0 && a.kv_heads < a.heads) {
+    a.kind = "GQA";
+  } else {
+    a.kind = "MHA";
+  }
+  return a;
+}
+
+FfnFacts ffn_facts(const Model& model, const ModelConfig& c) {
+  FfnFacts f;
+  f.hidden = c.hidden_size.value_or(0);
+  f.intermediate = c.intermediate_size.value_or(0);
+  f.activation = string_field(
+      c, {"hidden_act", "hidden_activation", "activation_function", "feed_forward_proj"});
+  if (!model.tensors.empty()) {
+    f.gated = std::any_of(model.tensors.begin(), model.tensors.end(), [](const TensorInfo& t) {
+      return contains(t.name, "gate_proj") || contains(t.name, "gate_up_proj") ||
+             contains(t.name, ".w3.") || contains(t.name, "wi_0") || contains(t.name, "w3.weight");
+    });
+  } else {
+    f.gated = gated_family(c.model_type) || contains(f.activation, "gated");
+  }
+  if (f.hidden > 0 && f.intermediate > 0) {
+    f.expansion = static_cast<double>(f.intermediate) / static_cast<double>(f.hidden);
+  }
+  for (const std::string& k : c.layer_mlp) {
+    f.moe_layers += k == "moe" ? 1U : 0U;
+    f.dense_layers += k == "dense" ? 1U : 0U;
+  }
+  if (c.is_moe()) {
+    f.experts = *c.num_experts;
+    f.top_k = c.top_k.value_or(0);
+    f.expert_intermediate = c.moe_intermediate_size.value_or(f.intermediate);
+    f.shared_experts =
+        c.num_shared_experts.value_or(c.shared_expert_intermediate_size.has_value() ? 1 : 0);
+  }
+  const bool silu = contains(f.activation, "silu") || contains(f.activation, "swish");
+  const bool gelu = contains(f.activation, "gelu");
+  if (f.moe_layers == 0 && f.dense_layers == 0) {
+    f.kind = "none";
+  } else if (f.gated) {
+    f.kind = silu || f.activation.empty() ? "SwiGLU" : gelu ? "GeGLU" : "gated MLP";
+  } else {
+    f.kind = gelu ? "GELU MLP" : contains(f.activation, "relu") ? "ReLU MLP" : "MLP";
+  }
+  return f;
+}
+
+NormFacts norm_facts(const Model& model, const ModelConfig& c, const ParamCount& params) {
+  NormFacts n;
+  n.eps = c.norm_eps;
+  bool has_norm_tensor = false, norm_bias = false;
+  for (size_t i = 0; i < model.tensors.size() && i < params.classes.size(); ++i) {
+    if (params.classes[i].component == Component::norms) {
+      has_norm_tensor = true;
+      // Old TensorFlow-born checkpoints (BERT) name LayerNorm's scale and shift gamma / beta.
+      norm_bias = norm_bias || model.tensors[i].name.ends_with(".bias") ||
+                  model.tensors[i].name.ends_with(".beta");
+    }
+  }
+  if (has_norm_tensor) {
+    // LayerNorm re-centres and carries a bias; RMSNorm (and T5's norm) only scales.
+    n.kind = norm_bias ? "LayerNorm" : "RMSNorm";
+  } else if (c.find("rms_norm_eps") || one_of(c.model_type, {"t5", "mamba", "mamba2"})) {
+    n.kind = "RMSNorm";
+  } else if (c.find("layer_norm_eps") || c.find("layer_norm_epsilon")) {
+    n.kind = "LayerNorm";
+  } else {
+    n.kind = "RMSNorm";
+  }
+  return n;
+}
+
+PositionFacts position_facts(const Model& model, const ModelConfig& c) {
+  PositionFacts p;
+  p.max_positions = c.max_position_embeddings;
+  const std::string& mt = c.model_type;
+  const bool recurrent_only =
+      !c.layer_attention.empty() &&
+      std::all_of(c.layer_attention.begin(), c.layer_attention.end(),
+                  [](const std::string& k) { return k == "mamba" || k == "rwkv"; });
+  const bool learned_table =
+      std::any_of(model.tensors.begin(), model.tensors.end(), [](const TensorInfo& t) {
+        return contains(t.name, "wpe.") || contains(t.name, "position_embeddings.");
+      });
+  if (recurrent_only) {
+    p.kind = "none";
+  } else if (mt == "bloom" || flag_field(c, "alibi") || flag_field(c, "attn_config.alibi")) {
+    p.kind = "ALiBi";
+  } else if (mt == "t5" || mt == "mt5" || c.find("relative_attention_num_buckets")) {
+    p.kind = "relative (T5 buckets)";
+  } else if (learned_table ||
+             one_of(mt, {"gpt2", "bert", "roberta", "opt", "gpt_bigcode", "distilbert"})) {
+    p.kind = "learned absolute";
+  } else {
+    p.kind = "RoPE";
+    p.rope_theta = c.rope_theta;
+    if (!p.rope_theta) {
+      p.rope_theta = 10000.0;  // the transformers default base
+      p.theta_assumed = true;
+    }
+    p.wavelength = 2.0 * std::numbers::pi * *p.rope_theta;
+    if (const nlohmann::json* rs = c.find("rope_scaling"); rs && rs->is_object()) {
+      for (const char* key : {"rope_type", "type"}) {
+        if (auto t = rs->find(key); t != rs->end() && t->is_string()) {
+          p.scaling = t->get<std::string>();
+          break;
+        }
+      }
+      if (auto f = rs->find("factor"); f != rs->end() && f->is_number()) {
+        p.scaling_factor = f->get<double>();
+      }
+      if (p.scaling.empty()) {
+        p.scaling = "rope_scaling";
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+ArchitectureExplanation explain_architecture(const Model& model, const ParamCount& params) {
+  ArchitectureExplanation e;
+  uint64_t n = params.total;
+  if (model.config) {
+    const ModelConfig& c = *model.config;
+    e.attention = attention_facts(c);
+    e.ffn = ffn_facts(model, c);
+    e.norm = norm_facts(model, c, params);
+    e.position = position_facts(model, c);
+    if (model.tensors.empty()) {
+      if (auto a = analytic_count(c)) {
+        n = a->total;
+      }
+    }
+  }
+  e.scaling.params = n;
+  e.scaling.active = params.routed_expert_params > 0 ? params.active : std::nullopt;
+  // Chinchilla (Hoffmann et al., 2022): ~20 training tokens per parameter; training compute
+  // ~6·N·D FLOPs (forward 2·N·D, backward 4·N·D).
+  const auto nd = static_cast<double>(n);
+  e.scaling.chinchilla_tokens = 20.0 * nd;
+  e.scaling.training_flops = 6.0 * nd * e.scaling.chinchilla_tokens;
+  e.formats = weight_formats(n);
+  return e;
+}
+
+}  // namespace mbuild

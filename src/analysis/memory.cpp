@@ -1,0 +1,175 @@
+#include "mbuild/analysis/memory.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "util/checked.hpp"
+
+namespace mbuild {
+namespace {
+
+// Bits per weight of each format, as exact fractions where the format fixes them.
+struct FormatBits {
+  std::string_view format;
+  uint64_t num;
+  uint64_t den;
+};
+
+constexpr FormatBits k_formats[] = {
+    {"F32", 32, 1},
+    {"BF16", 16, 1},
+    {"FP8", 8, 1},
+    {"INT8", 8, 1},
+    {"INT4", 4 * 128 + 16, 128},  // 4-bit weights + one FP16 scale per 128-weight group
+    {"Q8_0", 34 * 8, 32},         // llama.cpp block: 32 int8 + FP16 scale = 34 bytes
+    {"Q6_K", 210 * 8, 256},       // super-block of 256 weights in 210 bytes
+    {"Q4_K_M", 485, 100},         // mix of Q4_K (4.5) and Q6_K tensors: ~4.85 on Llama models
+    {"MXFP4", 17 * 8, 32},        // 32 FP4 values + one E8M0 scale = 17 bytes
+    {"NVFP4", 9 * 8, 16},         // 16 FP4 values + one FP8 scale = 9 bytes
+};
+
+uint64_t sat_mul(uint64_t a, uint64_t b) {
+  return checked_mul(a, b).value_or(UINT64_MAX);
+}
+uint64_t sat_add(uint64_t a, uint64_t b) {
+  return checked_add(a, b).value_or(UINT64_MAX);
+}
+
+bool encoder_only(const ModelConfig& config) {
+  static constexpr std::string_view k_encoders[] = {"bert",       "roberta", "xlm-roberta",
+                                                    "distilbert", "deberta", "deberta-v2",
+                                                    "electra",    "albert",  "modernbert"};
+  return std::find(std::begin(k_encoders), std::end(k_encoders), config.model_type) !=
+         std::end(k_encoders);
+}
+
+}  // namespace
+
+uint64_t torch_dtype_bytes(std::string_view d) {
+  if (d == "float32" || d == "float" || d == "fp32") {
+    return 4;
+  }
+  if (d == "float64") {
+    return 8;
+  }
+  if (d == "float8_e4m3fn" || d == "float8_e5m2" || d == "int8" || d == "uint8") {
+    return 1;
+  }
+  return 2;
+}
+
+std::vector<FormatSize> weight_formats(uint64_t params) {
+  std::vector<FormatSize> out;
+  for (const FormatBits& f : k_formats) {
+    // bytes = ceil(params * num / (den * 8)), computed without overflowing for 10^12 params.
+    const uint64_t den = f.den * 8;
+    const uint64_t whole = params / den;
+    const uint64_t rest = params % den;
+    uint64_t bytes = sat_add(sat_mul(whole, f.num), (rest * f.num + den - 1) / den);
+    out.push_back({f.format, f.num, f.den, bytes});
+  }
+  return out;
+}
+
+Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch) {
+  if (encoder_only(config)) {
+    return fail(ErrorKind::not_found, "config.json",
+                fmt::format("{} is an encoder-only model: no KV cache", config.model_type));
+  }
+  KvCache kv;
+  kv.dtype_bytes = torch_dtype_bytes(config.torch_dtype);
+  kv.context = context ? context : config.max_position_embeddings.value_or(4096);
+  kv.batch = batch ? batch : 1;
+  const uint64_t b = kv.dtype_bytes;
+
+  const auto kv_lora = config.count("kv_lora_rank");
+  const auto rope_dim = config.count("qk_rope_head_dim");
+  const bool mla = kv_lora.has_value() && *kv_lora > 0;
+  const uint64_t kv_heads = config.num_kv_heads.value_or(0);
+  const uint64_t heads = config.num_heads.value_or(0);
+  const uint64_t head_dim = config.head_dim.value_or(0);
+  if (!mla && (kv_heads == 0 || head_dim == 0) &&
+      std::any_of(config.layer_attention.begin(), config.layer_attention.end(),
+                  [](const std::string& k) {
+                    return k.find("attention") != std::string::npos && k != "linear_attention";
+                  })) {
+    return bad_input("config.json", "num_key_value_heads / head_dim missing: no KV-cache size");
+  }
+  const uint64_t per_token_full = mla ? sat_mul(*kv_lora + rope_dim.value_or(0), b)
+                                      : sat_mul(sat_mul(2, kv_heads), sat_mul(head_dim, b));
+  const uint64_t mha_per_token =
+      mla ? sat_mul(
+                sat_mul(heads, config.count("qk_nope_head_dim").value_or(0) + rope_dim.value_or(0) +
+                                   config.count("v_head_dim").value_or(0)),
+                b)
+          : sat_mul(sat_mul(2, heads), sat_mul(head_dim, b));
+  const uint64_t window = config.sliding_window.value_or(kv.context);
+
+  // Recurrent state per layer for linear-attention (gated delta-net) and Mamba layers.
+  uint64_t linear_state = 0;
+  if (auto kh = config.count("linear_num_key_heads")) {
+    const uint64_t vh = config.count("linear_num_value_heads").value_or(*kh);
+    const uint64_t kd = config.count("linear_key_head_dim").value_or(0);
+    const uint64_t vd = config.count("linear_value_head_dim").value_or(0);
+    const uint64_t kernel = config.count("linear_conv_kernel_dim").value_or(4);
+    const uint64_t conv_dim = 2 * *kh * kd + vh * vd;
+    linear_state = sat_add(sat_mul(sat_mul(vh, kd), sat_mul(vd, b)),
+                           sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), b));
+  }
+  uint64_t mamba_state = 0;
+  {
+    const uint64_t hidden = config.hidden_size.value_or(0);
+    const uint64_t expand = config.count("expand").value_or(2);
+    const uint64_t inner = config.count("ssm_inner_size").value_or(sat_mul(expand, hidden));
+    const uint64_t d_state = config.count("state_size").value_or(16);
+    const uint64_t kernel = config.count("conv_kernel").value_or(4);
+    const uint64_t groups = config.count("ssm_n_groups").value_or(0);
+    const uint64_t conv_dim = inner + 2 * groups * d_state;
+    mamba_state = sat_add(sat_mul(sat_mul(inner, d_state), b),
+                          sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), b));
+  }
+
+  for (const std::string& kind : config.layer_attention) {
+    if (kind == "linear_attention") {
+      kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, linear_state);
+      ++kv.state_layers;
+    } else if (kind == "mamba") {
+      kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, mamba_state);
+      ++kv.state_layers;
+    } else if (kind == "rwkv") {
+      // RWKV-4 keeps five hidden-size vectors per layer, in FP32.
+      kv.state_bytes_per_sequence =
+          sat_add(kv.state_bytes_per_sequence, sat_mul(5 * 4, config.hidden_size.value_or(0)));
+      ++kv.state_layers;
+    } else {
+      const bool sliding = kind == "sliding_attention" || kind == "chunked_attention";
+      const uint64_t tokens = sliding ? std::min(kv.context, window) : kv.context;
+      kv.bytes_per_token = sat_add(kv.bytes_per_token, per_token_full);
+      kv.mha_bytes_per_token = sat_add(kv.mha_bytes_per_token, mha_per_token);
+      kv.bytes = sat_add(kv.bytes, sat_mul(per_token_full, tokens));
+      ++(mla ? kv.mla_layers : sliding ? kv.sliding_layers : kv.full_layers);
+    }
+  }
+  kv.bytes = sat_mul(kv.bytes, kv.batch);
+  kv.state_bytes = sat_mul(kv.state_bytes_per_sequence, kv.batch);
+  if (kv.sliding_layers && window < kv.context) {
+    kv.notes.push_back(fmt::format("{} sliding-window layer(s) hold at most {} tokens",
+                                   kv.sliding_layers, window));
+  }
+  if (mla) {
+    kv.notes.push_back(
+        fmt::format("MLA caches the compressed latent: kv_lora_rank {} + rope {} "
+                    "per layer and token",
+                    *kv_lora, rope_dim.value_or(0)));
+  }
+  if (kv.state_layers) {
+    kv.notes.push_back(
+        fmt::format("{} linear-attention/SSM layer(s) hold a constant state of {} "
+                    "bytes per sequence instead of a KV cache",
+                    kv.state_layers, kv.state_bytes_per_sequence));
+  }
+  return kv;
+}
+
+}  // namespace mbuild

@@ -1,0 +1,610 @@
+#include "mbuild/model/model_config.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <set>
+
+#include <fmt/format.h>
+
+namespace mbuild {
+namespace {
+
+using nlohmann::json;
+
+// The alias table: each canonical field and the config keys (dotted paths) that spell it,
+// in priority order. Families name the same dimension differently (GPT-2 n_embd, T5 d_model,
+// MPT/DBRX attn_config, Falcon n_head_kv, ...).
+struct Alias {
+  std::string_view canonical;
+  std::string_view paths;  // space-separated
+};
+
+constexpr std::array k_aliases = {
+    Alias{"hidden_size", "hidden_size n_embd n_embed d_model model_dim dim"},
+    Alias{"num_layers", "num_hidden_layers n_layer num_layers n_layers"},
+    Alias{"num_heads", "num_attention_heads n_head num_heads n_heads attn_config.n_heads"},
+    Alias{"num_kv_heads",
+          "num_key_value_heads num_kv_heads n_head_kv attn_config.kv_n_heads n_kv_heads "
+          "multi_query_group_num"},
+    Alias{"head_dim", "head_dim d_kv kv_channels attention_head_dim"},
+    Alias{"intermediate_size",
+          "intermediate_size n_inner d_ff ffn_dim ffn_hidden_size ffn_config.ffn_hidden_size"},
+    Alias{"vocab_size", "vocab_size padded_vocab_size n_vocab"},
+    Alias{"max_position_embeddings",
+          "max_position_embeddings n_positions max_seq_len max_sequence_length seq_length n_ctx"},
+    Alias{"tie_word_embeddings", "tie_word_embeddings tie_embeddings"},
+    Alias{"rope_theta",
+          "rope_theta rope_parameters.rope_theta rotary_emb_base rope_embedding_base "
+          "attn_config.rope_theta"},
+    Alias{"norm_eps", "rms_norm_eps layer_norm_eps layer_norm_epsilon norm_eps layernorm_epsilon"},
+    Alias{"sliding_window", "sliding_window"},
+    Alias{"sliding_window_pattern", "sliding_window_pattern _sliding_window_pattern"},
+    Alias{"num_experts",
+          "num_local_experts num_experts n_routed_experts moe_num_experts "
+          "ffn_config.moe_num_experts"},
+    Alias{"top_k",
+          "num_experts_per_tok moe_top_k num_experts_per_token experts_per_token "
+          "ffn_config.moe_top_k"},
+    Alias{"moe_intermediate_size", "moe_intermediate_size expert_intermediate_size"},
+    Alias{"shared_expert_intermediate_size", "shared_expert_intermediate_size"},
+    Alias{"num_shared_experts", "n_shared_experts num_shared_experts"},
+    Alias{"first_k_dense_replace", "first_k_dense_replace"},
+    Alias{"moe_layer_freq", "moe_layer_freq"},
+    Alias{"decoder_sparse_step", "decoder_sparse_step"},
+    Alias{"interleave_moe_layer_step", "interleave_moe_layer_step"},
+    Alias{"full_attention_interval", "full_attention_interval"},
+    Alias{"kv_lora_rank", "kv_lora_rank"},
+    Alias{"q_lora_rank", "q_lora_rank"},
+    Alias{"qk_rope_head_dim", "qk_rope_head_dim"},
+    Alias{"qk_nope_head_dim", "qk_nope_head_dim"},
+    Alias{"v_head_dim", "v_head_dim"},
+    Alias{"num_mtp_layers", "num_nextn_predict_layers mtp_num_hidden_layers num_mtp_layers"},
+    Alias{"linear_num_key_heads", "linear_num_key_heads"},
+    Alias{"linear_num_value_heads", "linear_num_value_heads"},
+    Alias{"linear_key_head_dim", "linear_key_head_dim"},
+    Alias{"linear_value_head_dim", "linear_value_head_dim"},
+    Alias{"linear_conv_kernel_dim", "linear_conv_kernel_dim"},
+    Alias{"state_size", "state_size d_state ssm_state_size mamba_d_state"},
+    Alias{"conv_kernel", "conv_kernel d_conv mamba_d_conv"},
+    Alias{"expand", "expand mamba_expand"},
+    Alias{"ssm_inner_size", "d_inner mamba_d_inner"},
+    Alias{"time_step_rank", "time_step_rank mamba_dt_rank dt_rank"},
+    Alias{"ssm_num_heads", "mamba_n_heads ssm_num_heads"},
+    Alias{"ssm_n_groups", "n_groups mamba_n_groups"},
+    Alias{"ssm_head_dim", "mamba_d_head ssm_head_dim"},
+    Alias{"attn_layer_period", "attn_layer_period"},
+    Alias{"attn_layer_offset", "attn_layer_offset"},
+    Alias{"expert_layer_period", "expert_layer_period"},
+    Alias{"expert_layer_offset", "expert_layer_offset"},
+    Alias{"num_decoder_layers", "num_decoder_layers"},
+    Alias{"attention_chunk_size", "attention_chunk_size"},
+};
+
+// Values the transformers config classes supply when config.json leaves a field out.
+struct FamilyDefault {
+  std::string_view model_type;
+  std::string_view canonical;
+  double value;
+};
+
+constexpr std::array k_family_defaults = {
+    // Gemma3TextConfig
+    FamilyDefault{"gemma3_text", "vocab_size", 262208},
+    FamilyDefault{"gemma3_text", "hidden_size", 2304},
+    FamilyDefault{"gemma3_text", "intermediate_size", 9216},
+    FamilyDefault{"gemma3_text", "num_layers", 26},
+    FamilyDefault{"gemma3_text", "num_heads", 8},
+    FamilyDefault{"gemma3_text", "num_kv_heads", 4},
+    FamilyDefault{"gemma3_text", "head_dim", 256},
+    FamilyDefault{"gemma3_text", "max_position_embeddings", 131072},
+    FamilyDefault{"gemma3_text", "norm_eps", 1e-6},
+    FamilyDefault{"gemma3_text", "rope_theta", 1e6},
+    FamilyDefault{"gemma3_text", "sliding_window", 4096},
+    FamilyDefault{"gemma3_text", "sliding_window_pattern", 6},
+    FamilyDefault{"gemma3_text", "tie_word_embeddings", 1},
+    FamilyDefault{"gemma2", "tie_word_embeddings", 1},
+    FamilyDefault{"gemma", "tie_word_embeddings", 1},
+    FamilyDefault{"gpt2", "tie_word_embeddings", 1},
+    FamilyDefault{"gpt2", "norm_eps", 1e-5},
+    FamilyDefault{"bloom", "tie_word_embeddings", 1},
+    FamilyDefault{"bert", "tie_word_embeddings", 1},
+    FamilyDefault{"roberta", "tie_word_embeddings", 1},
+    FamilyDefault{"t5", "tie_word_embeddings", 1},
+    FamilyDefault{"mamba", "tie_word_embeddings", 1},
+    FamilyDefault{"mamba2", "tie_word_embeddings", 0},
+    FamilyDefault{"falcon", "tie_word_embeddings", 1},
+    FamilyDefault{"starcoder2", "tie_word_embeddings", 1},
+    FamilyDefault{"llama", "tie_word_embeddings", 0},
+    FamilyDefault{"mistral", "tie_word_embeddings", 0},
+    FamilyDefault{"mixtral", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen2", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen2_moe", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen3", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen3_moe", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen3_next", "tie_word_embeddings", 0},
+    FamilyDefault{"deepseek_v2", "tie_word_embeddings", 0},
+    FamilyDefault{"deepseek_v3", "tie_word_embeddings", 0},
+    FamilyDefault{"phi3", "tie_word_embeddings", 0},
+    FamilyDefault{"gpt_oss", "tie_word_embeddings", 0},
+    FamilyDefault{"jamba", "tie_word_embeddings", 0},
+    FamilyDefault{"jamba", "attn_layer_period", 8},
+    FamilyDefault{"jamba", "attn_layer_offset", 4},
+    FamilyDefault{"jamba", "expert_layer_period", 2},
+    FamilyDefault{"jamba", "expert_layer_offset", 1},
+    FamilyDefault{"olmo2", "tie_word_embeddings", 0},
+    // SiglipVisionConfig
+    FamilyDefault{"siglip_vision_model", "hidden_size", 768},
+    FamilyDefault{"siglip_vision_model", "intermediate_size", 3072},
+    FamilyDefault{"siglip_vision_model", "num_layers", 12},
+    FamilyDefault{"siglip_vision_model", "num_heads", 12},
+};
+
+const Alias* find_alias(std::string_view canonical) {
+  for (const Alias& a : k_aliases) {
+    if (a.canonical == canonical) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+const json* lookup_path(const json& object, std::string_view dotted) {
+  const json* node = &object;
+  size_t start = 0;
+  while (true) {
+    if (!node->is_object()) {
+      return nullptr;
+    }
+    size_t dot = dotted.find('.', start);
+    // A string_view key: the object's comparator is transparent, so no string is built.
+    std::string_view key = dotted.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    auto it = node->find(key);
+    if (it == node->end()) {
+      return nullptr;
+    }
+    node = &*it;
+    if (dot == std::string_view::npos) {
+      return node;
+    }
+    start = dot + 1;
+  }
+}
+
+template <class F>
+void for_each_path(std::string_view paths, F&& f) {
+  size_t start = 0;
+  while (start < paths.size()) {
+    size_t space = paths.find(' ', start);
+    if (space == std::string_view::npos) {
+      space = paths.size();
+    }
+    if (f(paths.substr(start, space - start))) {
+      return;
+    }
+    start = space + 1;
+  }
+}
+
+std::optional<uint64_t> as_count(const json& v) {
+  if (v.is_number_unsigned()) {
+    return v.get<uint64_t>();
+  }
+  if (v.is_number_integer()) {
+    auto i = v.get<int64_t>();
+    return i >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(i)) : std::nullopt;
+  }
+  if (v.is_number_float()) {
+    double d = v.get<double>();
+    if (d >= 0 && d < 9.0e15 && std::floor(d) == d) {
+      return static_cast<uint64_t>(d);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<double> as_number(const json& v) {
+  if (v.is_number()) {
+    return v.get<double>();
+  }
+  if (v.is_boolean()) {
+    return v.get<bool>() ? 1.0 : 0.0;
+  }
+  return std::nullopt;
+}
+
+std::string text_model_type(const json& root) {
+  for (const char* key : {"text_config", "llm_config", "language_config"}) {
+    auto it = root.find(key);
+    if (it != root.end() && it->is_object()) {
+      auto mt = it->find("model_type");
+      if (mt != it->end() && mt->is_string()) {
+        return mt->get<std::string>();
+      }
+    }
+  }
+  auto mt = root.find("model_type");
+  return mt != root.end() && mt->is_string() ? mt->get<std::string>() : std::string();
+}
+
+std::string normalise_layer_type(std::string s) {
+  if (s == "full_attention" || s == "attention" || s == "global" || s == "full") {
+    return "full_attention";
+  }
+  if (s == "sliding_attention" || s == "sliding_window" || s == "local" || s == "sliding") {
+    return "sliding_attention";
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string quote_nonfinite_tokens(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    bool replaced = false;
+    for (std::string_view token : {"-Infinity", "Infinity", "NaN"}) {
+      if (text.substr(i, token.size()) == token) {
+        out += '"';
+        out += token;
+        out += '"';
+        i += token.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) {
+      out += c;
+    }
+  }
+  return out;
+}
+
+const json* ModelConfig::find(std::string_view dotted_path) const {
+  if (text.is_object()) {
+    if (const json* v = lookup_path(text, dotted_path)) {
+      return v;
+    }
+  }
+  return lookup_path(raw, dotted_path);
+}
+
+std::optional<double> ModelConfig::number(std::string_view canonical) const {
+  std::optional<double> out;
+  if (const Alias* alias = find_alias(canonical)) {
+    for_each_path(alias->paths, [&](std::string_view path) {
+      if (const json* v = find(path); v && !v->is_null()) {
+        out = as_number(*v);
+        return out.has_value();
+      }
+      return false;
+    });
+  } else if (const json* v = find(canonical); v && !v->is_null()) {
+    out = as_number(*v);
+  }
+  if (!out) {
+    for (const FamilyDefault& d : k_family_defaults) {
+      if (d.model_type == model_type && d.canonical == canonical) {
+        return d.value;
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<uint64_t> ModelConfig::count(std::string_view canonical) const {
+  auto n = number(canonical);
+  if (!n || *n < 0 || *n >= 9.0e15 || std::floor(*n) != *n) {
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(*n);
+}
+
+std::optional<bool> ModelConfig::flag(std::string_view canonical) const {
+  auto n = number(canonical);
+  if (!n) {
+    return std::nullopt;
+  }
+  return *n != 0;
+}
+
+Result<ModelConfig> parse_model_config(std::string_view file, std::string_view text) {
+  const std::string where(file);
+  if (text.size() > k_max_config_bytes) {
+    return bad_input(
+        where, fmt::format("{} bytes, over the {} byte limit", text.size(), k_max_config_bytes));
+  }
+  ModelConfig cfg;
+  // Most configs have no bare non-finite token and are parsed without the quoting copy.
+  const bool finite =
+      text.find("NaN") == std::string_view::npos && text.find("Infinity") == std::string_view::npos;
+  const std::string quoted = finite ? std::string() : quote_nonfinite_tokens(text);
+  auto raw = parse_json_object<json>(where, finite ? text : std::string_view(quoted));
+  if (!raw) {
+    return tl::unexpected(raw.error());
+  }
+  cfg.raw = std::move(*raw);
+  for (const char* key : {"text_config", "llm_config", "language_config"}) {
+    auto it = cfg.raw.find(key);
+    if (it != cfg.raw.end() && it->is_object()) {
+      cfg.text = *it;
+      break;
+    }
+  }
+  cfg.model_type = text_model_type(cfg.raw);
+  if (auto mt = cfg.raw.find("model_type"); mt != cfg.raw.end() && mt->is_string()) {
+    cfg.root_model_type = mt->get<std::string>();
+  }
+  if (auto arch = cfg.raw.find("architectures"); arch != cfg.raw.end() && arch->is_array()) {
+    for (const json& a : *arch) {
+      if (a.is_string()) {
+        cfg.architectures.push_back(a.get<std::string>());
+      }
+    }
+  }
+
+  // Every aliased field that is present must have a usable type: counts are non-negative
+  // integers, the rest numbers or booleans.
+  for (const Alias& alias : k_aliases) {
+    std::optional<Error> bad;
+    for_each_path(alias.paths, [&](std::string_view path) {
+      const json* v = cfg.find(path);
+      if (!v || v->is_null()) {
+        return false;
+      }
+      bool ok = alias.canonical == "tie_word_embeddings" ? v->is_boolean()
+                : alias.canonical == "rope_theta" || alias.canonical == "norm_eps"
+                    ? v->is_number()
+                    : as_count(*v).has_value();
+      if (alias.canonical == "sliding_window" && (v->is_boolean() || v->is_string())) {
+        ok = true;  // some configs write false / "null"
+      }
+      if (!ok) {
+        bad = Error{ErrorKind::bad_input, where,
+                    fmt::format("field '{}' has an unusable value {}", path, excerpt(v->dump()))};
+      }
+      return true;
+    });
+    if (bad) {
+      return tl::unexpected(*bad);
+    }
+  }
+
+  auto note_default = [&](std::string_view canonical) {
+    bool present = false;
+    if (const Alias* alias = find_alias(canonical)) {
+      for_each_path(alias->paths, [&](std::string_view path) {
+        const json* v = cfg.find(path);
+        present = v && !v->is_null();
+        return present;
+      });
+    }
+    if (!present && cfg.number(canonical)) {
+      cfg.defaulted.emplace_back(canonical);
+    }
+  };
+  for (std::string_view f :
+       {"hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim", "intermediate_size",
+        "vocab_size", "max_position_embeddings", "tie_word_embeddings"}) {
+    note_default(f);
+  }
+
+  cfg.hidden_size = cfg.count("hidden_size");
+  cfg.num_layers = cfg.count("num_layers");
+  cfg.num_heads = cfg.count("num_heads");
+  cfg.num_kv_heads = cfg.count("num_kv_heads");
+  cfg.head_dim = cfg.count("head_dim");
+  cfg.intermediate_size = cfg.count("intermediate_size");
+  cfg.vocab_size = cfg.count("vocab_size");
+  cfg.max_position_embeddings = cfg.count("max_position_embeddings");
+  cfg.tie_word_embeddings = cfg.flag("tie_word_embeddings");
+  cfg.rope_theta = cfg.number("rope_theta");
+  cfg.norm_eps = cfg.number("norm_eps");
+  cfg.num_experts = cfg.count("num_experts");
+  cfg.top_k = cfg.count("top_k");
+  cfg.moe_intermediate_size = cfg.count("moe_intermediate_size");
+  cfg.num_shared_experts = cfg.count("num_shared_experts");
+  cfg.shared_expert_intermediate_size = cfg.count("shared_expert_intermediate_size");
+  for (const char* key : {"torch_dtype", "dtype"}) {
+    if (const json* v = cfg.find(key); v && v->is_string()) {
+      cfg.torch_dtype = v->get<std::string>();
+      break;
+    }
+  }
+
+  const std::string& mt = cfg.model_type;
+  // Falcon: multi_query means one KV head unless the new decoder architecture names its own.
+  if (mt == "falcon" || mt == "RefinedWeb" || mt == "RefinedWebModel") {
+    const json* nda = cfg.find("new_decoder_architecture");
+    const json* mq = cfg.find("multi_query");
+    bool new_arch = nda && nda->is_boolean() && nda->get<bool>();
+    if (!new_arch && mq && mq->is_boolean() && mq->get<bool>()) {
+      cfg.num_kv_heads = 1;
+    }
+  }
+  if (!cfg.num_kv_heads && cfg.num_heads) {
+    cfg.num_kv_heads = cfg.num_heads;
+  }
+  if (!cfg.head_dim && cfg.hidden_size && cfg.num_heads && *cfg.num_heads > 0) {
+    cfg.head_dim = *cfg.hidden_size / *cfg.num_heads;
+  }
+  // GPT-2 (n_inner null), BLOOM and Falcon: a 4x MLP; MPT names an expansion ratio.
+  if (!cfg.intermediate_size && cfg.hidden_size) {
+    if (const json* ratio = cfg.find("expansion_ratio"); ratio && ratio->is_number()) {
+      cfg.intermediate_size =
+          static_cast<uint64_t>(ratio->get<double>() * static_cast<double>(*cfg.hidden_size));
+    } else if (mt == "gpt2" || mt == "bloom" || mt == "falcon" || mt == "gpt_bigcode" ||
+               mt == "mpt") {
+      cfg.intermediate_size = 4 * *cfg.hidden_size;
+    }
+  }
+
+  // Per-layer attention kinds.
+  const uint64_t layers = std::min<uint64_t>(cfg.num_layers.value_or(0), 100'000);
+  // false, 0 and "null" switch the window off; only an absent field takes the family default.
+  if (const json* sw = cfg.find("sliding_window"); sw && !sw->is_null()) {
+    cfg.sliding_window = as_count(*sw);
+    if (cfg.sliding_window == 0U) {
+      cfg.sliding_window.reset();
+    }
+  } else {
+    cfg.sliding_window = cfg.count("sliding_window");  // family default
+  }
+  if (const json* lt = cfg.find("layer_types"); lt && lt->is_array()) {
+    for (const json& v : *lt) {
+      cfg.layer_attention.push_back(v.is_string() ? normalise_layer_type(v.get<std::string>())
+                                                  : std::string("unknown"));
+    }
+  } else if (auto interval = cfg.count("full_attention_interval"); interval && *interval > 0) {
+    for (uint64_t i = 0; i < layers; ++i) {
+      cfg.layer_attention.emplace_back((i + 1) % *interval == 0 ? "full_attention"
+                                                                : "linear_attention");
+    }
+  } else if (mt == "gemma3_text" || mt == "gemma3") {
+    uint64_t pattern = cfg.count("sliding_window_pattern").value_or(6);
+    for (uint64_t i = 0; i < layers; ++i) {
+      cfg.layer_attention.emplace_back(pattern > 0 && (i + 1) % pattern == 0 ? "full_attention"
+                                                                             : "sliding_attention");
+    }
+  } else if (mt == "gemma2" || mt == "cohere2") {
+    for (uint64_t i = 0; i < layers; ++i) {
+      cfg.layer_attention.emplace_back((i + 1) % 2 ? "sliding_attention" : "full_attention");
+    }
+  } else if (mt == "mamba" || mt == "mamba2" || mt == "falcon_mamba") {
+    cfg.layer_attention.assign(layers, "mamba");
+  } else if (mt == "rwkv" || mt == "rwkv5" || mt == "rwkv6" || mt == "rwkv7") {
+    cfg.layer_attention.assign(layers, "rwkv");
+  } else if (mt == "jamba") {
+    uint64_t period = cfg.count("attn_layer_period").value_or(8);
+    uint64_t offset = cfg.count("attn_layer_offset").value_or(4);
+    for (uint64_t i = 0; i < layers; ++i) {
+      cfg.layer_attention.emplace_back(period > 0 && i % period == offset ? "full_attention"
+                                                                          : "mamba");
+    }
+  } else {
+    const json* use_sw = cfg.find("use_sliding_window");
+    bool sliding = cfg.sliding_window.has_value() &&
+                   !(use_sw && use_sw->is_boolean() && !use_sw->get<bool>()) &&
+                   *cfg.sliding_window < cfg.max_position_embeddings.value_or(UINT64_MAX);
+    cfg.layer_attention.assign(layers, sliding ? "sliding_attention" : "full_attention");
+  }
+
+  // Per-layer MLP kinds.
+  if (const json* mlt = cfg.find("mlp_layer_types"); mlt && mlt->is_array()) {
+    for (const json& v : *mlt) {
+      std::string s = v.is_string() ? v.get<std::string>() : "unknown";
+      cfg.layer_mlp.push_back(s == "sparse" ? "moe" : s);
+    }
+  } else if (mt == "mamba" || mt == "mamba2" || mt == "falcon_mamba") {
+    cfg.layer_mlp.assign(layers, "none");
+  } else if (!cfg.is_moe()) {
+    cfg.layer_mlp.assign(layers, "dense");
+  } else {
+    std::set<uint64_t> mlp_only;
+    if (const json* m = cfg.find("mlp_only_layers"); m && m->is_array()) {
+      for (const json& v : *m) {
+        if (auto i = as_count(v)) {
+          mlp_only.insert(*i);
+        }
+      }
+    }
+    auto first_dense = cfg.count("first_k_dense_replace");
+    auto freq = cfg.count("moe_layer_freq");
+    auto step = cfg.count("decoder_sparse_step");
+    auto interleave = cfg.count("interleave_moe_layer_step");
+    auto expert_period = cfg.count("expert_layer_period");
+    auto expert_offset = cfg.count("expert_layer_offset");
+    for (uint64_t i = 0; i < layers; ++i) {
+      bool moe = true;
+      if (first_dense || freq) {
+        uint64_t f = freq.value_or(1);
+        moe = i >= first_dense.value_or(0) && f > 0 && i % f == 0;
+      } else if (step) {
+        moe = *step > 0 && (i + 1) % *step == 0;
+      } else if (interleave) {
+        moe = *interleave > 0 && (i + 1) % *interleave == 0;
+      } else if (mt == "jamba") {
+        uint64_t p = expert_period.value_or(2);
+        moe = p > 0 && i % p == expert_offset.value_or(1);
+      }
+      if (mlp_only.count(i)) {
+        moe = false;
+      }
+      cfg.layer_mlp.emplace_back(moe ? "moe" : "dense");
+    }
+  }
+
+  // Quantization: transformers' quantization_config, or MLX's quantization.
+  const json* q = cfg.raw.contains("quantization_config") ? &cfg.raw["quantization_config"]
+                  : cfg.raw.contains("quantization")      ? &cfg.raw["quantization"]
+                                                          : nullptr;
+  if (q && q->is_object()) {
+    QuantConfig& quant = cfg.quant;
+    quant.raw = *q;
+    auto get_u = [&](const json& o, const char* key) -> uint64_t {
+      auto it = o.find(key);
+      return it != o.end() ? as_count(*it).value_or(0) : 0;
+    };
+    if (auto m = q->find("quant_method"); m != q->end() && m->is_string()) {
+      quant.method = m->get<std::string>();
+    } else if (q->contains("bits") && q->contains("group_size")) {
+      quant.method = "mlx";
+    }
+    quant.bits = static_cast<unsigned>(get_u(*q, "bits"));
+    quant.group_size = get_u(*q, "group_size");
+    if (quant.method == "bitsandbytes") {
+      auto load4 = q->find("load_in_4bit");
+      bool four = load4 != q->end() && load4->is_boolean() && load4->get<bool>();
+      quant.bits = four ? 4 : 8;
+      if (auto t = q->find("bnb_4bit_quant_type"); four && t != q->end() && t->is_string()) {
+        quant.detail = t->get<std::string>();
+      }
+    } else if (quant.method == "compressed-tensors") {
+      if (auto f = q->find("format"); f != q->end() && f->is_string()) {
+        quant.detail = f->get<std::string>();
+      }
+      if (auto groups = q->find("config_groups"); groups != q->end() && groups->is_object()) {
+        for (const auto& [name, group] : groups->items()) {
+          if (auto w = group.find("weights"); w != group.end() && w->is_object()) {
+            quant.bits = static_cast<unsigned>(get_u(*w, "num_bits"));
+            quant.group_size = get_u(*w, "group_size");
+            break;
+          }
+        }
+      }
+    } else if (quant.method == "fp8") {
+      quant.bits = 8;
+    } else if (quant.method == "mxfp4") {
+      quant.bits = 4;
+    }
+  }
+  // DeepSeek-V4 style: "expert_dtype": "fp4" at the top level or inside quantization_config.
+  const json* ed = cfg.find("expert_dtype");
+  if (!ed && q && q->is_object() && q->contains("expert_dtype")) {
+    ed = &(*q)["expert_dtype"];
+  }
+  if (ed && ed->is_string()) {
+    std::string e = ed->get<std::string>();
+    cfg.quant.fp4_experts = e == "fp4" || e == "FP4" || e == "mxfp4";
+  }
+  return cfg;
+}
+
+}  // namespace mbuild

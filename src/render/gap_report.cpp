@@ -1,0 +1,876 @@
+#include "mbuild/render/gap_report.hpp"
+
+#include <algorithm>
+#include <set>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "mbuild/snapshot/dtype.hpp"
+#include "mbuild/snapshot/safetensors.hpp"
+
+namespace mbuild {
+namespace {
+
+using nlohmann::ordered_json;
+
+// The context length the worked examples use: fixed, so reports do not depend on a flag.
+constexpr uint64_t k_example_context = 4096;
+constexpr size_t k_max_tensor_rows = 40;
+
+// 1179648 -> "1,179,648"
+std::string num(uint64_t n) {
+  std::string digits = fmt::format("{}", n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) {
+      out += ',';
+    }
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string bytes_text(uint64_t n) {
+  constexpr const char* k_units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  auto d = static_cast<double>(n);
+  size_t unit = 0;
+  while (d >= 1024 && unit + 1 < std::size(k_units)) {
+    d /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? fmt::format("{} B", n)
+                   : fmt::format("{} B ({:.2f} {})", num(n), d, k_units[unit]);
+}
+
+uint64_t spec(const ordered_json& s, const char* key) {
+  auto it = s.find(key);
+  if (it == s.end()) {
+    return 0;
+  }
+  if (it->is_number_unsigned()) {
+    return it->get<uint64_t>();
+  }
+  if (it->is_boolean()) {
+    return it->get<bool>() ? 1 : 0;
+  }
+  return 0;
+}
+
+// What a class hook sees: one entry of one model.
+struct Numbers {
+  const ordered_json& s;  // the entry's specs
+  uint64_t params = 0;    // per unit
+  uint64_t count = 0;     // units
+  uint64_t matmul = 0;    // params of the representative unit's 2-D weight matrices
+  uint64_t bytes = 2;     // bytes per activation / cache element (the model dtype)
+  uint64_t tp = 1;        // the tensor-parallel degree of the worked split
+};
+
+using Hook = std::string (*)(const Numbers&);
+
+// ----- class hooks: formulas with this model's numbers -----------------------------------
+
+std::string attention_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"),
+                 heads = std::max(spec(n.s, "num_heads"), spec(n.s, "num_query_heads"));
+  const uint64_t kv = spec(n.s, "num_kv_heads") ? spec(n.s, "num_kv_heads") : heads;
+  const uint64_t hd = spec(n.s, "head_dim");
+  const uint64_t core = h * heads * hd + 2 * h * kv * hd + heads * hd * h;
+  return fmt::format(
+      "q, k, v, o weights = H·n·d + 2·H·n_kv·d + n·d·H = {}·{}·{} + 2·{}·{}·{} + {}·{}·{} = {}; "
+      "the remaining {} are biases, sinks and norms inside the block",
+      h, heads, hd, h, kv, hd, heads, hd, h, num(core), num(n.params - std::min(core, n.params)));
+}
+
+std::string attention_flops(const Numbers& n) {
+  const uint64_t heads = std::max(spec(n.s, "num_heads"), spec(n.s, "num_query_heads"));
+  const uint64_t hd = spec(n.s, "head_dim");
+  const uint64_t proj = 2 * n.matmul, attn = 4 * heads * hd * k_example_context;
+  return fmt::format(
+      "projections 2·{} = {}; scores and weighted values 4·n·d·L = 4·{}·{}·{} = {} at L = {}; "
+      "total {} FLOPs per token per layer",
+      num(n.matmul), num(proj), heads, hd, num(k_example_context), num(attn),
+      num(k_example_context), num(proj + attn));
+}
+
+std::string attention_memory(const Numbers& n) {
+  const uint64_t heads = std::max(spec(n.s, "num_heads"), spec(n.s, "num_query_heads"));
+  const uint64_t kv = spec(n.s, "num_kv_heads") ? spec(n.s, "num_kv_heads") : heads;
+  const uint64_t hd = spec(n.s, "head_dim");
+  const uint64_t per_token = 2 * kv * hd * n.bytes;
+  return fmt::format(
+      "KV cache 2·n_kv·d·bytes = 2·{}·{}·{} = {} per token per layer; {} layers at L = {}: {}", kv,
+      hd, n.bytes, bytes_text(per_token), n.count, num(k_example_context),
+      bytes_text(per_token * n.count * k_example_context));
+}
+
+std::string cross_memory(const Numbers& n) {
+  const uint64_t heads = spec(n.s, "num_heads"), hd = spec(n.s, "head_dim");
+  const uint64_t per_token = 2 * heads * hd * n.bytes;
+  return fmt::format(
+      "cross-attention K/V are computed once from the encoder output: 2·n·d·bytes = 2·{}·{}·{} "
+      "= {} per encoder token per layer; {} layers with a {}-token encoder input: {}",
+      heads, hd, n.bytes, bytes_text(per_token), n.count, num(512),
+      bytes_text(per_token * n.count * 512));
+}
+
+std::string mla_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), heads = spec(n.s, "num_heads");
+  const uint64_t qr = spec(n.s, "q_lora_rank"), r = spec(n.s, "kv_lora_rank");
+  const uint64_t dn = spec(n.s, "qk_nope_head_dim"), dr = spec(n.s, "qk_rope_head_dim"),
+                 dv = spec(n.s, "v_head_dim");
+  const uint64_t q = qr ? h * qr + qr + qr * heads * (dn + dr) : h * heads * (dn + dr);
+  const uint64_t kv_a = h * (r + dr), kv_b = r * heads * (dn + dv), o = heads * dv * h;
+  const uint64_t sum = q + kv_a + r + kv_b + o;
+  std::string q_text =
+      qr ? fmt::format(
+               "q_a H·q_r + q_a_norm q_r + q_b q_r·n·(d_nope+d_rope) = {}·{} + {} + "
+               "{}·{}·({}+{}) = {}",
+               h, qr, qr, qr, heads, dn, dr, num(q))
+         : fmt::format("q_proj H·n·(d_nope+d_rope) = {}·{}·({}+{}) = {}", h, heads, dn, dr, num(q));
+  return fmt::format(
+      "{}; kv_a_proj_with_mqa H·(r_kv+d_rope) = {}·({}+{}) = {}; kv_a_layernorm r_kv = {}; "
+      "kv_b_proj r_kv·n·(d_nope+d_v) = {}·{}·({}+{}) = {}; o_proj n·d_v·H = {}·{}·{} = {}; "
+      "sum {} ({} the stored {})",
+      q_text, h, r, dr, num(kv_a), r, r, heads, dn, dv, num(kv_b), heads, dv, h, num(o), num(sum),
+      sum == n.params ? "equals" : "differs from", num(n.params));
+}
+
+std::string mla_flops(const Numbers& n) {
+  const uint64_t heads = spec(n.s, "num_heads"), r = spec(n.s, "kv_lora_rank");
+  const uint64_t dn = spec(n.s, "qk_nope_head_dim"), dr = spec(n.s, "qk_rope_head_dim"),
+                 dv = spec(n.s, "v_head_dim");
+  const uint64_t proj = 2 * n.matmul;
+  const uint64_t naive =
+      2 * heads * (dn + dr) * k_example_context + 2 * heads * dv * k_example_context;
+  const uint64_t absorbed =
+      2 * heads * (r + dr) * k_example_context + 2 * heads * r * k_example_context;
+  return fmt::format(
+      "projections 2·{} = {}; attention at L = {}: naive (K/V decompressed) "
+      "2·n·(d_nope+d_rope)·L + 2·n·d_v·L = {}; weight-absorbed decode (scores against the "
+      "latent) 2·n·(r_kv+d_rope)·L + 2·n·r_kv·L = {}",
+      num(n.matmul), num(proj), num(k_example_context), num(naive), num(absorbed));
+}
+
+std::string mla_memory(const Numbers& n) {
+  const uint64_t r = spec(n.s, "kv_lora_rank"), dr = spec(n.s, "qk_rope_head_dim");
+  const uint64_t heads = spec(n.s, "num_heads"), dn = spec(n.s, "qk_nope_head_dim"),
+                 dv = spec(n.s, "v_head_dim");
+  const uint64_t per_token = (r + dr) * n.bytes;
+  const uint64_t mha = heads * (dn + dr + dv) * n.bytes;
+  return fmt::format(
+      "latent cache (r_kv + d_rope)·bytes = ({}+{})·{} = {} per token per layer (an MHA cache "
+      "of the same heads would hold n·(d_nope+d_rope+d_v)·bytes = {}); {} layers at L = {}: {}",
+      r, dr, n.bytes, bytes_text(per_token), bytes_text(mha), n.count, num(k_example_context),
+      bytes_text(per_token * n.count * k_example_context));
+}
+
+std::string gdn_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), nk = spec(n.s, "num_key_heads"),
+                 nv = spec(n.s, "num_value_heads"), dk = spec(n.s, "key_head_dim"),
+                 dv = spec(n.s, "value_head_dim"), k = spec(n.s, "conv_kernel");
+  const uint64_t qkvz = h * (2 * nk * dk + 2 * nv * dv), ba = h * 2 * nv;
+  const uint64_t conv = (2 * nk * dk + nv * dv) * k, out = nv * dv * h;
+  const uint64_t sum = qkvz + ba + conv + 2 * nv + dv + out;
+  return fmt::format(
+      "in_proj_qkvz H·(2·n_k·d_k + 2·n_v·d_v) = {}·(2·{}·{} + 2·{}·{}) = {}; in_proj_ba "
+      "H·2·n_v = {}·2·{} = {}; conv1d (2·n_k·d_k + n_v·d_v)·K = {}·{} = {}; A_log + dt_bias "
+      "2·n_v = {}; norm d_v = {}; out_proj n_v·d_v·H = {}·{}·{} = {}; sum {} ({} the stored {})",
+      h, nk, dk, nv, dv, num(qkvz), h, nv, num(ba), num(2 * nk * dk + nv * dv), k, num(conv),
+      2 * nv, dv, nv, dv, h, num(out), num(sum), sum == n.params ? "equals" : "differs from",
+      num(n.params));
+}
+
+std::string gdn_flops(const Numbers& n) {
+  const uint64_t nk = spec(n.s, "num_key_heads"), nv = spec(n.s, "num_value_heads"),
+                 dk = spec(n.s, "key_head_dim"), dv = spec(n.s, "value_head_dim"),
+                 k = spec(n.s, "conv_kernel");
+  const uint64_t conv = 2 * (2 * nk * dk + nv * dv) * k;
+  const uint64_t recur = 6 * nv * dk * dv;
+  return fmt::format(
+      "projections 2·{} = {}; causal conv 2·C·K = {}; delta-rule recurrence per token "
+      "(k·S, rank-1 update, q·S) ≈ 6·n_v·d_k·d_v = 6·{}·{}·{} = {}; total {} FLOPs per token "
+      "per layer, independent of context length",
+      num(n.matmul), num(2 * n.matmul), num(conv), nv, dk, dv, num(recur),
+      num(2 * n.matmul + conv + recur));
+}
+
+std::string gdn_memory(const Numbers& n) {
+  const uint64_t nk = spec(n.s, "num_key_heads"), nv = spec(n.s, "num_value_heads"),
+                 dk = spec(n.s, "key_head_dim"), dv = spec(n.s, "value_head_dim"),
+                 k = spec(n.s, "conv_kernel");
+  const uint64_t state = nv * dk * dv * 4;
+  const uint64_t conv = (2 * nk * dk + nv * dv) * (k > 0 ? k - 1 : 0) * n.bytes;
+  return fmt::format(
+      "constant state per sequence, no KV cache: recurrent state n_v·d_k·d_v·4 B (fp32) = "
+      "{}·{}·{}·4 = {}; conv state C·(K−1)·bytes = {}; per layer {}; {} layers: {}",
+      nv, dk, dv, bytes_text(state), bytes_text(conv), bytes_text(state + conv), n.count,
+      bytes_text((state + conv) * n.count));
+}
+
+std::string mamba_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), di = spec(n.s, "d_inner"), ds = spec(n.s, "d_state"),
+                 k = spec(n.s, "d_conv"), r = spec(n.s, "dt_rank");
+  const uint64_t in = h * 2 * di, conv = di * k + di, x = di * (r + 2 * ds), dt = r * di + di,
+                 a = di * ds, out = di * h;
+  const uint64_t sum = in + conv + x + dt + a + di + out;
+  return fmt::format(
+      "in_proj H·2·d_inner = {}·2·{} = {}; conv1d d_inner·K + d_inner = {}; x_proj "
+      "d_inner·(R+2·N) = {}·({}+2·{}) = {}; dt_proj R·d_inner + d_inner = {}; A_log "
+      "d_inner·N = {}; D d_inner = {}; out_proj d_inner·H = {}; sum {} ({} the stored {})",
+      h, di, num(in), num(conv), di, r, ds, num(x), num(dt), num(a), di, num(out), num(sum),
+      sum == n.params ? "equals" : "differs from", num(n.params));
+}
+
+std::string mamba_flops(const Numbers& n) {
+  const uint64_t di = spec(n.s, "d_inner"), ds = spec(n.s, "d_state"), k = spec(n.s, "d_conv");
+  const uint64_t scan = 9 * di * ds, conv = 2 * di * k;
+  return fmt::format(
+      "projections 2·{} = {}; conv 2·d_inner·K = {}; selective scan (discretise, update, "
+      "read out) ≈ 9·d_inner·N = 9·{}·{} = {}; total {} FLOPs per token per layer, "
+      "independent of context length",
+      num(n.matmul), num(2 * n.matmul), num(conv), di, ds, num(scan),
+      num(2 * n.matmul + conv + scan));
+}
+
+std::string mamba_memory(const Numbers& n) {
+  const uint64_t di = spec(n.s, "d_inner"), ds = spec(n.s, "d_state"), k = spec(n.s, "d_conv");
+  const uint64_t ssm = di * ds * 4, conv = di * (k > 0 ? k - 1 : 0) * n.bytes;
+  return fmt::format(
+      "constant state per sequence: SSM state d_inner·N·4 B = {}·{}·4 = {}; conv state "
+      "d_inner·(K−1)·bytes = {}; per layer {}; {} layers: {}",
+      di, ds, bytes_text(ssm), bytes_text(conv), bytes_text(ssm + conv), n.count,
+      bytes_text((ssm + conv) * n.count));
+}
+
+std::string head_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), v = spec(n.s, "vocab_size");
+  if (v) {
+    return fmt::format("vocab·H = {}·{} = {} (+ {} bias / transform params)", num(v), h, num(v * h),
+                       num(n.params - std::min(n.params, v * h)));
+  }
+  return fmt::format("{} parameters (dense layers of the head)", num(n.params));
+}
+
+std::string head_flops(const Numbers& n) {
+  return fmt::format(
+      "2·{} = {} FLOPs per token that is projected (decode: every token; "
+      "prefill: only the last one when only the next token is sampled)",
+      num(n.matmul), num(2 * n.matmul));
+}
+
+std::string head_memory(const Numbers& n) {
+  const uint64_t v = std::max(spec(n.s, "vocab_size"), spec(n.s, "output_size"));
+  return fmt::format("no cache; logits v·4 B = {}·4 = {} per projected token (fp32)", num(v),
+                     bytes_text(v * 4));
+}
+
+std::string router_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), e = spec(n.s, "num_experts");
+  return fmt::format("gate E·H = {}·{} = {} (+ correction bias E = {}); stored {}", e, h,
+                     num(e * h), spec(n.s, "has_correction_bias") ? e : 0, num(n.params));
+}
+
+std::string router_flops(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), e = spec(n.s, "num_experts");
+  return fmt::format(
+      "scores 2·E·H = {}; sigmoid / softmax, group scores and top-k over E = {} experts: O(E) "
+      "per token",
+      num(2 * e * h), e);
+}
+
+std::string router_memory(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), k = spec(n.s, "top_k");
+  return fmt::format("no cache; dispatch buffers top_k·H·bytes = {}·{}·{} = {} per token and layer",
+                     k, h, n.bytes, bytes_text(k * h * n.bytes));
+}
+
+std::string generic_formula(const Numbers& n) {
+  return fmt::format("Σ of the tensors above = {} per unit; {} units = {}", num(n.params), n.count,
+                     num(n.params * n.count));
+}
+
+std::string generic_flops(const Numbers& n) {
+  return fmt::format("matrix products 2·{} = {} FLOPs per token per unit", num(n.matmul),
+                     num(2 * n.matmul));
+}
+
+std::string generic_memory(const Numbers& n) {
+  return fmt::format("no KV cache or recurrent state of its own; weights {} per unit",
+                     bytes_text(n.params * n.bytes));
+}
+
+std::string buffer_memory(const Numbers& n) {
+  return fmt::format("{} elements stored per unit ({} as stored dtype); no FLOPs, not trained",
+                     num(n.params), bytes_text(n.params * n.bytes));
+}
+
+// ----- templates ---------------------------------------------------------------------------
+
+struct GapTemplate {
+  std::string_view layer_class;
+  std::string_view file;
+  std::string_view title;
+  std::string_view computes;
+  std::string_view references;
+  std::string_view parallelism;
+  Hook formula = generic_formula;
+  Hook flops = generic_flops;
+  Hook memory = generic_memory;
+};
+
+constexpr std::string_view k_refs_tail =
+    "- PyTorch: `torch.nn.Linear`, `torch.nn.functional.scaled_dot_product_attention` "
+    "(https://pytorch.org/docs/stable/generated/torch.nn.functional.scaled_dot_product_attention"
+    ".html)\n";
+
+const GapTemplate k_templates[] = {
+    {"MultiHeadLatentAttentionLayer", "mla.md", "Multi-head latent attention (DeepSeek-V2/V3)",
+     "c_kv = RMSNorm(W_kv_a_c · x)            (latent, r_kv wide)\n"
+     "k_rope = RoPE(W_kv_a_r · x)              (one shared rope key, d_rope wide)\n"
+     "q = W_q · x   or   q = W_q_b · RMSNorm(W_q_a · x)   split into q_nope (d_nope), q_rope "
+     "(d_rope) per head\n"
+     "[k_nope; v] = W_kv_b · c_kv               per head: d_nope + d_v\n"
+     "o = W_o · softmax((q_nope·k_nope + RoPE(q_rope)·k_rope) / sqrt(d_nope + d_rope)) · v\n"
+     "Decode absorbs W_kv_b into W_q and W_o so attention runs against c_kv directly; only "
+     "c_kv and k_rope are cached.",
+     "- transformers: `src/transformers/models/deepseek_v2/modeling_deepseek_v2.py` "
+     "(`DeepseekV2Attention`), `models/deepseek_v3/modeling_deepseek_v3.py`\n"
+     "- vLLM: `vllm/model_executor/layers/mla.py`, `vllm/attention/backends/mla/` "
+     "(`MLACommonImpl`), `vllm/model_executor/models/deepseek_v2.py`\n"
+     "- SGLang: `python/sglang/srt/models/deepseek_v2.py` (`DeepseekV2AttentionMLA`), "
+     "FlashInfer / FlashMLA backends\n"
+     "- Paper: DeepSeek-V2, arXiv:2405.04434 §2.1\n",
+     "- TP: split heads (W_q/W_q_b, W_kv_b column-parallel, W_o row-parallel); W_kv_a and the "
+     "latent norm are replicated (the latent is shared by all heads); one all-reduce of B·T·H "
+     "after W_o.\n"
+     "- DP-attention (SGLang/vLLM): replicate the layer per rank and shard the batch, since the "
+     "latent cache cannot be split by head; all-gather before the MoE / MLP.\n"
+     "- PP: whole layers per stage; send B·T·H activations between stages.\n"
+     "- CP: split the sequence; ring / all-gather of the latent cache (r_kv + d_rope per "
+     "token), far less than a full K/V.\n"
+     "- SP: norms and residuals sharded on T between the TP all-reduce (reduce-scatter + "
+     "all-gather).\n"
+     "- EP: not applicable to attention.",
+     mla_formula, mla_flops, mla_memory},
+    {"GatedDeltaNetLayer", "gated_deltanet.md",
+     "Gated delta-net linear attention (Qwen3-Next, Qwen3.5)",
+     "[q, k, v, z] = W_qkvz · x ;  [b, a] = W_ba · x\n"
+     "q, k, v = SiLU(causal_conv1d([q, k, v], K))   then q, k L2-normalised per head\n"
+     "beta = sigmoid(b) ;  g = −exp(A_log) · softplus(a + dt_bias)   (per value head)\n"
+     "S_t = exp(g) · S_{t−1} · (I − beta · k kᵀ) + beta · v kᵀ      (state d_k × d_v per head)\n"
+     "o_t = S_t · q_t ;  y = W_out · (RMSNormGated(o_t) ⊙ SiLU(z))\n"
+     "Key heads are shared by n_v / n_k value heads (grouped like GQA).",
+     "- transformers: `src/transformers/models/qwen3_next/modeling_qwen3_next.py` "
+     "(`Qwen3NextGatedDeltaNet`)\n"
+     "- vLLM: `vllm/model_executor/models/qwen3_next.py`, "
+     "`vllm/model_executor/layers/fla/ops/` (chunked gated delta rule), `mamba/` state cache\n"
+     "- SGLang: `python/sglang/srt/models/qwen3_next.py`, "
+     "`python/sglang/srt/layers/attention/fla/`\n"
+     "- flash-linear-attention: `fla/ops/gated_delta_rule/` (chunk and fused_recurrent)\n"
+     "- Paper: Gated Delta Networks, arXiv:2412.06464\n",
+     "- TP: split value heads (and their key-head groups): W_qkvz / W_ba column-parallel by "
+     "head, conv1d channels and A_log / dt_bias split with them, W_out row-parallel; one "
+     "all-reduce of B·T·H.\n"
+     "- PP: whole layers per stage, B·T·H activations sent between stages; the recurrent state "
+     "stays on its stage.\n"
+     "- CP: the recurrence is sequential in T: chunked scan with the state passed rank to rank "
+     "(send/recv of n_v·d_k·d_v per sequence), or all-gather of chunk states.\n"
+     "- SP: the norm and residual sharded on T around the TP collectives.\n"
+     "- EP: not applicable.",
+     gdn_formula, gdn_flops, gdn_memory},
+    {"MambaMixerLayer", "mamba_mixer.md", "Mamba / Mamba2 selective-state-space mixer",
+     "[x, z] = W_in · h                       (2·d_inner)\n"
+     "x = SiLU(causal_conv1d(x, K))\n"
+     "[dt_low, B, C] = W_x · x ;  dt = softplus(W_dt · dt_low + b_dt)\n"
+     "A = −exp(A_log) ;  s_t = exp(dt·A) ⊙ s_{t−1} + dt·B·x_t   (state d_inner × N)\n"
+     "y = C·s_t + D ⊙ x ;  out = W_out · (y ⊙ SiLU(z))\n"
+     "Mamba2 computes B, C, dt in in_proj, uses scalar A per head and a gated RMSNorm.",
+     "- transformers: `src/transformers/models/mamba/modeling_mamba.py` (`MambaMixer`), "
+     "`models/mamba2/modeling_mamba2.py`, `models/jamba/modeling_jamba.py`\n"
+     "- vLLM: `vllm/model_executor/layers/mamba/mamba_mixer.py`, `mamba_mixer2.py`\n"
+     "- SGLang: `python/sglang/srt/layers/attention/mamba/`, `srt/models/` hybrid models\n"
+     "- mamba-ssm: `mamba_ssm/ops/selective_scan_interface.py`, `causal-conv1d`\n"
+     "- Paper: Mamba, arXiv:2312.00752; Mamba2, arXiv:2405.21060\n",
+     "- TP: split d_inner channels (W_in column-parallel, conv1d / x_proj / dt_proj / A / D by "
+     "channel; x_proj needs an all-reduce of its small R + 2N output in Mamba1), W_out "
+     "row-parallel with one all-reduce of B·T·H.\n"
+     "- PP: whole layers per stage; the SSM state stays with its stage.\n"
+     "- CP: sequential scan: pass the d_inner·N state between ranks (chunked scan).\n"
+     "- SP: norm and residual on T-shards.\n"
+     "- EP: not applicable.",
+     mamba_formula, mamba_flops, mamba_memory},
+    {"RWKVTimeMixLayer", "rwkv_time_mix.md", "RWKV time mix (linear-attention token mixer)",
+     "x_r, x_k, x_v = lerp(x_{t−1}, x_t, mu_r/k/v)   (token shift)\n"
+     "r = W_r·x_r ; k = W_k·x_k ; v = W_v·x_v\n"
+     "wkv_t = (Σ_{i<t} e^{−(t−1−i)w + k_i} v_i + e^{u + k_t} v_t) / (same without v)\n"
+     "out = W_o · (sigmoid(r) ⊙ wkv_t)   (RWKV-4; v5/v6 use matrix-valued per-head states)",
+     "- transformers: `src/transformers/models/rwkv/modeling_rwkv.py` (`RwkvSelfAttention`)\n"
+     "- vLLM: `vllm/model_executor/models/` (RWKV through plugins / fla kernels)\n"
+     "- SGLang: no native RWKV model; fla `fla/ops/rwkv6`, `rwkv7`\n"
+     "- Paper: RWKV, arXiv:2305.13048; Eagle/Finch (v5/v6) arXiv:2404.05892\n",
+     "- TP: split channels / heads of W_r, W_k, W_v (column) and W_o (row); one all-reduce of "
+     "B·T·H.\n- PP: layers per stage.\n- CP: sequential state passed between ranks.\n"
+     "- SP: norms on T-shards.\n- EP: not applicable.",
+     generic_formula, generic_flops, generic_memory},
+    {"RWKVChannelMixLayer", "rwkv_channel_mix.md", "RWKV channel mix (feed-forward)",
+     "x_k, x_r = lerp(x_{t−1}, x_t, mu_k/r)\n"
+     "out = sigmoid(W_r·x_r) ⊙ (W_v · relu(W_k·x_k)²)",
+     "- transformers: `src/transformers/models/rwkv/modeling_rwkv.py` (`RwkvFeedForward`)\n"
+     "- vLLM / SGLang: via fla kernels and plugins (no native layer)\n"
+     "- Paper: RWKV, arXiv:2305.13048\n",
+     "- TP: W_k column-parallel, W_v row-parallel (all-reduce B·T·H), W_r replicated or "
+     "column-parallel with an all-gather.\n- PP: layers per stage.\n- CP / SP: token shift "
+     "needs the previous token of the neighbouring shard (one H-vector exchange).\n"
+     "- EP: not applicable.",
+     generic_formula, generic_flops, generic_memory},
+    {"AttentionWithSinksLayer", "attention_sinks.md",
+     "Attention with learned sinks on full-attention layers (gpt-oss)",
+     "scores = q·kᵀ / sqrt(d) over the context, plus one learned sink logit s_h per head\n"
+     "p = softmax([scores, s_h]) ; o = W_o · (p[:−1] · v)     (the sink takes probability mass "
+     "but has no value)\n"
+     "q, k, v, o projections carry biases.",
+     "- transformers: `src/transformers/models/gpt_oss/modeling_gpt_oss.py` "
+     "(`GptOssAttention`, `eager_attention_forward` with `sinks`)\n"
+     "- vLLM: `vllm/model_executor/models/gpt_oss.py`, FlashAttention-3 / Triton sink support\n"
+     "- SGLang: `python/sglang/srt/models/gpt_oss.py`\n",
+     "- TP: split heads (q/k/v column-parallel with their biases and sinks, o row-parallel); "
+     "one all-reduce of B·T·H.\n- PP: layers per stage.\n- CP: ring attention with the sink "
+     "logit added once per head in the final softmax merge.\n- SP: norms on T-shards.\n"
+     "- EP: not applicable.",
+     attention_formula, attention_flops, attention_memory},
+    {"CrossAttentionLayer", "cross_attention.md",
+     "Cross-attention (encoder-decoder, T5 EncDecAttention)",
+     "q = W_q · x_dec ; k = W_k · h_enc ; v = W_v · h_enc\n"
+     "o = W_o · softmax(q·kᵀ (+ no positional bias in T5 cross-attention)) · v\n"
+     "K/V depend only on the encoder output: computed once per request, reused by every "
+     "decoding step.",
+     "- transformers: `src/transformers/models/t5/modeling_t5.py` (`T5Attention` with "
+     "`is_cross_attention`), `models/bart/modeling_bart.py`\n"
+     "- vLLM: `vllm/attention/layer.py` (`AttentionType.ENCODER_DECODER`), "
+     "`vllm/model_executor/models/bart.py`\n"
+     "- SGLang: `python/sglang/srt/layers/radix_attention.py` (encoder-decoder models such as "
+     "mllama)\n",
+     "- TP: split heads (q/k/v column, o row); one all-reduce of B·T·H.\n- PP: the encoder and "
+     "decoder stacks on different stages; the encoder output h_enc (B·T_enc·H) is sent to every "
+     "decoder stage.\n- CP: split the decoder sequence; the cross K/V are replicated.\n"
+     "- SP: norms on T-shards.\n- EP: not applicable.",
+     attention_formula, attention_flops, cross_memory},
+    {"OutputHeadLayer", "lm_head.md", "Output projection (lm_head) and task heads",
+     "logits = W_vocab · RMSNorm(h_last)    (V × H; tied to the embedding when the model ties "
+     "them)\n"
+     "BERT-style heads: transform = LayerNorm(GELU(W_t·h + b_t)); logits = E·transform + b; "
+     "pooler = tanh(W_p·h_[CLS] + b_p); NSP = W_nsp·pooler.",
+     "- transformers: `LlamaForCausalLM.lm_head` in "
+     "`src/transformers/models/llama/modeling_llama.py`; `BertOnlyMLMHead` in "
+     "`models/bert/modeling_bert.py`\n"
+     "- vLLM: `vllm/model_executor/layers/vocab_parallel_embedding.py` (`ParallelLMHead`), "
+     "`logits_processor.py`\n"
+     "- SGLang: `python/sglang/srt/layers/vocab_parallel_embedding.py`, "
+     "`layers/logits_processor.py`\n",
+     "- TP: vocab-parallel: each rank holds V/tp rows and computes its slice of the logits; an "
+     "all-gather of B·V logits (or a distributed argmax / top-k) for sampling.\n- PP: the last "
+     "stage (with the final norm).\n- CP / SP: only the last token's hidden state is projected "
+     "at decode; gather it from its shard.\n- EP: not applicable.",
+     head_formula, head_flops, head_memory},
+    {"MultiTokenPredictionLayer", "mtp.md", "Multi-token-prediction (MTP) head",
+     "h' = W_fc · [RMSNorm(embed(t_{i+1})); RMSNorm(h_i)]\n"
+     "h'' = DecoderLayer(h')   (attention + MoE / MLP, like a main layer)\n"
+     "logits_{i+2} = lm_head(RMSNorm(h''))   (shared lm_head and embedding)\n"
+     "Used for training and speculative decoding (draft tokens); skipped by plain inference.",
+     "- transformers: MTP weights are loaded but unused (`_keys_to_ignore_on_load_unexpected` "
+     "in `models/deepseek_v3/modeling_deepseek_v3.py`, `models/qwen3_next`)\n"
+     "- vLLM: `vllm/model_executor/models/deepseek_mtp.py`, `qwen3_next_mtp.py`, "
+     "`vllm/spec_decode/`\n"
+     "- SGLang: `python/sglang/srt/models/deepseek_nextn.py`, `qwen3_next_mtp.py` (EAGLE-style "
+     "speculative decoding)\n- Paper: DeepSeek-V3, arXiv:2412.19437 §2.2\n",
+     "- TP / EP: as the main decoder layer it contains (heads split, experts over EP ranks with "
+     "all-to-all dispatch and combine).\n- PP: placed on the last stage beside lm_head.\n- CP / "
+     "SP: as the main layers.",
+     generic_formula, generic_flops, generic_memory},
+    {"VisionTowerLayer", "vision_tower.md", "Vision tower and multimodal projector",
+     "patches = Conv2d(image, patch) + position embeddings\n"
+     "N × encoder layer: h = h + Attn(LN(h)); h = h + MLP(LN(h))   (bidirectional)\n"
+     "image tokens = Projector(LN(h))   → spliced into the text sequence",
+     "- transformers: `src/transformers/models/siglip/modeling_siglip.py`, "
+     "`models/gemma3/modeling_gemma3.py` (`Gemma3MultiModalProjector`), `models/clip/`\n"
+     "- vLLM: `vllm/model_executor/models/siglip.py`, `gemma3_mm.py`, `vllm/multimodal/`\n"
+     "- SGLang: `python/sglang/srt/models/gemma3_mm.py`, `srt/managers/multimodal_processor.py`\n",
+     "- TP: heads and MLP split like a text layer (all-reduce of B·P·H_v per layer), or the "
+     "tower replicated (it is small) with images sharded over DP ranks.\n- PP: usually the "
+     "first stage.\n- CP / SP: patches sharded across ranks.\n- EP: not applicable.",
+     generic_formula, generic_flops, generic_memory},
+    {"MoERouterLayer", "moe_router.md",
+     "MoE router with sigmoid scoring, correction bias or group-limited top-k",
+     "s = sigmoid(W_g · x)   (or softmax)\n"
+     "choice scores = s + e_score_correction_bias   (bias only affects which experts are "
+     "chosen)\n"
+     "group-limited: experts in n_group groups; keep the topk_group best groups (by the sum of "
+     "their top-2 scores), then top-k experts inside them\n"
+     "weights = s[chosen] / Σ s[chosen] · routed_scaling_factor",
+     "- transformers: `src/transformers/models/deepseek_v3/modeling_deepseek_v3.py` "
+     "(`DeepseekV3TopkRouter`), `models/deepseek_v2` (`group_limited_greedy`)\n"
+     "- vLLM: `vllm/model_executor/layers/fused_moe/fused_moe.py` (`grouped_topk`)\n"
+     "- SGLang: `python/sglang/srt/layers/moe/topk.py` (`biased_grouped_topk`)\n",
+     "- TP / EP: the router is replicated; its output drives the all-to-all dispatch (top_k·H "
+     "per token) and combine across EP ranks; group-limited routing bounds the number of nodes "
+     "a token is sent to.\n- PP: with its MoE layer.\n- CP / SP: per-token, no cross-token "
+     "communication.",
+     router_formula, router_flops, router_memory},
+    {"Buffer", "buffer.md", "Stored non-parameter buffers (attention masks, rotary tables)",
+     "Not a layer: a constant stored in the checkpoint (GPT-2 `attn.bias` causal mask, old "
+     "`rotary_emb.inv_freq`). The Hub's parameter count includes it, so the config keeps it "
+     "for the accounting invariant; an estimator should give it zero FLOPs.",
+     "- transformers: `src/transformers/models/gpt2/modeling_gpt2.py` (`register_buffer(\"bias\", "
+     "...)`)\n- vLLM / SGLang: ignore these tensors when loading\n",
+     "- Replicated on every rank (or not materialised at all); no collectives.", generic_formula,
+     generic_flops, buffer_memory},
+    {"UnknownLayer", "unknown.md", "Tensors no mapping rule knows",
+     "Unknown: the tensors below matched no rule of the layer mapper; add a rule to "
+     "`src/core/layer_map.cpp` and a template here.",
+     "- transformers: the model's `modeling_<type>.py`\n",
+     "- Unknown until the layer is "
+     "identified.",
+     generic_formula, generic_flops, generic_memory},
+};
+
+// A generic template for catalog classes a replacement catalog left out.
+GapTemplate generic_template(std::string_view layer_class, std::string_view file) {
+  GapTemplate t{layer_class,
+                file,
+                layer_class,
+                "The estimator's default catalog models this class; the catalog in use does "
+                "not. See the estimator's implementation of the same class name.",
+                "- transformers: the model's `modeling_<type>.py`\n"
+                "- vLLM: `vllm/model_executor/layers/`\n"
+                "- SGLang: `python/sglang/srt/layers/`\n",
+                "- TP: split heads / intermediate channels (column then row parallel); one "
+                "all-reduce of B·T·H.\n- PP: layers per stage.\n- CP / SP: as for attention "
+                "and MLP layers.\n- EP: for MoE layers, experts over ranks with all-to-all."};
+  const std::string_view c = layer_class;
+  if (c.find("Attention") != std::string_view::npos) {
+    t.formula = attention_formula;
+    t.flops = attention_flops;
+    t.memory = attention_memory;
+  }
+  return t;
+}
+
+std::string snake_case(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c >= 'A' && c <= 'Z') {
+      if (i > 0 && !(s[i - 1] >= 'A' && s[i - 1] <= 'Z')) {
+        out += '_';
+      }
+      out += static_cast<char>(c - 'A' + 'a');
+    } else if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) {
+      out += c;
+    } else {
+      out += '_';
+    }
+  }
+  return out;
+}
+
+const GapTemplate* find_template(std::string_view layer_class) {
+  for (const GapTemplate& t : k_templates) {
+    if (t.layer_class == layer_class) {
+      return &t;
+    }
+  }
+  return nullptr;
+}
+
+uint64_t dtype_bytes_of(const Model& model) {
+  const std::string d = model.config ? model.config->torch_dtype : std::string();
+  return d == "float32" ? 4 : 2;
+}
+
+// "0–2, 4, 6–9"
+std::string ranges(const std::vector<uint32_t>& sorted) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i;
+    while (j + 1 < sorted.size() && sorted[j + 1] == sorted[j] + 1) {
+      ++j;
+    }
+    parts.push_back(i == j ? fmt::format("{}", sorted[i])
+                           : fmt::format("{}–{}", sorted[i], sorted[j]));
+    i = j + 1;
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+// Tensor names with expert indices folded: "mlp.experts.17.up_proj.weight" ->
+// "mlp.experts.{e}.up_proj.weight", so a row stands for every expert.
+std::string fold_experts(std::string_view name) {
+  std::string out;
+  size_t pos = 0;
+  while (true) {
+    size_t e = name.find("experts.", pos);
+    if (e == std::string::npos) {
+      out += name.substr(pos);
+      return out;
+    }
+    size_t d = e + 8;
+    size_t end = d;
+    while (end < name.size() && name[end] >= '0' && name[end] <= '9') {
+      ++end;
+    }
+    out += name.substr(pos, d - pos);
+    if (end > d && end < name.size() && name[end] == '.') {
+      out += "{e}";
+    } else {
+      out += name.substr(d, end - d);
+    }
+    pos = end;
+  }
+}
+
+struct Row {
+  std::string name, shape, dtype;
+  uint64_t params = 0;
+  size_t count = 0;
+};
+
+std::string tensors_table(const Model& model, const ParamCount& params, const LayerUnit& unit,
+                          uint64_t& matmul) {
+  std::vector<Row> rows;
+  matmul = 0;
+  for (size_t i : unit.tensors) {
+    const TensorInfo& t = model.tensors[i];
+    const TensorClass& c = params.classes[i];
+    std::string folded = fold_experts(t.name);
+    const std::string shape = format_shape(t.shape);
+    const std::string dtype(dtype_name(t.dtype));
+    auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& r) {
+      return r.name == folded && r.shape == shape && r.dtype == dtype;
+    });
+    if (it == rows.end()) {
+      rows.push_back({folded, shape, dtype, 0, 0});
+      it = rows.end() - 1;
+    }
+    it->params += c.params;
+    ++it->count;
+    if (c.role != TensorRole::quant_aux && c.role != TensorRole::buffer &&
+        (t.shape.size() >= 2 || c.role == TensorRole::packed)) {
+      const bool conv = t.name.find("conv1d") != std::string::npos;
+      if (!conv) {
+        matmul += c.params;
+      }
+    }
+  }
+  std::string out = "| tensor | shape | dtype | params |\n|---|---|---|---:|\n";
+  size_t shown = 0;
+  uint64_t rest_params = 0;
+  size_t rest = 0;
+  for (const Row& r : rows) {
+    if (shown++ >= k_max_tensor_rows) {
+      rest_params += r.params;
+      rest += r.count;
+      continue;
+    }
+    out += fmt::format("| `{}`{} | {} | {} | {} |\n", r.name,
+                       r.count > 1 ? fmt::format(" ×{}", r.count) : std::string(), r.shape, r.dtype,
+                       num(r.params));
+  }
+  if (rest > 0) {
+    out += fmt::format("| … {} more tensors | | | {} |\n", rest, num(rest_params));
+  }
+  return out;
+}
+
+uint64_t tp_degree(const ordered_json& s) {
+  const uint64_t heads = std::max({spec(s, "num_heads"), spec(s, "num_query_heads"),
+                                   spec(s, "num_value_heads"), spec(s, "num_experts")});
+  for (uint64_t tp : {8ULL, 4ULL, 2ULL}) {
+    if (heads && heads % tp == 0) {
+      return tp;
+    }
+  }
+  const uint64_t wide =
+      std::max({spec(s, "d_inner"), spec(s, "vocab_size"), spec(s, "intermediate_size")});
+  return wide && wide % 8 == 0 ? 8 : 1;
+}
+
+std::string entry_section(const Model& model, const ParamCount& params, const LayerMap& map,
+                          const LayerEntry& e, const GapTemplate& t) {
+  const LayerUnit& rep = map.units[e.units.front()];
+  std::vector<uint32_t> layers;
+  for (size_t ui : e.units) {
+    if (map.units[ui].layer) {
+      layers.push_back(*map.units[ui].layer);
+    }
+  }
+  std::sort(layers.begin(), layers.end());
+  uint64_t matmul = 0;
+  const std::string table = tensors_table(model, params, rep, matmul);
+  ordered_json specs = e.specs;
+  const Numbers n{specs,  e.parameter_count,     e.count,
+                  matmul, dtype_bytes_of(model), tp_degree(specs)};
+  const uint64_t h = spec(specs, "hidden_size");
+  const uint64_t total = e.parameter_count * e.count;
+  std::string out;
+  out +=
+      fmt::format("#### Entry `{}` ({} × {} params)\n\n", e.name, e.count, num(e.parameter_count));
+  out += fmt::format("Specs: `{}`\n\n", specs.dump());
+  out += "#### Tensors\n\n";
+  out += fmt::format("Representative unit{}; {} unit{} repeat it{}.\n\n",
+                     rep.layer ? fmt::format(": layer {}", *rep.layer) : std::string(": global"),
+                     e.count, e.count == 1 ? "" : "s",
+                     layers.empty() ? std::string() : fmt::format(" (layers {})", ranges(layers)));
+  out += table + "\n";
+  out += "#### Parameters\n\n";
+  out += fmt::format("- Per unit: {}.\n", t.formula(n));
+  out += fmt::format(
+      "- All units: {} × {} = {} ({:.2f}% of the model's {}).\n\n", e.count, num(e.parameter_count),
+      num(total),
+      params.total ? 100.0 * static_cast<double>(total) / static_cast<double>(params.total) : 0.0,
+      num(params.total));
+  out += "#### FLOPs\n\n";
+  out += fmt::format("- Per token: {}.\n", t.flops(n));
+  out += fmt::format(
+      "- Prefill of {} tokens, all {} units: ≈ 2·{}·{}·{} = {} FLOPs in the "
+      "matrix products.\n\n",
+      num(k_example_context), e.count, num(matmul), num(k_example_context), e.count,
+      num(2 * matmul * k_example_context * e.count));
+  out += "#### KV / state memory\n\n";
+  out += fmt::format("- {}.\n- Weights: {} per unit at {} B per parameter.\n\n", t.memory(n),
+                     bytes_text(e.parameter_count * n.bytes), n.bytes);
+  out += "#### Parallel split\n\n";
+  out += fmt::format(
+      "- TP = {}: {} params per rank per unit ({} / {}); activations all-reduced after the "
+      "row-parallel output: B·T·H·bytes = 1·{}·{}·{} = {} per unit at T = {}, batch 1.\n",
+      n.tp, num(e.parameter_count / n.tp), num(e.parameter_count), n.tp, num(k_example_context), h,
+      n.bytes, bytes_text(k_example_context * h * n.bytes), num(k_example_context));
+  out += fmt::format(
+      "- PP: the {} units spread with their layers; each stage boundary sends B·T·H·bytes = "
+      "{}.\n\n",
+      e.count, bytes_text(k_example_context * h * n.bytes));
+  out += "#### Test-suite specification\n\n";
+  out += fmt::format("1. Construct with `{}`; parameter count == {}.\n", specs.dump(),
+                     num(e.parameter_count));
+  out += fmt::format("2. Forward shape: input [B=2, T=16, H={}] → output [2, 16, {}].\n", h, h);
+  out += fmt::format(
+      "3. FLOPs per token == {} (matrix products) and the formula above at "
+      "L = {}.\n",
+      num(2 * matmul), num(k_example_context));
+  out += fmt::format("4. Memory: the KV / state figure above for batch 1 at L = {}.\n",
+                     num(k_example_context));
+  out += fmt::format(
+      "5. Parallel split at TP = {}: per-rank params == {}, the sum over ranks == {}, "
+      "all-reduce volume == {} at T = {}.\n",
+      n.tp, num(e.parameter_count / n.tp), num(e.parameter_count),
+      bytes_text(k_example_context * h * n.bytes), num(k_example_context));
+  out += fmt::format("6. Model total: {} units × {} == {}.\n\n", e.count, num(e.parameter_count),
+                     num(total));
+  return out;
+}
+
+constexpr std::string_view k_begin = "<!-- mbuild:model ";
+constexpr std::string_view k_end = "<!-- mbuild:end ";
+
+}  // namespace
+
+std::string gap_file_name(std::string_view layer_class) {
+  if (const GapTemplate* t = find_template(layer_class)) {
+    return std::string(t->file);
+  }
+  return snake_case(layer_class) + ".md";
+}
+
+const std::vector<std::string_view>& gap_report_headings() {
+  static const std::vector<std::string_view> k_headings = {
+      "## What it computes",    "## References",       "## Parallelism",
+      "#### Tensors",           "#### Parameters",     "#### FLOPs",
+      "#### KV / state memory", "#### Parallel split", "#### Test-suite specification"};
+  return k_headings;
+}
+
+std::map<std::string, std::string> render_gap_sections(const Model& model, const ParamCount& params,
+                                                       const LayerMap& map, const Catalog& catalog,
+                                                       std::string_view model_id) {
+  std::map<std::string, std::string> bodies;
+  for (const LayerEntry& e : map.entries) {
+    if (catalog.supports(e.layer_class)) {
+      continue;
+    }
+    const std::string file = gap_file_name(e.layer_class);
+    const GapTemplate* found = find_template(e.layer_class);
+    const GapTemplate t = found ? *found : generic_template(e.layer_class, file);
+    bodies[e.layer_class] += entry_section(model, params, map, e, t);
+  }
+  std::map<std::string, std::string> sections;
+  for (auto& [layer_class, body] : bodies) {
+    std::string revision = model.ref.commit.empty() ? model.ref.revision : model.ref.commit;
+    std::string s = fmt::format("{}{} -->\n### {}\n\n", k_begin, model_id, model_id);
+    s += fmt::format("Source: `{}`{}; model_type `{}`.\n\n", model_id,
+                     revision.empty() ? std::string() : fmt::format(" at `{}`", revision),
+                     model.config ? model.config->model_type : std::string());
+    s += body;
+    s += fmt::format("{}{} -->\n", k_end, model_id);
+    sections[layer_class] = std::move(s);
+  }
+  return sections;
+}
+
+std::map<std::string, std::string> parse_gap_sections(std::string_view report) {
+  std::map<std::string, std::string> out;
+  size_t pos = 0;
+  while (true) {
+    const size_t b = report.find(k_begin, pos);
+    if (b == std::string_view::npos) {
+      return out;
+    }
+    const size_t id_start = b + k_begin.size();
+    const size_t id_end = report.find(" -->", id_start);
+    if (id_end == std::string_view::npos) {
+      return out;
+    }
+    const std::string id(report.substr(id_start, id_end - id_start));
+    const std::string end_marker = fmt::format("{}{} -->\n", k_end, id);
+    const size_t e = report.find(end_marker, id_end);
+    if (e == std::string_view::npos) {
+      return out;
+    }
+    out[id] = std::string(report.substr(b, e + end_marker.size() - b));
+    pos = e + end_marker.size();
+  }
+}
+
+std::string render_gap_report(std::string_view layer_class,
+                              const std::map<std::string, std::string>& sections) {
+  const std::string file = gap_file_name(layer_class);
+  const GapTemplate* found = find_template(layer_class);
+  const GapTemplate t = found ? *found : generic_template(layer_class, file);
+  std::string out = fmt::format("# Gap report: {}\n\n", layer_class);
+  out += fmt::format(
+      "{}. The estimator's layer catalog has no `{}`; every model below emits entries of this "
+      "class with `\"supported\": false` and `\"gap_report\"` pointing here.\n\n",
+      t.title, layer_class);
+  out +=
+      "Generated by `mbuild emit-config`: the general part comes from the class template, "
+      "each model section from that model's tensors. Running another model with this class "
+      "adds its section and keeps the others.\n\n";
+  std::vector<std::string> ids;
+  for (const auto& [id, s] : sections) {
+    ids.push_back(fmt::format("`{}`", id));
+  }
+  out += fmt::format("Models: {}.\n\n", fmt::join(ids, ", "));
+  out += fmt::format("## What it computes\n\n```\n{}\n```\n\n", t.computes);
+  out += fmt::format("## References\n\n{}{}\n", t.references, k_refs_tail);
+  out += fmt::format("## Parallelism\n\n{}\n\n", t.parallelism);
+  out += "## Models\n\n";
+  for (const auto& [id, s] : sections) {
+    out += s + "\n";
+  }
+  while (out.ends_with("\n\n")) {
+    out.pop_back();
+  }
+  return out;
+}
+
+}  // namespace mbuild

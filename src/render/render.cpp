@@ -1,0 +1,322 @@
+#include "mbuild/render/render.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "util/format.hpp"
+
+namespace mbuild {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// 70553706496 -> "70,553,706,496"
+std::string grouped_signed(int64_t n) {
+  return n < 0 ? "-" + format_grouped(static_cast<uint64_t>(-n))
+               : "+" + format_grouped(static_cast<uint64_t>(n));
+}
+
+template <class T>
+ojson optional_json(const std::optional<T>& v) {
+  return v ? ojson(*v) : ojson(nullptr);
+}
+
+std::string csv_field(std::string_view s) {
+  if (s.find_first_of(",\"\n\r") == std::string_view::npos) {
+    return std::string(s);
+  }
+  std::string out = "\"";
+  for (char c : s) {
+    out += c;
+    if (c == '"') {
+      out += '"';
+    }
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+nlohmann::ordered_json memory_json(uint64_t stored_bytes, const std::vector<FormatSize>& formats_in,
+                                   const std::optional<KvCache>& kv_cache,
+                                   const std::string& kv_unavailable) {
+  ojson formats_out = ojson::array();
+  for (const FormatSize& f : formats_in) {
+    formats_out.push_back(
+        {{"format", f.format}, {"bits_per_weight", f.bits_per_weight()}, {"bytes", f.bytes}});
+  }
+  ojson kv;
+  if (kv_cache) {
+    const KvCache& k = *kv_cache;
+    kv = {{"bytes_per_token", k.bytes_per_token},
+          {"context", k.context},
+          {"batch", k.batch},
+          {"bytes", k.bytes},
+          {"dtype_bytes", k.dtype_bytes},
+          {"state_bytes_per_sequence", k.state_bytes_per_sequence},
+          {"state_bytes", k.state_bytes},
+          {"mha_bytes_per_token", k.mha_bytes_per_token},
+          {"layers",
+           {{"full", k.full_layers},
+            {"sliding", k.sliding_layers},
+            {"mla", k.mla_layers},
+            {"state", k.state_layers}}},
+          {"notes", k.notes}};
+  } else {
+    kv = {{"bytes_per_token", nullptr},
+          {"context", nullptr},
+          {"batch", nullptr},
+          {"bytes", nullptr},
+          {"unavailable", kv_unavailable}};
+  }
+  return {{"weights_bytes", stored_bytes}, {"formats", formats_out}, {"kv_cache", kv}};
+}
+
+std::string render_inspect_json(const Model& model, const InspectReport& r) {
+  ojson j;
+  j["schema_version"] = k_inspect_schema_version;
+  j["model"] = {
+      {"id", model.ref.id},
+      {"revision", model.ref.revision.empty() ? ojson(nullptr) : ojson(model.ref.revision)},
+      {"commit", model.ref.commit.empty() ? ojson(nullptr) : ojson(model.ref.commit)},
+      {"source", model.ref.source},
+      {"location", model.ref.location}};
+  if (model.config) {
+    const ModelConfig& c = *model.config;
+    ojson quant = nullptr;
+    if (!c.quant.method.empty() || c.quant.fp4_experts) {
+      quant = {{"method", c.quant.method},
+               {"bits", c.quant.bits ? ojson(c.quant.bits) : ojson(nullptr)},
+               {"group_size", c.quant.group_size ? ojson(c.quant.group_size) : ojson(nullptr)},
+               {"detail", c.quant.detail},
+               {"fp4_experts", c.quant.fp4_experts}};
+    }
+    j["config"] = {{"model_type", c.model_type},
+                   {"architectures", c.architectures},
+                   {"hidden_size", optional_json(c.hidden_size)},
+                   {"num_layers", optional_json(c.num_layers)},
+                   {"num_heads", optional_json(c.num_heads)},
+                   {"num_kv_heads", optional_json(c.num_kv_heads)},
+                   {"head_dim", optional_json(c.head_dim)},
+                   {"intermediate_size", optional_json(c.intermediate_size)},
+                   {"vocab_size", optional_json(c.vocab_size)},
+                   {"max_position_embeddings", optional_json(c.max_position_embeddings)},
+                   {"tie_word_embeddings", optional_json(c.tie_word_embeddings)},
+                   {"torch_dtype", c.torch_dtype.empty() ? ojson(nullptr) : ojson(c.torch_dtype)},
+                   {"rope_theta", optional_json(c.rope_theta)},
+                   {"norm_eps", optional_json(c.norm_eps)},
+                   {"sliding_window", optional_json(c.sliding_window)},
+                   {"num_experts", optional_json(c.num_experts)},
+                   {"top_k", optional_json(c.top_k)},
+                   {"moe_intermediate_size", optional_json(c.moe_intermediate_size)},
+                   {"num_shared_experts", optional_json(c.num_shared_experts)},
+                   {"quantization", quant},
+                   {"defaulted", c.defaulted}};
+  } else {
+    j["config"] = nullptr;
+  }
+  ojson files = ojson::array();
+  for (const WeightFileInfo& f : model.files) {
+    files.push_back({{"name", f.name},
+                     {"size", f.size},
+                     {"tensors", f.tensors},
+                     {"header_bytes", f.header_bytes},
+                     {"data_bytes", f.data_bytes}});
+  }
+  j["files"] = files;
+  if (model.index) {
+    j["index"] = {{"name", model.index->name},
+                  {"shards", model.index->shards.size()},
+                  {"entries", model.index->weight_map.size()},
+                  {"total_size", optional_json(model.index->total_size)}};
+  }
+  j["other_weights"] = model.other_weights;
+
+  const ParamCount& p = r.params;
+  ojson by_component = ojson::object();
+  for (size_t i = 0; i < k_component_count; ++i) {
+    if (p.by_component[i] > 0) {
+      by_component[std::string(component_name(static_cast<Component>(i)))] = p.by_component[i];
+    }
+  }
+  ojson analytic;
+  if (r.analytic.count) {
+    ojson parts = ojson::object();
+    for (const auto& [name, n] : r.analytic.count->parts) {
+      parts[name] = n;
+    }
+    analytic = {{"total", r.analytic.count->total},
+                {"difference", r.analytic.difference},
+                {"explanation", r.analytic.explanation},
+                {"parts", parts},
+                {"assumptions", r.analytic.count->assumptions}};
+  } else {
+    analytic = {{"total", nullptr}, {"unavailable", r.analytic.unavailable}};
+  }
+  j["params"] = {{"total", p.total},
+                 {"total_formatted", format_count(p.total)},
+                 {"raw_elements", p.raw_elements},
+                 {"by_dtype", p.by_dtype},
+                 {"raw_elements_by_dtype", p.raw_elements_by_dtype},
+                 {"by_component", by_component},
+                 {"active", optional_json(p.active)},
+                 {"embedding", p.embedding},
+                 {"tied_embeddings", p.tied_embeddings},
+                 {"routed_experts", p.routed_expert_params},
+                 {"buffers", {{"elements", p.buffers}, {"tensors", p.buffer_names}}},
+                 {"quant_aux_elements", p.quant_aux_elements},
+                 {"quantization", p.quant_method.empty() ? ojson(nullptr) : ojson(p.quant_method)},
+                 {"analytic", analytic}};
+
+  j["memory"] = memory_json(p.stored_bytes, r.formats, r.kv, r.kv_unavailable);
+  j["layers"] = {
+      {"count", r.layers.count}, {"pattern", r.layers.pattern}, {"kinds", r.layers.kinds}};
+  ojson warnings = ojson::array();
+  for (const Finding& f : r.warnings) {
+    warnings.push_back({{"severity", f.severity == Severity::info ? "info" : "warning"},
+                        {"where", f.where},
+                        {"text", f.text}});
+  }
+  j["warnings"] = warnings;
+  return j.dump(2) + "\n";
+}
+
+std::string render_inspect_text(const Model& model, const InspectReport& r) {
+  std::string out;
+  auto line = [&](std::string_view label, const std::string& text) {
+    out += fmt::format("{:<14}{}\n", label, text);
+  };
+  std::string where = model.ref.source;
+  if (!model.ref.commit.empty()) {
+    where += " @ " + model.ref.commit.substr(0, 12);
+  }
+  line("model", fmt::format("{} ({}: {})", model.ref.id, where, model.ref.location));
+  if (model.config) {
+    const ModelConfig& c = *model.config;
+    auto opt = [](const std::optional<uint64_t>& v) { return v ? std::to_string(*v) : "?"; };
+    line("architecture",
+         fmt::format("{} ({})", c.architectures.empty() ? "?" : c.architectures.front(),
+                     c.model_type.empty() ? "?" : c.model_type));
+    line("dimensions",
+         fmt::format("{} layers, hidden {}, heads {} / kv {}, head_dim {}, ffn {}, vocab {}",
+                     opt(c.num_layers), opt(c.hidden_size), opt(c.num_heads), opt(c.num_kv_heads),
+                     opt(c.head_dim), opt(c.intermediate_size), opt(c.vocab_size)));
+    if (c.is_moe()) {
+      line("experts",
+           fmt::format("{} routed, top-{}, expert ffn {}{}", *c.num_experts, opt(c.top_k),
+                       opt(c.moe_intermediate_size),
+                       c.num_shared_experts ? fmt::format(", {} shared", *c.num_shared_experts)
+                                            : std::string()));
+    }
+    if (!c.quant.method.empty()) {
+      line("quantization",
+           fmt::format("{}{}{}", c.quant.method,
+                       c.quant.bits ? fmt::format(" {}-bit", c.quant.bits) : "",
+                       c.quant.group_size ? fmt::format(", group {}", c.quant.group_size) : ""));
+    }
+  } else {
+    line("config", "no config.json");
+  }
+  uint64_t header_bytes = 0;
+  for (const WeightFileInfo& f : model.files) {
+    header_bytes += f.header_bytes;
+  }
+  line("files", fmt::format("{} safetensors file(s){}, {} tensors, {} of headers",
+                            model.files.size(), model.index ? " via " + model.index->name : "",
+                            model.tensors.size(), format_bytes(header_bytes)));
+  if (!model.other_weights.empty()) {
+    line("other weights", fmt::format("{}", fmt::join(model.other_weights, ", ")));
+  }
+
+  const ParamCount& p = r.params;
+  out += "\n";
+  line("params", fmt::format("{} ({})", format_grouped(p.total), format_count(p.total)));
+  for (const auto& [dtype, n] : p.by_dtype) {
+    line("", fmt::format("{:<12}{:>20}", dtype, format_grouped(n)));
+  }
+  if (p.raw_elements != p.total || p.raw_elements_by_dtype != p.by_dtype) {
+    line("raw elements", format_grouped(p.raw_elements));
+    for (const auto& [dtype, n] : p.raw_elements_by_dtype) {
+      line("", fmt::format("{:<12}{:>20}", dtype, format_grouped(n)));
+    }
+  }
+  line("components", "");
+  for (size_t i = 0; i < k_component_count; ++i) {
+    if (p.by_component[i] > 0) {
+      line("", fmt::format("{:<16}{:>20}", component_name(static_cast<Component>(i)),
+                           format_grouped(p.by_component[i])));
+    }
+  }
+  if (p.tied_embeddings) {
+    line("embeddings", fmt::format("{} (tied: lm_head shares them)", format_grouped(p.embedding)));
+  }
+  if (p.routed_expert_params > 0 && p.active) {
+    line("active",
+         fmt::format("{} ({}) per token", format_grouped(*p.active), format_count(*p.active)));
+  }
+  if (p.buffers > 0) {
+    line("buffers", fmt::format("{} elements in {} non-parameter buffer(s), included above",
+                                format_grouped(p.buffers), p.buffer_names.size()));
+  }
+  if (r.analytic.count) {
+    std::string verdict =
+        r.analytic.difference == 0
+            ? "matches the headers"
+            : fmt::format("{} vs headers: {}", grouped_signed(r.analytic.difference),
+                          fmt::join(r.analytic.explanation, "; "));
+    line("analytic",
+         fmt::format("{} from config.json ({})", format_grouped(r.analytic.count->total),
+                     model.tensors.empty() ? "no headers to compare" : verdict));
+  } else {
+    line("analytic", "unavailable: " + r.analytic.unavailable);
+  }
+
+  out += "\n";
+  line("weights", fmt::format("{} as stored", format_bytes(p.stored_bytes)));
+  std::vector<std::string> fs;
+  for (const FormatSize& f : r.formats) {
+    fs.push_back(
+        fmt::format("{} {:.4g} bpw {}", f.format, f.bits_per_weight(), format_bytes(f.bytes)));
+  }
+  for (size_t i = 0; i < fs.size(); i += 3) {
+    std::vector<std::string> row(fs.begin() + static_cast<long>(i),
+                                 fs.begin() + static_cast<long>(std::min(fs.size(), i + 3)));
+    line(i == 0 ? "formats" : "", fmt::format("{}", fmt::join(row, " · ")));
+  }
+  if (r.kv) {
+    const KvCache& k = *r.kv;
+    line("kv cache",
+         fmt::format("{} bytes/token; {} at {} tokens x {} sequence(s)",
+                     format_grouped(k.bytes_per_token), format_bytes(k.bytes), k.context, k.batch));
+    if (k.state_bytes > 0) {
+      line("state", fmt::format("{} per sequence (linear-attention / SSM layers)",
+                                format_bytes(k.state_bytes_per_sequence)));
+    }
+  } else {
+    line("kv cache", "unavailable: " + r.kv_unavailable);
+  }
+  if (r.layers.count > 0) {
+    line("layers", r.layers.pattern);
+  }
+  if (!r.warnings.empty()) {
+    out += "\n";
+    for (const Finding& f : r.warnings) {
+      line(f.severity == Severity::info ? "note" : "warning",
+           fmt::format("{}: {}", f.where, f.text));
+    }
+  }
+  return out;
+}
+
+std::string render_tensors_csv(const Model& model, const InspectReport& r) {
+  std::string out = "kind,name,shape,dtype\n";
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    const TensorInfo& t = model.tensors[i];
+    const TensorClass& c = r.params.classes[i];
+    out += fmt::format("{},{},{},{}\n", component_name(c.component), csv_field(t.name),
+                       csv_field(format_shape(t.shape)), dtype_name(t.dtype));
+  }
+  return out;
+}
+
+}  // namespace mbuild

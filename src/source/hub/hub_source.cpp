@@ -1,0 +1,493 @@
+#include "mbuild/source/hub/hub_source.hpp"
+
+#include <algorithm>
+#include <map>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "mbuild/snapshot/safetensors.hpp"
+#include "mbuild/snapshot/shard_index.hpp"
+#include "mbuild/source/local_source.hpp"
+#include "mbuild/util/atomic_write.hpp"
+#include "snapshot/weight_layout.hpp"
+#include "source/hub/http.hpp"
+
+namespace mbuild::hub {
+namespace fs = std::filesystem;
+
+namespace {
+
+// One speculative Range GET per file, stopped as soon as the header is in: 256 KiB covers the
+// shard headers of nearly every checkpoint (Llama-405B: < 20 KB, DeepSeek-V3: ~70 KB); longer
+// ones (Qwen3-Next: ~290 KB) take one more read straight from the CDN URL.
+constexpr uint64_t k_speculative_range = 256 * 1024;
+constexpr int k_cache_version = 3;
+
+// "<size>:<FNV-1a 64 in hex>" of a cached file, kept in manifest.json: a file damaged after it
+// was written (the cache is not fsynced) or by hand no longer matches, and the entry is a miss.
+std::string fingerprint(std::string_view bytes) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : bytes) {
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ull;
+  }
+  return fmt::format("{}:{:016x}", bytes.size(), h);
+}
+
+// One cache file, its folders created first; no fsync (a lost entry is only a miss).
+Result<void> write_cache_file(const fs::path& path, std::string_view bytes) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  if (ec) {
+    return fail(ErrorKind::io, path.parent_path().string(), ec.message());
+  }
+  return write_file_atomic(path, bytes, Durability::cache);
+}
+
+std::string repo_folder(const std::string& repo) {
+  std::string out = "models--" + repo;
+  for (size_t pos = out.find('/'); pos != std::string::npos; pos = out.find('/', pos)) {
+    out.replace(pos, 1, "--");
+  }
+  return out;
+}
+
+// The Hub's answer to a failed request, as the error a user can act on.
+Error hub_error(const Fetch& f, const std::string& repo, const std::string& file, bool has_token,
+                const std::string& revision) {
+  const std::string what = file.empty() ? repo : repo + "/" + file;
+  if (f.error) {
+    // The transport names the URL that failed (a CDN's, a redirect's): say whose file it was.
+    Error e = *f.error;
+    if (!e.what.empty() && e.what != what) {
+      e.why = fmt::format("{} at {}", e.why, e.what);
+    }
+    e.what = what;
+    return e;
+  }
+  const std::string& code = f.error_code;
+  const std::string detail = f.error_message.empty() ? "" : " (" + f.error_message + ")";
+  if (code == "GatedRepo") {
+    if (f.status == 403) {
+      return Error(ErrorKind::access_denied, repo,
+                   "gated repo: your token is not in the authorized list",
+                   "ask for access on the model's page");
+    }
+    return Error(ErrorKind::access_denied, repo, "gated repo: authentication required",
+                 "set HF_TOKEN or pass --token");
+  }
+  if (f.status == 401 && f.error_message.find("Invalid credentials") != std::string::npos) {
+    return Error(ErrorKind::access_denied, repo, "the Hub rejected the token (invalid credentials)",
+                 "check HF_TOKEN or --token");
+  }
+  if (code == "RevisionNotFound") {
+    return Error(ErrorKind::not_found, repo, fmt::format("revision '{}' not found", revision));
+  }
+  if (code == "EntryNotFound") {
+    return Error(ErrorKind::not_found, what, "file not found");
+  }
+  if (f.status == 401) {
+    // The Hub answers 401 for missing and for private repos alike when no token is sent.
+    return Error(ErrorKind::not_found, repo, "repository not found" + detail,
+                 has_token ? "" : "if it is private or gated, set HF_TOKEN or pass --token");
+  }
+  if (f.status == 404) {
+    return Error(ErrorKind::not_found, what,
+                 code == "RepoNotFound" || file.empty() ? "repository not found" : "not found");
+  }
+  if (f.status == 403) {
+    return Error(ErrorKind::access_denied, what, "access denied" + detail,
+                 has_token ? "" : "set HF_TOKEN or pass --token");
+  }
+  return Error(ErrorKind::network, what, fmt::format("unexpected HTTP {}{}", f.status, detail));
+}
+
+}  // namespace
+
+bool is_commit_sha(std::string_view revision) {
+  return revision.size() == 40 && std::all_of(revision.begin(), revision.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+std::optional<std::string> cached_commit(const fs::path& dir, const std::string& repo,
+                                         const std::string& revision) {
+  if (dir.empty()) {
+    return std::nullopt;
+  }
+  if (is_commit_sha(revision)) {
+    return revision;
+  }
+  if (check_shard_name("revision", revision).has_value() == false) {
+    return std::nullopt;
+  }
+  auto ref = read_small_file(dir / repo_folder(repo) / "refs" / revision, 4096);
+  if (!ref || !is_commit_sha(ref->view())) {
+    return std::nullopt;
+  }
+  return std::string(ref->view());
+}
+
+std::optional<Snapshot> load_cached_snapshot(const fs::path& dir, const std::string& repo,
+                                             const std::string& commit) {
+  if (dir.empty() || !is_commit_sha(commit)) {
+    return std::nullopt;
+  }
+  const fs::path root = dir / repo_folder(repo) / "snapshots" / commit;
+  auto manifest_text = read_small_file(root / "manifest.json", 64 << 20);
+  if (!manifest_text) {
+    return std::nullopt;
+  }
+  auto manifest = nlohmann::json::parse(manifest_text->view(), nullptr, false);
+  if (!manifest.is_object() || manifest.value("version", 0) != k_cache_version) {
+    return std::nullopt;
+  }
+  Snapshot snap;
+  try {
+    snap.ref.id = repo;
+    snap.ref.commit = commit;
+    snap.ref.source = "hub";
+    snap.ref.location = manifest.value("endpoint", "");
+    snap.display_prefix = repo + "/";
+    if (manifest.value("config", false)) {
+      auto c = read_small_file(root / "config.json", k_max_config_bytes);
+      if (!c || manifest.value("config_fingerprint", "") != fingerprint(c->view())) {
+        return std::nullopt;
+      }
+      snap.config_json = std::string(c->view());
+    }
+    if (auto idx = manifest.find("index"); idx != manifest.end() && idx->is_string()) {
+      const std::string name = idx->get<std::string>();
+      if (!check_shard_name("cache", name)) {
+        return std::nullopt;
+      }
+      auto bytes = read_small_file(root / "index" / name, k_max_index_bytes);
+      if (!bytes || manifest.value("index_fingerprint", "") != fingerprint(bytes->view())) {
+        return std::nullopt;
+      }
+      auto index = parse_shard_index(name, std::move(*bytes));
+      if (!index) {
+        return std::nullopt;
+      }
+      snap.index = std::move(*index);
+    }
+    const auto& files = manifest.at("files");
+    ByteBuffer blob;
+    if (!files.empty()) {
+      auto heads = read_small_file(root / "heads.bin", uint64_t{1} << 36);
+      if (!heads || manifest.value("heads_fingerprint", "") != fingerprint(heads->view())) {
+        return std::nullopt;
+      }
+      blob = std::move(*heads);
+    }
+    for (const auto& f : files) {
+      WeightFile wf;
+      wf.name = f.at("name").get<std::string>();
+      wf.size = f.at("size").get<uint64_t>();
+      const auto offset = f.at("offset").get<uint64_t>();
+      const auto length = f.at("length").get<uint64_t>();
+      if (offset > blob.size() || length > blob.size() - offset) {
+        return std::nullopt;  // truncated blob: a miss
+      }
+      wf.head = ByteBuffer::copy_of(blob.view().substr(offset, length));
+      snap.files.push_back(std::move(wf));
+    }
+    for (const auto& o : manifest.value("other_weights", nlohmann::json::array())) {
+      snap.other_weights.push_back(o.get<std::string>());
+    }
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // a damaged cache entry is a miss, not an error
+  }
+  return snap;
+}
+
+Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::string_view index_bytes,
+                            const std::string& revision) {
+  if (dir.empty() || !is_commit_sha(snap.ref.commit)) {
+    return {};
+  }
+  const fs::path root = dir / repo_folder(snap.ref.id) / "snapshots" / snap.ref.commit;
+  nlohmann::json manifest = {
+      {"version", k_cache_version},
+      {"repo", snap.ref.id},
+      {"commit", snap.ref.commit},
+      {"endpoint", snap.ref.location},
+      {"config", snap.config_json.has_value()},
+      {"index", snap.index ? nlohmann::json(snap.index->name) : nlohmann::json()},
+      {"other_weights", snap.other_weights}};
+  if (snap.config_json) {
+    manifest["config_fingerprint"] = fingerprint(*snap.config_json);
+    if (auto ok = write_cache_file(root / "config.json", *snap.config_json); !ok) {
+      return ok;
+    }
+  }
+  if (snap.index) {
+    manifest["index_fingerprint"] = fingerprint(index_bytes);
+    if (auto ok = write_cache_file(root / "index" / snap.index->name, index_bytes); !ok) {
+      return ok;
+    }
+  }
+  // Every header in one file: a 191-shard repo is one write, not 191.
+  nlohmann::json files = nlohmann::json::array();
+  std::string blob;
+  for (const WeightFile& f : snap.files) {
+    files.push_back(
+        {{"name", f.name}, {"size", f.size}, {"offset", blob.size()}, {"length", f.head.size()}});
+    blob.append(f.head.view());
+  }
+  manifest["files"] = files;
+  manifest["heads_fingerprint"] = fingerprint(blob);
+  if (!snap.files.empty()) {
+    if (auto ok = write_cache_file(root / "heads.bin", blob); !ok) {
+      return ok;
+    }
+  }
+  // The manifest is written last: its presence marks a complete entry.
+  if (auto ok = write_cache_file(root / "manifest.json", manifest.dump()); !ok) {
+    return ok;
+  }
+  return remember_ref(dir, snap.ref.id, revision, snap.ref.commit);
+}
+
+Result<void> remember_ref(const fs::path& dir, const std::string& repo, const std::string& revision,
+                          const std::string& commit) {
+  // A revision is a ref name (options.cpp checks git's rules); this keeps it inside refs/ even
+  // when a caller did not.
+  if (dir.empty() || revision.empty() || revision == commit ||
+      !check_shard_name("revision", revision)) {
+    return {};
+  }
+  return write_cache_file(dir / repo_folder(repo) / "refs" / revision, commit);
+}
+
+std::optional<Snapshot> load_cached_revision(const fs::path& dir, const std::string& repo,
+                                             const std::string& revision) {
+  auto commit = cached_commit(dir, repo, revision);
+  auto cached = commit ? load_cached_snapshot(dir, repo, *commit) : std::nullopt;
+  if (cached) {
+    cached->ref.revision = revision;
+  }
+  return cached;
+}
+
+HubSource::HubSource(std::string repo_id, std::string revision, HubOptions options)
+    : m_repo(std::move(repo_id)),
+      m_revision(revision.empty() ? "main" : std::move(revision)),
+      m_options(std::move(options)) {}
+
+Result<Snapshot> HubSource::snapshot() {
+  const HubOptions& o = m_options;
+  // A pinned commit already in the cache needs no request at all.
+  if (is_commit_sha(m_revision)) {
+    if (auto cached = load_cached_snapshot(o.cache_dir, m_repo, m_revision)) {
+      cached->ref.revision = m_revision;
+      return std::move(*cached);
+    }
+  }
+  if (o.offline) {
+    if (auto cached = load_cached_revision(o.cache_dir, m_repo, m_revision)) {
+      return std::move(*cached);
+    }
+    return fail(ErrorKind::network, m_repo,
+                fmt::format("revision '{}' is not in mbuild's cache and offline", m_revision));
+  }
+
+  HttpSettings settings;
+  settings.endpoint = o.endpoint;
+  settings.token = o.token;
+  settings.max_in_flight = o.max_in_flight;
+  settings.low_speed_time = o.timeout;
+  settings.connect_timeout = o.timeout;
+  settings.backoff_base = o.backoff_base;
+  const bool has_token = !o.token.empty();
+
+  // Round 1: the listing at this revision gives the commit and every file name.
+  Fetch info;
+  info.url = fmt::format("{}/api/models/{}/revision/{}", o.endpoint, m_repo,
+                         url_encode(m_revision, false));
+  info.max_body = 64 << 20;
+  run_fetches({&info}, settings);
+  if (info.error || info.status != 200) {
+    return tl::unexpected(hub_error(info, m_repo, "", has_token, m_revision));
+  }
+  auto listing = nlohmann::json::parse(info.body, nullptr, false);
+  if (!listing.is_object() || !listing.contains("sha") || !listing["sha"].is_string()) {
+    return fail(ErrorKind::network, m_repo, "the Hub's model listing is not the expected JSON");
+  }
+  const std::string commit = listing["sha"].get<std::string>();
+  if (!is_commit_sha(commit)) {
+    return fail(ErrorKind::network, m_repo, fmt::format("the Hub returned commit '{}'", commit));
+  }
+  if (auto cached = load_cached_snapshot(o.cache_dir, m_repo, commit)) {
+    cached->ref.revision = m_revision;
+    // The cache is best effort: a ref that cannot be written costs one request next time.
+    (void)remember_ref(o.cache_dir, m_repo, m_revision, commit);
+    return std::move(*cached);
+  }
+  std::vector<std::string> names;
+  for (const auto& s : listing.value("siblings", nlohmann::json::array())) {
+    if (s.is_object() && s.contains("rfilename") && s["rfilename"].is_string()) {
+      std::string name = s["rfilename"].get<std::string>();
+      if (check_shard_name(m_repo, name)) {
+        names.push_back(std::move(name));
+      }
+    }
+  }
+  const WeightLayout layout = choose_weight_layout(names);
+  const bool has_config =
+      std::find(names.begin(), names.end(), layout.folder + "config.json") != names.end();
+
+  auto file_url = [&](const std::string& path) {
+    return fmt::format("{}/{}/resolve/{}/{}", o.endpoint, m_repo, commit, url_encode(path, true));
+  };
+  auto header_fetch = [&](const std::string& path) {
+    Fetch f;
+    f.url = file_url(path);
+    f.range_end = k_speculative_range - 1;
+    f.safetensors_head = true;
+    return f;
+  };
+
+  // Round 2: config.json, the index and every shard candidate's header, all in flight at once.
+  Fetch config_fetch, index_fetch;
+  std::map<std::string, Fetch> heads;
+  std::vector<Fetch*> round;
+  if (has_config) {
+    config_fetch.url = file_url(layout.folder + "config.json");
+    config_fetch.max_body = k_max_config_bytes;
+    round.push_back(&config_fetch);
+  }
+  if (!layout.index.empty()) {
+    index_fetch.url = file_url(layout.index);
+    index_fetch.max_body = k_max_index_bytes;
+    round.push_back(&index_fetch);
+  }
+  for (const std::string& file : layout.files) {
+    heads.emplace(file, header_fetch(file));
+  }
+  for (auto& [name, f] : heads) {
+    round.push_back(&f);
+  }
+  size_t done = 0;
+  uint64_t bytes = 0;
+  size_t total_files = round.size();
+  auto on_done = [&](const Fetch& f) {
+    ++done;
+    bytes += f.body.size();
+    if (o.progress) {
+      o.progress(done, total_files, bytes);
+    }
+  };
+  run_fetches(round, settings, on_done);
+
+  Snapshot snap;
+  snap.ref.id = m_repo;
+  snap.ref.revision = m_revision;
+  snap.ref.commit = commit;
+  snap.ref.source = "hub";
+  snap.ref.location = redact_url(o.endpoint);  // no user:password@ in outputs or the cache
+  snap.display_prefix = m_repo + "/";
+  snap.other_weights = layout.other_weights;
+  if (layout.also_mistral) {
+    snap.findings.push_back({Severity::info, m_repo,
+                             "also holds the Mistral consolidated* layout; counted the "
+                             "transformers layout only"});
+  }
+  if (has_config) {
+    if (config_fetch.error || config_fetch.status != 200) {
+      return tl::unexpected(hub_error(config_fetch, m_repo, "config.json", has_token, m_revision));
+    }
+    snap.config_json = std::move(config_fetch.body);
+  }
+  std::string index_bytes;
+  std::vector<std::string> wanted = layout.files;
+  if (!layout.index.empty()) {
+    if (index_fetch.error || index_fetch.status != 200) {
+      return tl::unexpected(hub_error(index_fetch, m_repo, layout.index, has_token, m_revision));
+    }
+    index_bytes = std::move(index_fetch.body);
+    auto index = parse_shard_index(layout.index, index_bytes);
+    if (!index) {
+      return tl::unexpected(index.error());
+    }
+    // The index is authoritative: read the shards it names, in its order.
+    wanted.clear();
+    std::vector<Fetch*> missing;
+    for (const std::string& shard : index->shards) {
+      const std::string path = layout.folder + shard;
+      wanted.push_back(path);
+      if (!heads.count(path)) {
+        missing.push_back(&heads.emplace(path, header_fetch(path)).first->second);
+      }
+    }
+    if (!missing.empty()) {
+      total_files += missing.size();
+      run_fetches(missing, settings, on_done);
+    }
+    snap.index = std::move(*index);
+  }
+
+  // Headers longer than the speculative range need one more read for the rest.
+  std::vector<Fetch*> rest;
+  std::map<std::string, Fetch> tails;
+  for (const std::string& path : wanted) {
+    Fetch& f = heads.at(path);
+    if (f.error || (f.status != 206 && f.status != 200)) {
+      return tl::unexpected(hub_error(f, m_repo, path, has_token, m_revision));
+    }
+    if (!f.content_encoding.empty() && f.content_encoding != "identity") {
+      return fail(
+          ErrorKind::network, m_repo + "/" + path,
+          fmt::format("the server sent a {}-encoded body for a Range request", f.content_encoding));
+    }
+    if (!f.total_size) {
+      return fail(
+          ErrorKind::network, m_repo + "/" + path,
+          "the server gave no file size (no Content-Range, X-Linked-Size or Content-Length)");
+    }
+    auto span = safetensors_header_span(m_repo + "/" + path, f.body, *f.total_size);
+    if (!span) {
+      return tl::unexpected(span.error());
+    }
+    if (f.body.size() < *span) {
+      Fetch tail;
+      tail.url = f.final_url;  // the signed CDN URL: one hop, no token
+      tail.resolve_url = f.url;
+      tail.range_start = f.body.size();
+      tail.range_end = *span - 1;
+      tail.max_body = *span;
+      rest.push_back(&tails.emplace(path, std::move(tail)).first->second);
+    }
+  }
+  if (!rest.empty()) {
+    run_fetches(rest, settings);
+  }
+  for (const std::string& path : wanted) {
+    Fetch& f = heads.at(path);
+    if (auto t = tails.find(path); t != tails.end()) {
+      // 200: the server ignored Range and the client kept the range out of the whole file.
+      if (t->second.error || (t->second.status != 206 && t->second.status != 200)) {
+        return tl::unexpected(hub_error(t->second, m_repo, path, has_token, m_revision));
+      }
+      f.body += t->second.body;
+    }
+    if (!f.repo_commit.empty() && f.repo_commit != commit) {
+      snap.findings.push_back(
+          {Severity::warning, m_repo + "/" + path,
+           fmt::format("served from commit {} while the listing said {}", f.repo_commit, commit)});
+    }
+    WeightFile wf;
+    wf.name = path;
+    wf.size = *f.total_size;
+    wf.head = ByteBuffer::copy_of(f.body);
+    snap.files.push_back(std::move(wf));
+  }
+  if (auto stored = store_snapshot(o.cache_dir, snap, index_bytes, m_revision); !stored) {
+    snap.findings.push_back({Severity::warning, "cache", stored.error().message()});
+  }
+  return snap;
+}
+
+}  // namespace mbuild::hub

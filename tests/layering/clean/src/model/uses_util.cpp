@@ -1,0 +1,3 @@
+// Keeps the rule: model uses util.
+#include "mbuild/util/error.hpp"
+#include "util/checked.hpp"

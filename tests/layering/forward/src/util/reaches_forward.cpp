@@ -1,0 +1,2 @@
+// Breaks the rule: util reaches forward into model.
+#include "mbuild/model/model.hpp"
