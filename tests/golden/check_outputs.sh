@@ -2,8 +2,9 @@
 # Regenerates model_configs/ and gaps/ for every corpus model into a temporary folder and
 # compares them with the committed ones. With --update, writes them into the repository instead.
 #   check_outputs.sh MBUILD_BINARY REPO_ROOT [--update]
+# MBUILD_TEST_BINARY, when set, is the binary run instead (the sanitizer build's, in scripts/test).
 set -eu
-mbuild=$1
+mbuild=${MBUILD_TEST_BINARY:-$1}
 root=$2
 mode=${3:-check}
 
