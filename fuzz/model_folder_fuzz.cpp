@@ -26,9 +26,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mbuild/analysis/analysis.hpp"
 #include "mbuild/model/model.hpp"
 #include "mbuild/render/render.hpp"
-#include "mbuild/report/report.hpp"
 #include "mbuild/source/local_source.hpp"
 
 extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
@@ -140,7 +140,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     return 0;
   }
-  const mbuild::InspectReport report = mbuild::build_inspect_report(*model, {4096, 1});
+  const mbuild::Analysis report = mbuild::analyze(*model, {.context = 4096, .batch = 1});
   (void)mbuild::render_inspect_text(*model, report);
   (void)mbuild::render_inspect_json(*model, report);
   return 0;

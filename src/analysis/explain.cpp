@@ -4,8 +4,6 @@
 #include <cmath>
 #include <numbers>
 
-#include "mbuild/analysis/analytic.hpp"
-
 namespace mbuild {
 namespace {
 
@@ -200,20 +198,16 @@ PositionFacts position_facts(const Model& model, const ModelConfig& c) {
 
 }  // namespace
 
-ArchitectureExplanation explain_architecture(const Model& model, const ParamCount& params) {
+ArchitectureExplanation explain_architecture(const Model& model, const ParamCount& params,
+                                             uint64_t total) {
   ArchitectureExplanation e;
-  uint64_t n = params.total;
+  const uint64_t n = total;
   if (model.config) {
     const ModelConfig& c = *model.config;
     e.attention = attention_facts(c);
     e.ffn = ffn_facts(model, c);
     e.norm = norm_facts(model, c, params);
     e.position = position_facts(model, c);
-    if (model.tensors.empty()) {
-      if (auto a = analytic_count(c)) {
-        n = a->total;
-      }
-    }
   }
   e.scaling.params = n;
   e.scaling.active = params.routed_expert_params > 0 ? params.active : std::nullopt;

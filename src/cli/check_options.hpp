@@ -8,7 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "mbuild/analysis/validate.hpp"
+#include "mbuild/report/validate.hpp"
 #include "mbuild/util/error.hpp"
 
 namespace mbuild::cli {

@@ -101,11 +101,15 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
                   "emit-config maps the tensors of safetensors headers"});
       continue;
     }
-    const ParamCount params = count_params(*model);
-    const LayerMap map = map_layers(*model, params);
+    // Every figure once: the counts, the layer map, the checks' inputs.
+    const Analysis analysis = analyze(
+        *model,
+        {.context = checks->context, .batch = checks->batch, .explain = true, .map_layers = true});
+    const ParamCount& params = analysis.params;
+    const LayerMap& map = *analysis.map;
     const std::string id = emitted_model_id(model->ref);
-    const ValidationOutcome validation = validation_for_emit(*model, params, map, *checks);
-    const auto doc = build_emitted_config(*model, params, map, catalog, validation, prefix);
+    const ValidationOutcome validation = validation_for_emit(*model, analysis, *checks);
+    const auto doc = build_emitted_config(*model, analysis, catalog, validation, prefix);
     if (auto ok = make_dir(out_dir); !ok) {
       note_error(ok.error());
       continue;

@@ -6,8 +6,8 @@
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
+#include "mbuild/analysis/analysis.hpp"
 #include "mbuild/render/render.hpp"
-#include "mbuild/report/report.hpp"
 
 namespace mbuild::cli {
 namespace {
@@ -53,7 +53,7 @@ int run_inspect(const InspectCommandOptions& o) {
       exit = exit ? exit : exit_code(e.kind);
       continue;
     }
-    InspectReport report = build_inspect_report(*model, {o.context, o.batch});
+    const Analysis report = analyze(*model, {.context = o.context, .batch = o.batch});
     if (o.common.format == "json") {
       json_items += (json_count++ ? "," : "") + render_inspect_json(*model, report);
     } else {

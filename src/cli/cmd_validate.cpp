@@ -5,8 +5,8 @@
 #include "cli/check_options.hpp"
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
-#include "mbuild/analysis/validate.hpp"
 #include "mbuild/render/render_validation.hpp"
+#include "mbuild/report/validate.hpp"
 
 namespace mbuild::cli {
 namespace {
@@ -33,7 +33,9 @@ int run_validate(const ValidateCommandOptions& o) {
     print_error(model.error());
     return exit_code(model.error().kind);
   }
-  const ValidationReport report = validate_model(*model, *options);
+  const Analysis analysis =
+      analyze(*model, {.context = o.context, .batch = o.batch, .explain = true});
+  const ValidationReport report = validate_model(*model, analysis, *options);
   const std::string text = o.common.format == "json" ? render_validation_json(report)
                            : o.common.format == "md" ? render_validation_md(report)
                                                      : render_validation_text(report);

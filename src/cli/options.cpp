@@ -319,6 +319,23 @@ std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
   return out;
 }
 
+int exit_code(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::usage:
+      return 2;
+    case ErrorKind::bad_input:
+    case ErrorKind::io:  // an output that cannot be written
+      return 3;
+    case ErrorKind::not_found:
+      return 4;
+    case ErrorKind::access_denied:
+      return 5;
+    case ErrorKind::network:
+      return 6;
+  }
+  return 3;
+}
+
 void print_error(const Error& error) {
   std::fprintf(stderr, "mbuild: error: %s\n", error.message().c_str());
 }

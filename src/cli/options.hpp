@@ -57,6 +57,10 @@ std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
 // Prints "mbuild: error: <what>: <why>" on stderr.
 void print_error(const Error& error);
 
+// The process exit code for an error kind (README "Exit codes"): the only place kinds become
+// codes.
+int exit_code(ErrorKind kind);
+
 // The process environment, set up by main before any command runs.
 const Environment& environment();
 void set_environment(Environment env);

@@ -1,9 +1,8 @@
 #include "mbuild/render/emit_config.hpp"
-#include "mbuild/analysis/validate.hpp"
+#include "mbuild/report/validate.hpp"
 
 #include <fmt/format.h>
 
-#include "analysis/layer_pattern.hpp"
 #include "mbuild/render/gap_report.hpp"
 #include "util/format.hpp"
 
@@ -51,12 +50,14 @@ std::string emitted_model_id(const ModelRef& ref) {
   return id.empty() ? std::string("model") : id;
 }
 
-ValidationOutcome validation_for_emit(const Model& model, const ParamCount& params,
-                                      const LayerMap& map, const ValidateOptions& options) {
+ValidationOutcome validation_for_emit(const Model& model, const Analysis& analysis,
+                                      const ValidateOptions& options) {
   // The same checks `mbuild validate` runs (config <-> weights, index <-> shards, ...), plus
   // the accounting invariant the emitted layer list must keep.
+  const ParamCount& params = analysis.params;
+  const LayerMap& map = *analysis.map;
   ValidationOutcome v;
-  v.report = validate_model(model, options);
+  v.report = validate_model(model, analysis, options);
   v.report.model_id = emitted_hf_model_id(model.ref);
   const bool balanced = map.total == params.total;
   v.report.checks.push_back(
@@ -74,9 +75,11 @@ std::string validation_report_file_name(std::string_view model_id) {
   return fmt::format("{}.validation.md", model_id);
 }
 
-ordered_json build_emitted_config(const Model& model, const ParamCount& params, const LayerMap& map,
+ordered_json build_emitted_config(const Model& model, const Analysis& analysis,
                                   const Catalog& catalog, const ValidationOutcome& validation,
                                   std::string_view gaps_prefix) {
+  const ParamCount& params = analysis.params;
+  const LayerMap& map = *analysis.map;
   const ModelConfig* cfg = model.config ? &*model.config : nullptr;
   const std::string hf_id = emitted_hf_model_id(model.ref);
   ordered_json doc;
@@ -97,9 +100,7 @@ ordered_json build_emitted_config(const Model& model, const ParamCount& params, 
   doc["total_params"] = params.total;
   doc["total_params_formatted"] = format_count(params.total);
   doc["tie_word_embeddings"] = params.tied_embeddings;
-  doc["layer_pattern"] =
-      cfg ? compress_layer_pattern(layer_kinds(cfg->layer_attention, cfg->layer_mlp))
-          : std::string();
+  doc["layer_pattern"] = analysis.layers.pattern;
   ordered_json types = ordered_json::array();
   for (const LayerEntry& e : map.entries) {
     ordered_json t;

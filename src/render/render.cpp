@@ -72,7 +72,7 @@ nlohmann::ordered_json memory_json(uint64_t stored_bytes, const std::vector<Form
   return {{"weights_bytes", stored_bytes}, {"formats", formats_out}, {"kv_cache", kv}};
 }
 
-std::string render_inspect_json(const Model& model, const InspectReport& r) {
+std::string render_inspect_json(const Model& model, const Analysis& r) {
   ojson j;
   j["schema_version"] = k_inspect_schema_version;
   j["model"] = {
@@ -172,7 +172,7 @@ std::string render_inspect_json(const Model& model, const InspectReport& r) {
   j["layers"] = {
       {"count", r.layers.count}, {"pattern", r.layers.pattern}, {"kinds", r.layers.kinds}};
   ojson warnings = ojson::array();
-  for (const Finding& f : r.warnings) {
+  for (const Finding& f : r.findings) {
     warnings.push_back({{"severity", f.severity == Severity::info ? "info" : "warning"},
                         {"where", f.where},
                         {"text", f.text}});
@@ -181,7 +181,7 @@ std::string render_inspect_json(const Model& model, const InspectReport& r) {
   return j.dump(2) + "\n";
 }
 
-std::string render_inspect_text(const Model& model, const InspectReport& r) {
+std::string render_inspect_text(const Model& model, const Analysis& r) {
   std::string out;
   auto line = [&](std::string_view label, const std::string& text) {
     out += fmt::format("{:<14}{}\n", label, text);
@@ -298,9 +298,9 @@ std::string render_inspect_text(const Model& model, const InspectReport& r) {
   if (r.layers.count > 0) {
     line("layers", r.layers.pattern);
   }
-  if (!r.warnings.empty()) {
+  if (!r.findings.empty()) {
     out += "\n";
-    for (const Finding& f : r.warnings) {
+    for (const Finding& f : r.findings) {
       line(f.severity == Severity::info ? "note" : "warning",
            fmt::format("{}: {}", f.where, f.text));
     }
@@ -308,7 +308,7 @@ std::string render_inspect_text(const Model& model, const InspectReport& r) {
   return out;
 }
 
-std::string render_tensors_csv(const Model& model, const InspectReport& r) {
+std::string render_tensors_csv(const Model& model, const Analysis& r) {
   std::string out = "kind,name,shape,dtype\n";
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     const TensorInfo& t = model.tensors[i];

@@ -16,7 +16,7 @@
 
 #include "hub/fault_storm.hpp"
 #include "hub/mock_hub.hpp"
-#include "mbuild/report/report.hpp"
+#include "mbuild/analysis/analysis.hpp"
 #include "mbuild/source/hub/hub_source.hpp"
 #include "test_support.hpp"
 
@@ -54,7 +54,7 @@ Outcome read_source(const MockHub& mock, const storm::Source& source) {
     out.error = model.error();
     return out;
   }
-  InspectReport report = build_inspect_report(*model, {});
+  const Analysis report = analyze(*model, {});
   out.total = report.params.total;
   out.raw = report.params.raw_elements;
   out.buffers = report.params.buffers;
@@ -121,7 +121,7 @@ TEST_CASE("fault storm: 60 sources at once, every fault kind, ten seeds, in-proc
         continue;
       }
       const std::string message = out.error->message();
-      storm::report_line(fmt::format("[exit {}] {}", exit_code(out.error->kind), message));
+      storm::report_line(fmt::format("[kind {}] {}", static_cast<int>(out.error->kind), message));
       INFO(message);
       // Transient faults exhaust retries or loop: exit 6, never a bad-input or not-found verdict.
       CHECK(out.error->kind == ErrorKind::network);

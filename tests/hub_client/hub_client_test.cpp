@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "hub/mock_hub.hpp"
+#include "mbuild/analysis/analysis.hpp"
 #include "mbuild/render/render.hpp"
-#include "mbuild/report/report.hpp"
 #include "mbuild/source/hub/hub_source.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "source/hub/http.hpp"
@@ -53,7 +53,7 @@ Model local(const std::string& folder) {
 
 // The parts of `inspect --format json` that describe the model rather than where it came from.
 nlohmann::json comparable(const Model& model) {
-  auto j = nlohmann::json::parse(render_inspect_json(model, build_inspect_report(model, {})));
+  auto j = nlohmann::json::parse(render_inspect_json(model, analyze(model, {})));
   j.erase("model");
   j.erase("warnings");
   for (auto& f : j["files"]) {

@@ -70,7 +70,9 @@ struct ArchitectureExplanation {
 };
 
 // The facts for a model with a config (tensors refine them when present: gated projections,
-// norm biases, learned position tables). `params` is count_params(model).
-ArchitectureExplanation explain_architecture(const Model& model, const ParamCount& params);
+// norm biases, learned position tables). `params` is count_params(model); `total` the model's
+// count (the headers', or the analytic one without headers), which the scaling facts use.
+ArchitectureExplanation explain_architecture(const Model& model, const ParamCount& params,
+                                             uint64_t total);
 
 }  // namespace mbuild

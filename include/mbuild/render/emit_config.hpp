@@ -8,11 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mbuild/analysis/analysis.hpp"
 #include "mbuild/analysis/layer_map.hpp"
 #include "mbuild/analysis/param_count.hpp"
-#include "mbuild/analysis/validate.hpp"
 #include "mbuild/arch/catalog.hpp"
 #include "mbuild/model/model.hpp"
+#include "mbuild/report/validate.hpp"
 
 namespace mbuild {
 
@@ -36,18 +37,17 @@ struct ValidationOutcome {
 
 // The validated fields: the validate command's checks with `options` (expected values, a
 // contract; none by default), plus the accounting invariant (Σ count x parameter_count ==
-// total_params), which also becomes a check of the report.
-ValidationOutcome validation_for_emit(const Model& model, const ParamCount& params,
-                                      const LayerMap& map,
+// total_params), which also becomes a check of the report. `analysis` holds the layer map.
+ValidationOutcome validation_for_emit(const Model& model, const Analysis& analysis,
                                       const ValidateOptions& options = ValidateOptions{});
 
 // The validation report's file name beside the config: "<model_id>.validation.md".
 std::string validation_report_file_name(std::string_view model_id);
 
-// The config document. `gaps_prefix` is put before each gap report file name
+// The config document, from an analysis that holds the layer map. `gaps_prefix` is put before each gap report file name
 // ("gaps" -> "gaps/mla.md").
-nlohmann::ordered_json build_emitted_config(const Model& model, const ParamCount& params,
-                                            const LayerMap& map, const Catalog& catalog,
+nlohmann::ordered_json build_emitted_config(const Model& model, const Analysis& analysis,
+                                            const Catalog& catalog,
                                             const ValidationOutcome& validation,
                                             std::string_view gaps_prefix);
 

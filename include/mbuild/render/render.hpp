@@ -1,5 +1,5 @@
 // How the inspect report is printed: text, JSON and the tensor CSV. Renderers format, never
-// compute: every number comes from build_inspect_report().
+// compute: every number comes from analyze().
 #pragma once
 
 #include <cstdint>
@@ -9,15 +9,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mbuild/analysis/analysis.hpp"
 #include "mbuild/analysis/memory.hpp"
 #include "mbuild/model/model.hpp"
-#include "mbuild/report/report.hpp"
 
 namespace mbuild {
 
-std::string render_inspect_text(const Model& model, const InspectReport& report);
-std::string render_inspect_json(const Model& model, const InspectReport& report);
-std::string render_tensors_csv(const Model& model, const InspectReport& report);
+inline constexpr int k_inspect_schema_version = 1;
+
+std::string render_inspect_text(const Model& model, const Analysis& analysis);
+std::string render_inspect_json(const Model& model, const Analysis& analysis);
+std::string render_tensors_csv(const Model& model, const Analysis& analysis);
 
 // The "memory" object of the JSON reports: weights as stored, per format, and the KV cache
 // (its numbers null, with the reason, when unavailable).

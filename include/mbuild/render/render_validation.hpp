@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "mbuild/analysis/validate.hpp"
+#include "mbuild/report/validate.hpp"
 
 namespace mbuild {
 

@@ -10,7 +10,8 @@
 
 namespace mbuild {
 
-// What went wrong, in the terms the CLI maps to an exit code (DESIGN.md "Exit codes").
+// What went wrong, in the terms the CLI maps to an exit code (DESIGN.md "Exit codes"; the
+// mapping itself is cli::exit_code).
 enum class ErrorKind {
   usage = 2,          // bad flag, bad number, unknown format
   bad_input = 3,      // malformed or inconsistent config / index / header / contract
@@ -99,9 +100,5 @@ inline tl::unexpected<Error> bad_input(std::string what, std::string why) {
   return fail(ErrorKind::bad_input, std::move(what), std::move(why));
 }
 
-// The process exit code for an error kind.
-inline int exit_code(ErrorKind kind) {
-  return kind == ErrorKind::io ? 3 : static_cast<int>(kind);
-}
 
 }  // namespace mbuild

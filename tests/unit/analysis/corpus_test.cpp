@@ -1,7 +1,7 @@
 // Every corpus model against its published numbers (tests/data/corpus/truth.json).
 #include <catch2/catch.hpp>
 
-#include "mbuild/report/report.hpp"
+#include "mbuild/analysis/analysis.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
 
@@ -9,14 +9,14 @@ using namespace mbuild;
 
 namespace {
 
-InspectReport inspect_folder(const std::string& folder, Model& model) {
+Analysis inspect_folder(const std::string& folder, Model& model) {
   LocalFolderSource source(test::corpus_dir() / folder);
   auto snapshot = source.snapshot();
   REQUIRE(snapshot);
   auto built = build_model(std::move(*snapshot));
   REQUIRE(built);
   model = std::move(*built);
-  return build_inspect_report(model, {});
+  return analyze(model, {});
 }
 
 }  // namespace
@@ -26,7 +26,7 @@ TEST_CASE("every corpus model counts exactly its published total and raw element
     const std::string folder = entry["folder"];
     DYNAMIC_SECTION(folder) {
       Model model;
-      InspectReport report = inspect_folder(folder, model);
+      Analysis report = inspect_folder(folder, model);
       CHECK(report.params.total == entry["total_params"].get<uint64_t>());
       CHECK(report.params.raw_elements == entry["raw_elements"].get<uint64_t>());
       CHECK(report.params.buffers == entry["buffers"].get<uint64_t>());
@@ -56,7 +56,7 @@ TEST_CASE("the analytic count equals the header count or the difference is named
     const std::string folder = entry["folder"];
     DYNAMIC_SECTION(folder) {
       Model model;
-      InspectReport report = inspect_folder(folder, model);
+      Analysis report = inspect_folder(folder, model);
       REQUIRE(report.analytic.count);
       if (report.analytic.difference != 0) {
         REQUIRE_FALSE(report.analytic.explanation.empty());
@@ -70,7 +70,7 @@ TEST_CASE("the analytic count equals the header count or the difference is named
 
 TEST_CASE("GPT-2's difference is its attention-mask buffers") {
   Model model;
-  InspectReport report = inspect_folder("openai-community__gpt2", model);
+  Analysis report = inspect_folder("openai-community__gpt2", model);
   // 12 blocks x attn.bias [1, 1, 1024, 1024] = 12,582,912 stored mask elements (REPLICA.md).
   CHECK(report.analytic.count->total == 124'439'808);
   CHECK(report.analytic.difference == 12'582'912);
@@ -87,7 +87,7 @@ TEST_CASE("tied embeddings are recognised when lm_head is not stored") {
 
 TEST_CASE("MoE active params: top-k routed experts plus everything else") {
   Model model;
-  InspectReport report = inspect_folder("Qwen__Qwen3-30B-A3B", model);
+  Analysis report = inspect_folder("Qwen__Qwen3-30B-A3B", model);
   // Qwen3-30B-A3B: 48 layers x 128 experts x 3 x 2048 x 768 routed = 28,991,029,248;
   // non-routed = 30,532,122,624 - 28,991,029,248 = 1,541,093,376;
   // active = 1,541,093,376 + 48 x 8 x 3 x 2048 x 768 = 3,353,032,704 (published: "3.3B activated").
@@ -103,7 +103,7 @@ TEST_CASE("MoE active params: top-k routed experts plus everything else") {
 
 TEST_CASE("Qwen3-Next: hybrid pattern, MTP head outside the active count") {
   Model model;
-  InspectReport report = inspect_folder("Qwen__Qwen3-Next-80B-A3B-Thinking", model);
+  Analysis report = inspect_folder("Qwen__Qwen3-Next-80B-A3B-Thinking", model);
   CHECK(report.layers.pattern == "(linear_attention ×3, full_attention) ×12");
   CHECK(report.params.by_component[static_cast<size_t>(Component::mtp)] > 0);
   REQUIRE(report.params.active);
@@ -112,11 +112,11 @@ TEST_CASE("Qwen3-Next: hybrid pattern, MTP head outside the active count") {
 
 TEST_CASE("quantized corpus checkpoints count logical weights") {
   Model model;
-  InspectReport awq = inspect_folder("TheBloke__Mistral-7B-Instruct-v0.1-AWQ", model);
+  Analysis awq = inspect_folder("TheBloke__Mistral-7B-Instruct-v0.1-AWQ", model);
   CHECK(awq.params.by_dtype.count("INT4") == 1);
   CHECK(awq.params.quant_aux_elements > 0);
-  InspectReport bnb = inspect_folder("unsloth__Meta-Llama-3.1-8B-Instruct-bnb-4bit", model);
+  Analysis bnb = inspect_folder("unsloth__Meta-Llama-3.1-8B-Instruct-bnb-4bit", model);
   CHECK(bnb.params.by_dtype.count("NF4") == 1);
-  InspectReport mlx = inspect_folder("mlx-community__gemma-3-4b-pt-4bit", model);
+  Analysis mlx = inspect_folder("mlx-community__gemma-3-4b-pt-4bit", model);
   CHECK(mlx.params.by_component[static_cast<size_t>(Component::vision)] > 0);
 }

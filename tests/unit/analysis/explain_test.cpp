@@ -24,7 +24,8 @@ Model corpus_model(const std::string& folder) {
 
 ArchitectureExplanation explain(const std::string& folder) {
   Model m = corpus_model(folder);
-  return explain_architecture(m, count_params(m));
+  const ParamCount params = count_params(m);
+  return explain_architecture(m, params, params.total);
 }
 
 }  // namespace
@@ -134,7 +135,7 @@ TEST_CASE("a RoPE config without a base assumes 10000") {
     "num_attention_heads":4,"num_hidden_layers":2,"intermediate_size":128,"vocab_size":10})");
   REQUIRE(cfg);
   m.config = std::move(*cfg);
-  ArchitectureExplanation e = explain_architecture(m, count_params(m));
+  ArchitectureExplanation e = explain_architecture(m, count_params(m), 0);
   CHECK(e.position.kind == "RoPE");
   CHECK(e.position.theta_assumed);
   CHECK(e.position.wavelength == Approx(2 * std::numbers::pi * 10000.0));

@@ -19,8 +19,8 @@ using nlohmann::ordered_json;
 namespace {
 
 ordered_json emit(const Mapped& m, const Catalog& catalog = builtin_catalog()) {
-  return build_emitted_config(m.model, m.params, m.map, catalog,
-                              validation_for_emit(m.model, m.params, m.map), "gaps");
+  const Analysis a = analyze(m.model, {.explain = true, .map_layers = true});
+  return build_emitted_config(m.model, a, catalog, validation_for_emit(m.model, a), "gaps");
 }
 
 uint64_t layer_sum(const ordered_json& doc) {

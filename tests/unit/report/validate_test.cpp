@@ -1,5 +1,5 @@
 // validate_model: expected values, contracts, config <-> weights, files, memory and the report.
-#include "mbuild/analysis/validate.hpp"
+#include "mbuild/report/validate.hpp"
 
 #include <string>
 

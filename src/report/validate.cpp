@@ -1,4 +1,4 @@
-#include "mbuild/analysis/validate.hpp"
+#include "mbuild/report/validate.hpp"
 
 #include <algorithm>
 #include <array>
@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "mbuild/analysis/analytic.hpp"
 #include "mbuild/analysis/param_count.hpp"
 #include "util/format.hpp"
 
@@ -363,27 +362,24 @@ size_t ValidationReport::count(CheckStatus s) const {
 }
 
 ValidationReport validate_model(const Model& model, const ValidateOptions& o) {
+  return validate_model(
+      model, analyze(model, {.context = o.context, .batch = o.batch, .explain = true}), o);
+}
+
+ValidationReport validate_model(const Model& model, const Analysis& analysis,
+                                const ValidateOptions& o) {
   ValidationReport r;
   r.model_id = model.ref.id;
   r.revision = model.ref.revision;
   r.commit = model.ref.commit;
 
-  const ParamCount params = count_params(model);
-  r.findings = model.findings;
-  r.findings.insert(r.findings.end(), params.findings.begin(), params.findings.end());
+  const ParamCount& params = analysis.params;
+  r.findings = analysis.findings;
   r.stored_bytes = params.stored_bytes;
-  r.params_from_headers = !model.tensors.empty();
-  r.computed_params = params.total;
+  r.params_from_headers = analysis.from_headers;
+  r.computed_params = analysis.total;
   r.active_params = params.routed_expert_params > 0 ? params.active : std::nullopt;
-  std::optional<AnalyticCount> analytic;
-  if (model.config) {
-    if (auto a = analytic_count(*model.config)) {
-      analytic = std::move(*a);
-    }
-  }
-  if (!r.params_from_headers && analytic) {
-    r.computed_params = analytic->total;
-  }
+  const std::optional<AnalyticCount>& analytic = analysis.analytic.count;
 
   // Config.
   if (!model.config) {
@@ -488,17 +484,10 @@ ValidationReport validate_model(const Model& model, const ValidateOptions& o) {
   check_files(model, r);
 
   // Memory.
-  r.formats = weight_formats(r.computed_params);
-  if (model.config) {
-    if (auto kv = kv_cache(*model.config, o.context, o.batch)) {
-      r.kv = std::move(*kv);
-    } else {
-      r.kv_unavailable = kv.error().why;
-    }
-    r.explanation = explain_architecture(model, params);
-  } else {
-    r.kv_unavailable = "no config.json";
-  }
+  r.formats = analysis.formats;
+  r.kv = analysis.kv;
+  r.kv_unavailable = analysis.kv_unavailable;
+  r.explanation = analysis.explanation;
 
   // Sources: the Hub URL at its commit, and whatever the expected values came from.
   if (model.ref.source == "hub" || model.ref.source == "hf-cache") {

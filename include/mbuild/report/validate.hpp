@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mbuild/analysis/analysis.hpp"
 #include "mbuild/analysis/cross_validate.hpp"
 #include "mbuild/analysis/explain.hpp"
 #include "mbuild/analysis/memory.hpp"
@@ -87,6 +88,9 @@ struct ValidationReport {
 // Runs every check on a built model: expected params and layers, the contract's
 // self-consistency and cross-validation against config.json, config <-> weights dimensions,
 // index <-> shards, offsets <-> file sizes; plus memory, KV cache and the explanation.
+ValidationReport validate_model(const Model& model, const Analysis& analysis,
+                                const ValidateOptions& options);
+// The same, analysing the model first (with options.context and batch, and the explanation).
 ValidationReport validate_model(const Model& model, const ValidateOptions& options);
 
 // One line for emit-config's validation_notes: "passed 14 of 14 checks: ..." or the failures.

@@ -1,4 +1,6 @@
-#include "mbuild/report/report.hpp"
+#include "mbuild/analysis/analysis.hpp"
+
+#include <algorithm>
 
 #include <fmt/format.h>
 
@@ -48,40 +50,50 @@ std::vector<std::string> explain(const Model& model, const ParamCount& params, i
 
 }  // namespace
 
-InspectReport build_inspect_report(const Model& model, const InspectOptions& options) {
-  InspectReport r;
-  r.params = count_params(model);
-  r.warnings = model.findings;
-  r.warnings.insert(r.warnings.end(), r.params.findings.begin(), r.params.findings.end());
-  r.formats = weight_formats(r.params.total);
+Analysis analyze(const Model& model, const AnalysisOptions& options) {
+  Analysis a;
+  a.params = count_params(model);
+  a.findings = model.findings;
+  a.findings.insert(a.findings.end(), a.params.findings.begin(), a.params.findings.end());
+  a.from_headers = !model.tensors.empty();
+  a.total = a.params.total;
 
   if (!model.config) {
-    r.analytic.unavailable = "no config.json";
-    r.kv_unavailable = "no config.json";
-    return r;
-  }
-  const ModelConfig& config = *model.config;
-  if (auto a = analytic_count(config)) {
-    r.analytic.count = std::move(*a);
-    if (!model.tensors.empty()) {
-      r.analytic.difference =
-          static_cast<int64_t>(r.params.total) - static_cast<int64_t>(r.analytic.count->total);
-      if (r.analytic.difference != 0) {
-        r.analytic.explanation = explain(model, r.params, r.analytic.difference);
+    a.analytic.unavailable = "no config.json";
+    a.kv_unavailable = "no config.json";
+  } else {
+    const ModelConfig& config = *model.config;
+    if (auto count = analytic_count(config)) {
+      a.analytic.count = std::move(*count);
+      if (a.from_headers) {
+        a.analytic.difference =
+            static_cast<int64_t>(a.params.total) - static_cast<int64_t>(a.analytic.count->total);
+        if (a.analytic.difference != 0) {
+          a.analytic.explanation = explain(model, a.params, a.analytic.difference);
+        }
+      } else {
+        a.total = a.analytic.count->total;
       }
+    } else {
+      a.analytic.unavailable = count.error().why;
     }
-  } else {
-    r.analytic.unavailable = a.error().why;
+    if (auto kv = kv_cache(config, options.context, options.batch)) {
+      a.kv = std::move(*kv);
+    } else {
+      a.kv_unavailable = kv.error().why;
+    }
+    a.layers.count = config.num_layers.value_or(0);
+    a.layers.kinds = layer_kinds(config.layer_attention, config.layer_mlp);
+    a.layers.pattern = compress_layer_pattern(a.layers.kinds);
+    if (options.explain) {
+      a.explanation = explain_architecture(model, a.params, a.total);
+    }
   }
-  if (auto kv = kv_cache(config, options.context, options.batch)) {
-    r.kv = std::move(*kv);
-  } else {
-    r.kv_unavailable = kv.error().why;
+  a.formats = weight_formats(a.total);
+  if (options.map_layers) {
+    a.map = map_layers(model, a.params);
   }
-  r.layers.count = config.num_layers.value_or(0);
-  r.layers.kinds = layer_kinds(config.layer_attention, config.layer_mlp);
-  r.layers.pattern = compress_layer_pattern(r.layers.kinds);
-  return r;
+  return a;
 }
 
 }  // namespace mbuild

@@ -1,0 +1,60 @@
+// One pass over a model: every figure the commands report (counts, the analytic cross-check,
+// weight formats, KV cache, the layer pattern, the explanation, the layer map), computed once.
+// Reports, renderers and writers only read it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mbuild/analysis/analytic.hpp"
+#include "mbuild/analysis/explain.hpp"
+#include "mbuild/analysis/layer_map.hpp"
+#include "mbuild/analysis/memory.hpp"
+#include "mbuild/analysis/param_count.hpp"
+#include "mbuild/model/model.hpp"
+#include "mbuild/util/finding.hpp"
+
+namespace mbuild {
+
+struct AnalysisOptions {
+  uint64_t context = 0;  // for the KV cache; 0: max_position_embeddings
+  uint64_t batch = 1;
+  bool explain = false;     // the architecture explanation (validate, emit-config)
+  bool map_layers = false;  // the tensor -> layer-entry map (emit-config)
+};
+
+// The header count against the count config.json implies.
+struct AnalyticComparison {
+  std::optional<AnalyticCount> count;
+  std::string unavailable;               // why there is no analytic count
+  int64_t difference = 0;                // header total - analytic total
+  std::vector<std::string> explanation;  // named causes of a difference
+};
+
+struct LayerSummary {
+  uint64_t count = 0;
+  std::string pattern;
+  std::vector<std::string> kinds;  // per layer
+};
+
+struct Analysis {
+  ParamCount params;
+  // The model's parameter count: the headers' total, or the analytic count when there are no
+  // headers (and config.json allows one).
+  uint64_t total = 0;
+  bool from_headers = false;
+  AnalyticComparison analytic;
+  std::vector<FormatSize> formats;  // `total` in each weight format
+  std::optional<KvCache> kv;
+  std::string kv_unavailable;
+  LayerSummary layers;
+  std::optional<ArchitectureExplanation> explanation;  // with options.explain and a config
+  std::optional<LayerMap> map;                         // with options.map_layers
+  std::vector<Finding> findings;                       // what the reader and the counter noticed
+};
+
+Analysis analyze(const Model& model, const AnalysisOptions& options);
+
+}  // namespace mbuild
