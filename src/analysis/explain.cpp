@@ -139,12 +139,12 @@ NormFacts norm_facts(const Model& model, const ModelConfig& c, const ParamCount&
   if (has_norm_tensor) {
     // LayerNorm re-centres and carries a bias; RMSNorm (and T5's norm) only scales.
     n.kind = norm_bias ? "LayerNorm" : "RMSNorm";
-  } else if (c.find("rms_norm_eps") || one_of(c.model_type, {"t5", "mamba", "mamba2"})) {
-    n.kind = "RMSNorm";
-  } else if (c.find("layer_norm_eps") || c.find("layer_norm_epsilon")) {
-    n.kind = "LayerNorm";
   } else {
-    n.kind = "RMSNorm";
+    // The config's epsilon field names the norm; naming neither, RMSNorm.
+    const bool rms_named =
+        c.find("rms_norm_eps") || one_of(c.model_type, {"t5", "mamba", "mamba2"});
+    const bool layer_norm_named = c.find("layer_norm_eps") || c.find("layer_norm_epsilon");
+    n.kind = !rms_named && layer_norm_named ? "LayerNorm" : "RMSNorm";
   }
   return n;
 }

@@ -21,12 +21,12 @@ constexpr FormatBits k_formats[] = {
     {"BF16", 16, 1},
     {"FP8", 8, 1},
     {"INT8", 8, 1},
-    {"INT4", 4 * 128 + 16, 128},  // 4-bit weights + one FP16 scale per 128-weight group
-    {"Q8_0", 34 * 8, 32},         // llama.cpp block: 32 int8 + FP16 scale = 34 bytes
-    {"Q6_K", 210 * 8, 256},       // super-block of 256 weights in 210 bytes
-    {"Q4_K_M", 485, 100},         // mix of Q4_K (4.5) and Q6_K tensors: ~4.85 on Llama models
-    {"MXFP4", 17 * 8, 32},        // 32 FP4 values + one E8M0 scale = 17 bytes
-    {"NVFP4", 9 * 8, 16},         // 16 FP4 values + one FP8 scale = 9 bytes
+    {"INT4", uint64_t{4} * 128 + 16, 128},  // 4-bit weights + one FP16 scale per 128-weight group
+    {"Q8_0", uint64_t{34} * 8, 32},         // llama.cpp block: 32 int8 + FP16 scale = 34 bytes
+    {"Q6_K", uint64_t{210} * 8, 256},       // super-block of 256 weights in 210 bytes
+    {"Q4_K_M", 485, 100},             // mix of Q4_K (4.5) and Q6_K tensors: ~4.85 on Llama models
+    {"MXFP4", uint64_t{17} * 8, 32},  // 32 FP4 values + one E8M0 scale = 17 bytes
+    {"NVFP4", uint64_t{9} * 8, 16},   // 16 FP4 values + one FP8 scale = 9 bytes
 };
 
 uint64_t sat_mul(uint64_t a, uint64_t b) {
@@ -139,8 +139,8 @@ Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t b
       ++kv.state_layers;
     } else if (kind == "rwkv") {
       // RWKV-4 keeps five hidden-size vectors per layer, in FP32.
-      kv.state_bytes_per_sequence =
-          sat_add(kv.state_bytes_per_sequence, sat_mul(5 * 4, config.hidden_size.value_or(0)));
+      kv.state_bytes_per_sequence = sat_add(
+          kv.state_bytes_per_sequence, sat_mul(uint64_t{5} * 4, config.hidden_size.value_or(0)));
       ++kv.state_layers;
     } else {
       const bool sliding = kind == "sliding_attention" || kind == "chunked_attention";

@@ -32,7 +32,7 @@ constexpr const char* k_exit_codes =
 void use_huge_pages_for_heap() {
 #if defined(MADV_HUGEPAGE)
   constexpr uintptr_t k_huge = uintptr_t{2} << 20;
-  constexpr size_t k_grow = 64 * 1024 * 1024;
+  constexpr size_t k_grow = size_t{64} * 1024 * 1024;
   mallopt(M_TOP_PAD, k_grow);
   // Larger than the free top of the heap: the heap grows (by k_grow more), and the block is
   // given back to the top at once, untouched but for its header.
@@ -45,6 +45,7 @@ void use_huge_pages_for_heap() {
   const uintptr_t from = (at + k_huge - 1) & ~(k_huge - 1);
   const uintptr_t to = after & ~(k_huge - 1);
   if (first != nullptr && after > before && at < after && at + k_grow >= before && to > from) {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): an address rounded to a huge-page boundary
     ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
   }
 #endif

@@ -162,7 +162,7 @@ Environment Environment::from_process() {
     if (token_path.empty()) {
       token_path = env.hf_home / "token";
     }
-    if (auto text = read_small_file(token_path, 64 * 1024)) {
+    if (auto text = read_small_file(token_path, uint64_t{64} * 1024)) {
       env.token = strip_token(std::string(text->view()));
     }
   }

@@ -167,6 +167,7 @@ ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
                     files[i].size, std::move(scratch))
               : parse_safetensors_header(files[i].name, files[i].head, files[i].size,
                                          std::move(scratch));
+      scratch = {};  // moved from; given the parsed tensors' storage back below when it can be
       files[i].head = ByteBuffer();
       std::unique_lock lock(mutex);
       turn_changed.wait(lock, [&] { return turn == i; });

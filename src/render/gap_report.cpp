@@ -856,6 +856,7 @@ std::string render_gap_report(std::string_view layer_class,
       "each model section from that model's tensors. Running another model with this class "
       "adds its section and keeps the others.\n\n";
   std::vector<std::string> ids;
+  ids.reserve(sections.size());
   for (const auto& [id, s] : sections) {
     ids.push_back(fmt::format("`{}`", id));
   }

@@ -1,5 +1,7 @@
 // The validation report as text, JSON and markdown. Formats only: every number comes from
 // validate_model().
+#include <cmath>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -144,7 +146,7 @@ std::vector<std::pair<std::string, std::string>> explanation_lines(
   if (p.kind == "RoPE" && p.rope_theta && p.wavelength) {
     pos = fmt::format("RoPE, θ = {}{}; longest wavelength 2πθ ≈ {} tokens", *p.rope_theta,
                       p.theta_assumed ? " (default: config.json names none)" : "",
-                      format_grouped(static_cast<uint64_t>(*p.wavelength + 0.5)));
+                      format_grouped(static_cast<uint64_t>(std::llround(*p.wavelength))));
     if (!p.scaling.empty()) {
       pos += fmt::format("; scaling {}{}", p.scaling,
                          p.scaling_factor ? fmt::format(" x{:g}", *p.scaling_factor) : "");
@@ -172,7 +174,7 @@ std::vector<std::pair<std::string, std::string>> explanation_lines(
   return out;
 }
 
-std::string md_cell(std::string s) {
+std::string md_cell(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '|') {
@@ -186,7 +188,7 @@ std::string md_cell(std::string s) {
   return out;
 }
 
-std::string tick(std::string s) {
+std::string tick(const std::string& s) {
   return s.empty() ? std::string() : "`" + s + "`";
 }
 
@@ -324,6 +326,7 @@ std::string render_validation_md(const ValidationReport& r) {
     }
     auto list = [](const std::vector<std::string>& items) {
       std::vector<std::string> ticked;
+      ticked.reserve(items.size());
       for (const std::string& s : items) {
         ticked.push_back(tick(md_cell(s)));
       }

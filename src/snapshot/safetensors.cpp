@@ -78,7 +78,7 @@ constexpr size_t k_min_tensor_json_bytes = 48;
 // `try_plain` false skips the plain-JSON fast path (the reference reader).
 Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& buffer,
                                        uint64_t file_size, std::vector<TensorInfo> storage,
-                                       std::shared_ptr<const ByteBuffer> keep,
+                                       const std::shared_ptr<const ByteBuffer>& keep,
                                        bool try_plain = true);
 
 // Reads a shape's "[d0, d1, ...]" (after the '['), each dimension at most k_max_dim.
@@ -325,7 +325,7 @@ Result<void> read_header_json(const std::string& where, std::string_view json, b
       }
       t.elements = *product;
     }
-    header.tensors.push_back(std::move(t));
+    header.tensors.push_back(t);
   }
 
   return {};
@@ -378,11 +378,10 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
 }
 
 Result<SafetensorsHeader> parse_safetensors_header(std::string_view file,
-                                                   std::shared_ptr<const ByteBuffer> bytes,
+                                                   const std::shared_ptr<const ByteBuffer>& bytes,
                                                    uint64_t file_size,
                                                    std::vector<TensorInfo> storage) {
-  const ByteBuffer& buffer = *bytes;
-  return parse_header(file, buffer, file_size, std::move(storage), std::move(bytes));
+  return parse_header(file, *bytes, file_size, std::move(storage), bytes);
 }
 
 Result<SafetensorsHeader> parse_safetensors_header_reference(std::string_view file,
@@ -395,7 +394,8 @@ namespace {
 
 Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& buffer,
                                        uint64_t file_size, std::vector<TensorInfo> storage,
-                                       std::shared_ptr<const ByteBuffer> keep, bool try_plain) {
+                                       const std::shared_ptr<const ByteBuffer>& keep,
+                                       bool try_plain) {
   const std::string where(file);
   const std::string_view bytes = buffer.view();
   auto span = safetensors_header_span(file, bytes, file_size);
@@ -411,8 +411,8 @@ Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& 
   header.tensors = std::move(storage);
   header.header_length = *span - 8;
   const std::string_view json = bytes.substr(8, header.header_length);
-  // `keep` may own the only reference to `buffer`: it stays held here until the end, so `json`
-  // outlives the fast path's attempt even when the fallback drops the names that attempt viewed.
+  // `keep` (the caller's) may be the only owner of `buffer`, and the fallback below drops the
+  // store that copied it: `json` is read through the caller's reference, alive until we return.
   const bool view_names = keep != nullptr;
   if (keep) {
     header.names.keep(keep);

@@ -91,7 +91,7 @@ Result<ByteBuffer> read_at(int fd, const fs::path& path, uint64_t offset, uint64
 
 // Files this large are mapped rather than read (ByteBuffer::map_file); below it a read is
 // cheaper than setting up a mapping.
-constexpr uint64_t k_map_min_bytes = 64 * 1024;
+constexpr uint64_t k_map_min_bytes = uint64_t{64} * 1024;
 
 // The first `count` bytes of a file of `file_size` bytes (count <= file_size).
 Result<ByteBuffer> read_head(int fd, const fs::path& path, uint64_t count, uint64_t file_size) {

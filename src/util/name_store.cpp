@@ -7,7 +7,7 @@ namespace mbuild {
 
 std::string_view NameStore::add(std::string_view name) {
   // Chunks of 64 KiB: a few per file, and never a name split over two.
-  constexpr size_t k_chunk_bytes = 64 * 1024;
+  constexpr size_t k_chunk_bytes = size_t{64} * 1024;
   if (name.size() > m_left) {
     const size_t size = std::max(k_chunk_bytes, name.size());
     std::shared_ptr<char[]> chunk(new char[size]);

@@ -44,7 +44,8 @@ ValidationOutcome validation_for_emit(const Model& model, const Analysis& analys
 // The validation report's file name beside the config: "<model_id>.validation.md".
 std::string validation_report_file_name(std::string_view model_id);
 
-// The config document, from an analysis that holds the layer map. `gaps_prefix` is put before each gap report file name
+// The config document, from an analysis that holds the layer map. `gaps_prefix` is put before each
+// gap report file name
 // ("gaps" -> "gaps/mla.md").
 nlohmann::ordered_json build_emitted_config(const Model& model, const Analysis& analysis,
                                             const Catalog& catalog,

@@ -96,7 +96,7 @@ Result<SafetensorsHeader> parse_safetensors_header(std::string_view file, const 
 // The same, with the names of a plain header (no escapes) viewing into `bytes`, which the
 // header's NameStore keeps alive: no copy of the names.
 Result<SafetensorsHeader> parse_safetensors_header(std::string_view file,
-                                                   std::shared_ptr<const ByteBuffer> bytes,
+                                                   const std::shared_ptr<const ByteBuffer>& bytes,
                                                    uint64_t file_size,
                                                    std::vector<TensorInfo> storage);
 // The same for bytes without padding (copies them once).

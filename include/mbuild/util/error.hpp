@@ -100,5 +100,4 @@ inline tl::unexpected<Error> bad_input(std::string what, std::string why) {
   return fail(ErrorKind::bad_input, std::move(what), std::move(why));
 }
 
-
 }  // namespace mbuild

@@ -19,6 +19,9 @@ class NameStore {
   NameStore() = default;
   NameStore(const NameStore& other) : m_chunks(other.m_chunks) {}
   NameStore& operator=(const NameStore& other) {
+    if (this == &other) {
+      return *this;
+    }
     m_chunks = other.m_chunks;
     m_next = nullptr;  // a copy never writes into a chunk it shares
     m_left = 0;

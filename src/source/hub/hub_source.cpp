@@ -23,7 +23,7 @@ namespace {
 // One speculative Range GET per file, stopped as soon as the header is in: 256 KiB covers the
 // shard headers of nearly every checkpoint (Llama-405B: < 20 KB, DeepSeek-V3: ~70 KB); longer
 // ones (Qwen3-Next: ~290 KB) take one more read straight from the CDN URL.
-constexpr uint64_t k_speculative_range = 256 * 1024;
+constexpr uint64_t k_speculative_range = uint64_t{256} * 1024;
 constexpr int k_cache_version = 3;
 
 // "<size>:<FNV-1a 64 in hex>" of a cached file, kept in manifest.json: a file damaged after it
