@@ -7,27 +7,15 @@
 
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
+#include "unit/analysis/layer_map_support.hpp"
 
 using namespace mbuild;
-
-namespace {
-
-Model corpus_model(const std::string& folder) {
-  LocalFolderSource source(test::corpus_dir() / folder);
-  auto snapshot = source.snapshot();
-  REQUIRE(snapshot);
-  auto built = build_model(std::move(*snapshot));
-  REQUIRE(built);
-  return std::move(*built);
-}
-
-}  // namespace
 
 TEST_CASE("one analysis holds the counts, the analytic cross-check, KV, pattern and map") {
   // Llama-3.3-70B-Instruct: 70,553,706,496 parameters (Hub API safetensors.total, truth.json),
   // and its config.json implies the same. KV per token at bf16: 80 layers x 2 (K and V)
   // x 8 kv heads x 128 head_dim x 2 bytes = 327,680.
-  const Model model = corpus_model("meta-llama__Llama-3.3-70B-Instruct");
+  const Model model = test::corpus_model("meta-llama__Llama-3.3-70B-Instruct").model;
   const Analysis a = analyze(model, {.context = 8192, .batch = 1, .map_layers = true});
   CHECK(a.from_headers);
   CHECK(a.total == 70'553'706'496ULL);
