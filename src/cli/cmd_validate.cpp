@@ -33,9 +33,7 @@ int run_validate(const ValidateCommandOptions& o) {
     print_error(model.error());
     return exit_code(model.error().kind);
   }
-  const Analysis analysis =
-      analyze(*model, {.context = o.context, .batch = o.batch, .explain = true});
-  const ValidationReport report = validate_model(*model, analysis, *options);
+  const ValidationReport report = validate_model(*model, *options);
   const std::string text = o.common.format == "json" ? render_validation_json(report)
                            : o.common.format == "md" ? render_validation_md(report)
                                                      : render_validation_text(report);
