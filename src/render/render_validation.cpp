@@ -26,10 +26,10 @@ std::string opt_count(const std::optional<uint64_t>& v) {
 std::string result_line(const ValidationReport& r) {
   const size_t fails = r.count(CheckStatus::fail);
   const size_t passes = r.count(CheckStatus::pass);
-  if (fails == 0 && passes == 0) {
-    return "FAIL: no check could run";
+  if (r.passed()) {
+    return fmt::format("PASS: {} check(s) passed", passes);
   }
-  return fails == 0 ? fmt::format("PASS: {} check(s) passed", passes)
+  return fails == 0 ? std::string("FAIL: no check could run")
                     : fmt::format("FAIL: {} of {} check(s) failed", fails, fails + passes);
 }
 
