@@ -18,7 +18,8 @@ std::string sample_names(const std::vector<std::string>& names) {
 
 // Names the causes of a header-vs-analytic difference: stored buffers, tensors outside the
 // architecture's modules; whatever is left is said to be unexplained.
-std::vector<std::string> explain(const Model& model, const ParamCount& params, int64_t difference) {
+std::vector<std::string> difference_causes(const Model& model, const ParamCount& params,
+                                           int64_t difference) {
   std::vector<std::string> out;
   int64_t left = difference;
   if (params.buffers > 0 && left >= static_cast<int64_t>(params.buffers)) {
@@ -69,7 +70,7 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
         a.analytic.difference =
             static_cast<int64_t>(a.params.total) - static_cast<int64_t>(a.analytic.count->total);
         if (a.analytic.difference != 0) {
-          a.analytic.explanation = explain(model, a.params, a.analytic.difference);
+          a.analytic.explanation = difference_causes(model, a.params, a.analytic.difference);
         }
       } else {
         a.total = a.analytic.count->total;

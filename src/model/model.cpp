@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -164,10 +165,9 @@ ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
           files[i].head.mapped()
               ? parse_safetensors_header(
                     files[i].name, std::make_shared<const ByteBuffer>(std::move(files[i].head)),
-                    files[i].size, std::move(scratch))
+                    files[i].size, std::exchange(scratch, {}))
               : parse_safetensors_header(files[i].name, files[i].head, files[i].size,
-                                         std::move(scratch));
-      scratch = {};  // moved from; given the parsed tensors' storage back below when it can be
+                                         std::exchange(scratch, {}));
       files[i].head = ByteBuffer();
       std::unique_lock lock(mutex);
       turn_changed.wait(lock, [&] { return turn == i; });

@@ -411,8 +411,8 @@ Result<SafetensorsHeader> parse_header(std::string_view file, const ByteBuffer& 
   header.tensors = std::move(storage);
   header.header_length = *span - 8;
   const std::string_view json = bytes.substr(8, header.header_length);
-  // `keep` (the caller's) may be the only owner of `buffer`, and the fallback below drops the
-  // store that copied it: `json` is read through the caller's reference, alive until we return.
+  // `keep` is the caller's reference, which owns `buffer` until we return: the fallback below
+  // drops the store that shares it, and `json` must stay readable after that.
   const bool view_names = keep != nullptr;
   if (keep) {
     header.names.keep(keep);

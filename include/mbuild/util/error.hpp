@@ -35,7 +35,7 @@ inline std::string excerpt(std::string_view text, size_t max = 80) {
   if (text.size() <= max) {
     return std::string(text);
   }
-  return std::string(text.substr(0, utf8_boundary(text, max))) + "\u2026";
+  return std::string(text.substr(0, utf8_boundary(text, max))) + "…";
 }
 
 struct Error {
