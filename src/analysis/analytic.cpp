@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "mbuild/arch/family.hpp"
+
 #include "util/checked.hpp"
 
 namespace mbuild {
@@ -271,8 +273,8 @@ uint64_t ssm_inner(Tally& t, const Dims& d) {
   if (auto inner = t.config().count("ssm_inner_size")) {
     return *inner;
   }
-  const std::string& mt = t.config().model_type;
-  if ((mt == "mamba" || mt == "falcon_mamba") && t.config().intermediate_size) {
+  if (family_traits(t.config().model_type).ssm_width_is_intermediate &&
+      t.config().intermediate_size) {
     return *t.config().intermediate_size;
   }
   return t.mul({t.get_or("expand", 2), d.hidden});
@@ -353,7 +355,7 @@ void add_moe(Tally& t, const DecoderTraits& tr, const Dims& d) {
   if (tr.router_bias) {
     router = t.sum({router, experts});
   }
-  if (c.model_type == "deepseek_v3" || string_at(c, "topk_method") == "noaux_tc") {
+  if (family_traits(c.model_type).score_correction || string_at(c, "topk_method") == "noaux_tc") {
     router = t.sum({router, experts});  // e_score_correction_bias
   }
   t.add("router", router);
@@ -505,8 +507,7 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
   d.hidden = t.need(c.hidden_size ? c.hidden_size : c.count("n_embed"), "hidden_size");
   d.vocab = t.need(c.vocab_size, "vocab_size");
   const uint64_t layers = t.need(c.num_layers, "num_layers");
-  const bool attention_free =
-      c.model_type == "mamba" || c.model_type == "mamba2" || c.model_type == "falcon_mamba";
+  const bool attention_free = family_traits(c.model_type).schedule == LayerSchedule::ssm;
   if (!attention_free) {
     d.heads = t.need(c.num_heads, "num_heads");
     d.kv_heads = c.num_kv_heads.value_or(d.heads);

@@ -4,22 +4,13 @@
 #include <cmath>
 #include <numbers>
 
+#include "mbuild/arch/family.hpp"
+
 namespace mbuild {
 namespace {
 
 bool contains(std::string_view s, std::string_view token) {
   return s.find(token) != std::string_view::npos;
-}
-
-bool one_of(std::string_view s, std::initializer_list<std::string_view> list) {
-  return std::find(list.begin(), list.end(), s) != list.end();
-}
-
-// Families whose feed-forward is gated (gate and up projections) when no tensors say so.
-bool gated_family(std::string_view mt) {
-  return one_of(mt, {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe",
-                     "qwen3_next", "gemma", "gemma2", "gemma3", "gemma3_text", "deepseek_v2",
-                     "deepseek_v3", "phi3", "gpt_oss", "olmo2", "jamba"});
 }
 
 std::string string_field(const ModelConfig& c, std::initializer_list<std::string_view> keys) {
@@ -96,7 +87,7 @@ FfnFacts ffn_facts(const Model& model, const ModelConfig& c) {
              contains(t.name, ".w3.") || contains(t.name, "wi_0") || contains(t.name, "w3.weight");
     });
   } else {
-    f.gated = gated_family(c.model_type) || contains(f.activation, "gated");
+    f.gated = family_traits(c.model_type).gated_ffn || contains(f.activation, "gated");
   }
   if (f.hidden > 0 && f.intermediate > 0) {
     f.expansion = static_cast<double>(f.intermediate) / static_cast<double>(f.hidden);
@@ -141,8 +132,7 @@ NormFacts norm_facts(const Model& model, const ModelConfig& c, const ParamCount&
     n.kind = norm_bias ? "LayerNorm" : "RMSNorm";
   } else {
     // The config's epsilon field names the norm; naming neither, RMSNorm.
-    const bool rms_named =
-        c.find("rms_norm_eps") || one_of(c.model_type, {"t5", "mamba", "mamba2"});
+    const bool rms_named = c.find("rms_norm_eps") || family_traits(c.model_type).rms_norm;
     const bool layer_norm_named = c.find("layer_norm_eps") || c.find("layer_norm_epsilon");
     n.kind = !rms_named && layer_norm_named ? "LayerNorm" : "RMSNorm";
   }
@@ -152,7 +142,7 @@ NormFacts norm_facts(const Model& model, const ModelConfig& c, const ParamCount&
 PositionFacts position_facts(const Model& model, const ModelConfig& c) {
   PositionFacts p;
   p.max_positions = c.max_position_embeddings;
-  const std::string& mt = c.model_type;
+  const PositionKind family_position = family_traits(c.model_type).position;
   const bool recurrent_only =
       !c.layer_attention.empty() &&
       std::all_of(c.layer_attention.begin(), c.layer_attention.end(),
@@ -163,12 +153,13 @@ PositionFacts position_facts(const Model& model, const ModelConfig& c) {
       });
   if (recurrent_only) {
     p.kind = "none";
-  } else if (mt == "bloom" || flag_field(c, "alibi") || flag_field(c, "attn_config.alibi")) {
+  } else if (family_position == PositionKind::alibi || flag_field(c, "alibi") ||
+             flag_field(c, "attn_config.alibi")) {
     p.kind = "ALiBi";
-  } else if (mt == "t5" || mt == "mt5" || c.find("relative_attention_num_buckets")) {
+  } else if (family_position == PositionKind::t5_relative ||
+             c.find("relative_attention_num_buckets")) {
     p.kind = "relative (T5 buckets)";
-  } else if (learned_table ||
-             one_of(mt, {"gpt2", "bert", "roberta", "opt", "gpt_bigcode", "distilbert"})) {
+  } else if (learned_table || family_position == PositionKind::learned) {
     p.kind = "learned absolute";
   } else {
     p.kind = "RoPE";

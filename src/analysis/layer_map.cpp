@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "mbuild/arch/family.hpp"
+
 namespace mbuild {
 namespace {
 
@@ -171,9 +173,6 @@ constexpr SlotRule k_slot_rules[] = {
     {How::segment, "intermediate", Slot::mlp, ""},
     {How::segment, "output", Slot::mlp, ""},  // BERT layer.N.output.dense
 };
-
-// Families whose attention q_proj holds a query and an output gate per head (Qwen3-Next).
-constexpr std::string_view k_gated_query_families[] = {"qwen3_next"};
 
 // Mixers that own their norms (gated RMSNorm of a delta net, MLA's latent norms, Mamba2's).
 constexpr std::string_view k_norm_owning_mixers[] = {"linear_attn", "mixer", "mamba"};
@@ -650,9 +649,7 @@ class Mapper {
         sum_of(ut.weight, {"qkv_proj", "query_key_value", "c_attn", "wqkv", "w_pack", "qkv"});
     std::optional<uint64_t> heads, kv_heads;
     // Families whose q_proj also produces a per-head output gate (twice the query rows).
-    const bool gated_q =
-        m_cfg && std::find(std::begin(k_gated_query_families), std::end(k_gated_query_families),
-                           m_cfg->model_type) != std::end(k_gated_query_families);
+    const bool gated_q = m_cfg && family_traits(m_cfg->model_type).gated_query;
     if (q && k && h && hd) {
       heads = div_exact(q, (gated_q ? uint64_t{2} : uint64_t{1}) * h * hd);
       kv_heads = div_exact(k, h * hd);

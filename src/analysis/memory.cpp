@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "mbuild/arch/family.hpp"
+
 #include "util/checked.hpp"
 
 namespace mbuild {
@@ -37,11 +39,7 @@ uint64_t sat_add(uint64_t a, uint64_t b) {
 }
 
 bool encoder_only(const ModelConfig& config) {
-  static constexpr std::string_view k_encoders[] = {"bert",       "roberta", "xlm-roberta",
-                                                    "distilbert", "deberta", "deberta-v2",
-                                                    "electra",    "albert",  "modernbert"};
-  return std::find(std::begin(k_encoders), std::end(k_encoders), config.model_type) !=
-         std::end(k_encoders);
+  return family_traits(config.model_type).encoder_only;
 }
 
 }  // namespace

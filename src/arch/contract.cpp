@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "mbuild/model/model_config.hpp"
 #include "mbuild/source/local_source.hpp"
+#include "mbuild/util/json_guard.hpp"
 #include "util/checked.hpp"
 
 namespace mbuild {

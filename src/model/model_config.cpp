@@ -7,147 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "mbuild/arch/family.hpp"
+
 namespace mbuild {
 namespace {
 
 using nlohmann::json;
-
-// The alias table: each canonical field and the config keys (dotted paths) that spell it,
-// in priority order. Families name the same dimension differently (GPT-2 n_embd, T5 d_model,
-// MPT/DBRX attn_config, Falcon n_head_kv, ...).
-struct Alias {
-  std::string_view canonical;
-  std::string_view paths;  // space-separated
-};
-
-constexpr std::array k_aliases = {
-    Alias{"hidden_size", "hidden_size n_embd n_embed d_model model_dim dim"},
-    Alias{"num_layers", "num_hidden_layers n_layer num_layers n_layers"},
-    Alias{"num_heads", "num_attention_heads n_head num_heads n_heads attn_config.n_heads"},
-    Alias{"num_kv_heads",
-          "num_key_value_heads num_kv_heads n_head_kv attn_config.kv_n_heads n_kv_heads "
-          "multi_query_group_num"},
-    Alias{"head_dim", "head_dim d_kv kv_channels attention_head_dim"},
-    Alias{"intermediate_size",
-          "intermediate_size n_inner d_ff ffn_dim ffn_hidden_size ffn_config.ffn_hidden_size"},
-    Alias{"vocab_size", "vocab_size padded_vocab_size n_vocab"},
-    Alias{"max_position_embeddings",
-          "max_position_embeddings n_positions max_seq_len max_sequence_length seq_length n_ctx"},
-    Alias{"tie_word_embeddings", "tie_word_embeddings tie_embeddings"},
-    Alias{"rope_theta",
-          "rope_theta rope_parameters.rope_theta rotary_emb_base rope_embedding_base "
-          "attn_config.rope_theta"},
-    Alias{"norm_eps", "rms_norm_eps layer_norm_eps layer_norm_epsilon norm_eps layernorm_epsilon"},
-    Alias{"sliding_window", "sliding_window"},
-    Alias{"sliding_window_pattern", "sliding_window_pattern _sliding_window_pattern"},
-    Alias{"num_experts",
-          "num_local_experts num_experts n_routed_experts moe_num_experts "
-          "ffn_config.moe_num_experts"},
-    Alias{"top_k",
-          "num_experts_per_tok moe_top_k num_experts_per_token experts_per_token "
-          "ffn_config.moe_top_k"},
-    Alias{"moe_intermediate_size", "moe_intermediate_size expert_intermediate_size"},
-    Alias{"shared_expert_intermediate_size", "shared_expert_intermediate_size"},
-    Alias{"num_shared_experts", "n_shared_experts num_shared_experts"},
-    Alias{"first_k_dense_replace", "first_k_dense_replace"},
-    Alias{"moe_layer_freq", "moe_layer_freq"},
-    Alias{"decoder_sparse_step", "decoder_sparse_step"},
-    Alias{"interleave_moe_layer_step", "interleave_moe_layer_step"},
-    Alias{"full_attention_interval", "full_attention_interval"},
-    Alias{"kv_lora_rank", "kv_lora_rank"},
-    Alias{"q_lora_rank", "q_lora_rank"},
-    Alias{"qk_rope_head_dim", "qk_rope_head_dim"},
-    Alias{"qk_nope_head_dim", "qk_nope_head_dim"},
-    Alias{"v_head_dim", "v_head_dim"},
-    Alias{"num_mtp_layers", "num_nextn_predict_layers mtp_num_hidden_layers num_mtp_layers"},
-    Alias{"linear_num_key_heads", "linear_num_key_heads"},
-    Alias{"linear_num_value_heads", "linear_num_value_heads"},
-    Alias{"linear_key_head_dim", "linear_key_head_dim"},
-    Alias{"linear_value_head_dim", "linear_value_head_dim"},
-    Alias{"linear_conv_kernel_dim", "linear_conv_kernel_dim"},
-    Alias{"state_size", "state_size d_state ssm_state_size mamba_d_state"},
-    Alias{"conv_kernel", "conv_kernel d_conv mamba_d_conv"},
-    Alias{"expand", "expand mamba_expand"},
-    Alias{"ssm_inner_size", "d_inner mamba_d_inner"},
-    Alias{"time_step_rank", "time_step_rank mamba_dt_rank dt_rank"},
-    Alias{"ssm_num_heads", "mamba_n_heads ssm_num_heads"},
-    Alias{"ssm_n_groups", "n_groups mamba_n_groups"},
-    Alias{"ssm_head_dim", "mamba_d_head ssm_head_dim"},
-    Alias{"attn_layer_period", "attn_layer_period"},
-    Alias{"attn_layer_offset", "attn_layer_offset"},
-    Alias{"expert_layer_period", "expert_layer_period"},
-    Alias{"expert_layer_offset", "expert_layer_offset"},
-    Alias{"num_decoder_layers", "num_decoder_layers"},
-    Alias{"attention_chunk_size", "attention_chunk_size"},
-};
-
-// Values the transformers config classes supply when config.json leaves a field out.
-struct FamilyDefault {
-  std::string_view model_type;
-  std::string_view canonical;
-  double value;
-};
-
-constexpr std::array k_family_defaults = {
-    // Gemma3TextConfig
-    FamilyDefault{"gemma3_text", "vocab_size", 262208},
-    FamilyDefault{"gemma3_text", "hidden_size", 2304},
-    FamilyDefault{"gemma3_text", "intermediate_size", 9216},
-    FamilyDefault{"gemma3_text", "num_layers", 26},
-    FamilyDefault{"gemma3_text", "num_heads", 8},
-    FamilyDefault{"gemma3_text", "num_kv_heads", 4},
-    FamilyDefault{"gemma3_text", "head_dim", 256},
-    FamilyDefault{"gemma3_text", "max_position_embeddings", 131072},
-    FamilyDefault{"gemma3_text", "norm_eps", 1e-6},
-    FamilyDefault{"gemma3_text", "rope_theta", 1e6},
-    FamilyDefault{"gemma3_text", "sliding_window", 4096},
-    FamilyDefault{"gemma3_text", "sliding_window_pattern", 6},
-    FamilyDefault{"gemma3_text", "tie_word_embeddings", 1},
-    FamilyDefault{"gemma2", "tie_word_embeddings", 1},
-    FamilyDefault{"gemma", "tie_word_embeddings", 1},
-    FamilyDefault{"gpt2", "tie_word_embeddings", 1},
-    FamilyDefault{"gpt2", "norm_eps", 1e-5},
-    FamilyDefault{"bloom", "tie_word_embeddings", 1},
-    FamilyDefault{"bert", "tie_word_embeddings", 1},
-    FamilyDefault{"roberta", "tie_word_embeddings", 1},
-    FamilyDefault{"t5", "tie_word_embeddings", 1},
-    FamilyDefault{"mamba", "tie_word_embeddings", 1},
-    FamilyDefault{"mamba2", "tie_word_embeddings", 0},
-    FamilyDefault{"falcon", "tie_word_embeddings", 1},
-    FamilyDefault{"starcoder2", "tie_word_embeddings", 1},
-    FamilyDefault{"llama", "tie_word_embeddings", 0},
-    FamilyDefault{"mistral", "tie_word_embeddings", 0},
-    FamilyDefault{"mixtral", "tie_word_embeddings", 0},
-    FamilyDefault{"qwen2", "tie_word_embeddings", 0},
-    FamilyDefault{"qwen2_moe", "tie_word_embeddings", 0},
-    FamilyDefault{"qwen3", "tie_word_embeddings", 0},
-    FamilyDefault{"qwen3_moe", "tie_word_embeddings", 0},
-    FamilyDefault{"qwen3_next", "tie_word_embeddings", 0},
-    FamilyDefault{"deepseek_v2", "tie_word_embeddings", 0},
-    FamilyDefault{"deepseek_v3", "tie_word_embeddings", 0},
-    FamilyDefault{"phi3", "tie_word_embeddings", 0},
-    FamilyDefault{"gpt_oss", "tie_word_embeddings", 0},
-    FamilyDefault{"jamba", "tie_word_embeddings", 0},
-    FamilyDefault{"jamba", "attn_layer_period", 8},
-    FamilyDefault{"jamba", "attn_layer_offset", 4},
-    FamilyDefault{"jamba", "expert_layer_period", 2},
-    FamilyDefault{"jamba", "expert_layer_offset", 1},
-    FamilyDefault{"olmo2", "tie_word_embeddings", 0},
-    // SiglipVisionConfig
-    FamilyDefault{"siglip_vision_model", "hidden_size", 768},
-    FamilyDefault{"siglip_vision_model", "intermediate_size", 3072},
-    FamilyDefault{"siglip_vision_model", "num_layers", 12},
-    FamilyDefault{"siglip_vision_model", "num_heads", 12},
-};
-
-const Alias* find_alias(std::string_view canonical) {
-  for (const Alias& a : k_aliases) {
-    if (a.canonical == canonical) {
-      return &a;
-    }
-  }
-  return nullptr;
-}
 
 const json* lookup_path(const json& object, std::string_view dotted) {
   const json* node = &object;
@@ -288,7 +153,7 @@ const json* ModelConfig::find(std::string_view dotted_path) const {
 
 std::optional<double> ModelConfig::number(std::string_view canonical) const {
   std::optional<double> out;
-  if (const Alias* alias = find_alias(canonical)) {
+  if (const ConfigAlias* alias = find_config_alias(canonical)) {
     for_each_path(alias->paths, [&](std::string_view path) {
       if (const json* v = find(path); v && !v->is_null()) {
         out = as_number(*v);
@@ -300,11 +165,7 @@ std::optional<double> ModelConfig::number(std::string_view canonical) const {
     out = as_number(*v);
   }
   if (!out) {
-    for (const FamilyDefault& d : k_family_defaults) {
-      if (d.model_type == model_type && d.canonical == canonical) {
-        return d.value;
-      }
-    }
+    return family_default(model_type, canonical);
   }
   return out;
 }
@@ -362,7 +223,7 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
 
   // Every aliased field that is present must have a usable type: counts are non-negative
   // integers, the rest numbers or booleans.
-  for (const Alias& alias : k_aliases) {
+  for (const ConfigAlias& alias : config_aliases()) {
     std::optional<Error> bad;
     for_each_path(alias.paths, [&](std::string_view path) {
       const json* v = cfg.find(path);
@@ -389,7 +250,7 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
 
   auto note_default = [&](std::string_view canonical) {
     bool present = false;
-    if (const Alias* alias = find_alias(canonical)) {
+    if (const ConfigAlias* alias = find_config_alias(canonical)) {
       for_each_path(alias->paths, [&](std::string_view path) {
         const json* v = cfg.find(path);
         present = v && !v->is_null();
@@ -429,9 +290,9 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     }
   }
 
-  const std::string& mt = cfg.model_type;
+  const FamilyTraits& family = family_traits(cfg.model_type);
   // Falcon: multi_query means one KV head unless the new decoder architecture names its own.
-  if (mt == "falcon" || mt == "RefinedWeb" || mt == "RefinedWebModel") {
+  if (family.multi_query_flag) {
     const json* nda = cfg.find("new_decoder_architecture");
     const json* mq = cfg.find("multi_query");
     bool new_arch = nda && nda->is_boolean() && nda->get<bool>();
@@ -450,8 +311,7 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     if (const json* ratio = cfg.find("expansion_ratio"); ratio && ratio->is_number()) {
       cfg.intermediate_size =
           static_cast<uint64_t>(ratio->get<double>() * static_cast<double>(*cfg.hidden_size));
-    } else if (mt == "gpt2" || mt == "bloom" || mt == "falcon" || mt == "gpt_bigcode" ||
-               mt == "mpt") {
+    } else if (family.mlp_4x) {
       cfg.intermediate_size = 4 * *cfg.hidden_size;
     }
   }
@@ -477,21 +337,21 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
       cfg.layer_attention.emplace_back((i + 1) % *interval == 0 ? "full_attention"
                                                                 : "linear_attention");
     }
-  } else if (mt == "gemma3_text" || mt == "gemma3") {
+  } else if (family.schedule == LayerSchedule::gemma3) {
     uint64_t pattern = cfg.count("sliding_window_pattern").value_or(6);
     for (uint64_t i = 0; i < layers; ++i) {
       cfg.layer_attention.emplace_back(pattern > 0 && (i + 1) % pattern == 0 ? "full_attention"
                                                                              : "sliding_attention");
     }
-  } else if (mt == "gemma2" || mt == "cohere2") {
+  } else if (family.schedule == LayerSchedule::alternating) {
     for (uint64_t i = 0; i < layers; ++i) {
       cfg.layer_attention.emplace_back((i + 1) % 2 ? "sliding_attention" : "full_attention");
     }
-  } else if (mt == "mamba" || mt == "mamba2" || mt == "falcon_mamba") {
+  } else if (family.schedule == LayerSchedule::ssm) {
     cfg.layer_attention.assign(layers, "mamba");
-  } else if (mt == "rwkv" || mt == "rwkv5" || mt == "rwkv6" || mt == "rwkv7") {
+  } else if (family.schedule == LayerSchedule::rwkv) {
     cfg.layer_attention.assign(layers, "rwkv");
-  } else if (mt == "jamba") {
+  } else if (family.schedule == LayerSchedule::jamba) {
     uint64_t period = cfg.count("attn_layer_period").value_or(8);
     uint64_t offset = cfg.count("attn_layer_offset").value_or(4);
     for (uint64_t i = 0; i < layers; ++i) {
@@ -512,7 +372,7 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
       std::string s = v.is_string() ? v.get<std::string>() : "unknown";
       cfg.layer_mlp.push_back(s == "sparse" ? "moe" : s);
     }
-  } else if (mt == "mamba" || mt == "mamba2" || mt == "falcon_mamba") {
+  } else if (family.schedule == LayerSchedule::ssm) {
     cfg.layer_mlp.assign(layers, "none");
   } else if (!cfg.is_moe()) {
     cfg.layer_mlp.assign(layers, "dense");
@@ -540,7 +400,7 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
         moe = *step > 0 && (i + 1) % *step == 0;
       } else if (interleave) {
         moe = *interleave > 0 && (i + 1) % *interleave == 0;
-      } else if (mt == "jamba") {
+      } else if (family.schedule == LayerSchedule::jamba) {
         uint64_t p = expert_period.value_or(2);
         moe = p > 0 && i % p == expert_offset.value_or(1);
       }

@@ -1,0 +1,311 @@
+#include "mbuild/arch/family.hpp"
+
+#include <array>
+
+namespace mbuild {
+namespace {
+
+using enum LayerSchedule;
+using enum PositionKind;
+
+// One row per family; flags not named are off. Keep rows sorted by model_type.
+constexpr FamilyTraits row(std::string_view model_type, void (*edit)(FamilyTraits&) = nullptr) {
+  FamilyTraits t;
+  t.model_type = model_type;
+  if (edit) {
+    edit(t);
+  }
+  return t;
+}
+
+constexpr auto gated = [](FamilyTraits& t) { t.gated_ffn = true; };
+constexpr auto encoder = [](FamilyTraits& t) { t.encoder_only = true; };
+
+const std::array k_families = {
+    row("albert", encoder),
+    row("bert",
+        [](FamilyTraits& t) {
+          t.encoder_only = true;
+          t.position = learned;
+        }),
+    row("bloom",
+        [](FamilyTraits& t) {
+          t.mlp_4x = true;
+          t.position = alibi;
+        }),
+    row("cohere2", [](FamilyTraits& t) { t.schedule = alternating; }),
+    row("deberta", encoder),
+    row("deberta-v2", encoder),
+    row("deepseek_v2", gated),
+    row("deepseek_v3",
+        [](FamilyTraits& t) {
+          t.gated_ffn = true;
+          t.score_correction = true;
+        }),
+    row("distilbert",
+        [](FamilyTraits& t) {
+          t.encoder_only = true;
+          t.position = learned;
+        }),
+    row("electra", encoder),
+    row("falcon",
+        [](FamilyTraits& t) {
+          t.mlp_4x = true;
+          t.multi_query_flag = true;
+        }),
+    row("falcon_mamba",
+        [](FamilyTraits& t) {
+          t.schedule = ssm;
+          t.rms_norm = true;
+          t.ssm_width_is_intermediate = true;
+        }),
+    row("gemma", gated),
+    row("gemma2",
+        [](FamilyTraits& t) {
+          t.gated_ffn = true;
+          t.schedule = alternating;
+        }),
+    row("gemma3",
+        [](FamilyTraits& t) {
+          t.gated_ffn = true;
+          t.schedule = gemma3;
+        }),
+    row("gemma3_text",
+        [](FamilyTraits& t) {
+          t.gated_ffn = true;
+          t.schedule = gemma3;
+        }),
+    row("gpt2",
+        [](FamilyTraits& t) {
+          t.mlp_4x = true;
+          t.position = learned;
+        }),
+    row("gpt_bigcode",
+        [](FamilyTraits& t) {
+          t.mlp_4x = true;
+          t.position = learned;
+        }),
+    row("gpt_oss", gated),
+    row("jamba",
+        [](FamilyTraits& t) {
+          t.gated_ffn = true;
+          t.schedule = jamba;
+        }),
+    row("llama", gated),
+    row("mamba",
+        [](FamilyTraits& t) {
+          t.schedule = ssm;
+          t.rms_norm = true;
+          t.ssm_width_is_intermediate = true;
+        }),
+    row("mamba2",
+        [](FamilyTraits& t) {
+          t.schedule = ssm;
+          t.rms_norm = true;
+        }),
+    row("mistral", gated),
+    row("mixtral", gated),
+    row("modernbert", encoder),
+    row("mpt", [](FamilyTraits& t) { t.mlp_4x = true; }),
+    row("mt5", [](FamilyTraits& t) { t.position = t5_relative; }),
+    row("olmo2", gated),
+    row("opt", [](FamilyTraits& t) { t.position = learned; }),
+    row("phi3", gated),
+    row("qwen2", gated),
+    row("qwen2_moe", gated),
+    row("qwen3", gated),
+    row("qwen3_moe", gated),
+    row("qwen3_next",
+        [](FamilyTraits& t) {
+          t.gated_ffn = true;
+          t.gated_query = true;
+        }),
+    row("RefinedWeb",
+        [](FamilyTraits& t) {
+          t.mlp_4x = true;
+          t.multi_query_flag = true;
+        }),
+    row("RefinedWebModel",
+        [](FamilyTraits& t) {
+          t.mlp_4x = true;
+          t.multi_query_flag = true;
+        }),
+    row("roberta",
+        [](FamilyTraits& t) {
+          t.encoder_only = true;
+          t.position = learned;
+        }),
+    row("rwkv", [](FamilyTraits& t) { t.schedule = rwkv; }),
+    row("rwkv5", [](FamilyTraits& t) { t.schedule = rwkv; }),
+    row("rwkv6", [](FamilyTraits& t) { t.schedule = rwkv; }),
+    row("rwkv7", [](FamilyTraits& t) { t.schedule = rwkv; }),
+    row("t5",
+        [](FamilyTraits& t) {
+          t.rms_norm = true;
+          t.position = t5_relative;
+        }),
+    row("xlm-roberta", encoder),
+};
+
+constexpr std::array k_aliases = {
+    ConfigAlias{"hidden_size", "hidden_size n_embd n_embed d_model model_dim dim"},
+    ConfigAlias{"num_layers", "num_hidden_layers n_layer num_layers n_layers"},
+    ConfigAlias{"num_heads", "num_attention_heads n_head num_heads n_heads attn_config.n_heads"},
+    ConfigAlias{"num_kv_heads",
+                "num_key_value_heads num_kv_heads n_head_kv attn_config.kv_n_heads n_kv_heads "
+                "multi_query_group_num"},
+    ConfigAlias{"head_dim", "head_dim d_kv kv_channels attention_head_dim"},
+    ConfigAlias{
+        "intermediate_size",
+        "intermediate_size n_inner d_ff ffn_dim ffn_hidden_size ffn_config.ffn_hidden_size"},
+    ConfigAlias{"vocab_size", "vocab_size padded_vocab_size n_vocab"},
+    ConfigAlias{
+        "max_position_embeddings",
+        "max_position_embeddings n_positions max_seq_len max_sequence_length seq_length n_ctx"},
+    ConfigAlias{"tie_word_embeddings", "tie_word_embeddings tie_embeddings"},
+    ConfigAlias{"rope_theta",
+                "rope_theta rope_parameters.rope_theta rotary_emb_base rope_embedding_base "
+                "attn_config.rope_theta"},
+    ConfigAlias{"norm_eps",
+                "rms_norm_eps layer_norm_eps layer_norm_epsilon norm_eps layernorm_epsilon"},
+    ConfigAlias{"sliding_window", "sliding_window"},
+    ConfigAlias{"sliding_window_pattern", "sliding_window_pattern _sliding_window_pattern"},
+    ConfigAlias{"num_experts",
+                "num_local_experts num_experts n_routed_experts moe_num_experts "
+                "ffn_config.moe_num_experts"},
+    ConfigAlias{"top_k",
+                "num_experts_per_tok moe_top_k num_experts_per_token experts_per_token "
+                "ffn_config.moe_top_k"},
+    ConfigAlias{"moe_intermediate_size", "moe_intermediate_size expert_intermediate_size"},
+    ConfigAlias{"shared_expert_intermediate_size", "shared_expert_intermediate_size"},
+    ConfigAlias{"num_shared_experts", "n_shared_experts num_shared_experts"},
+    ConfigAlias{"first_k_dense_replace", "first_k_dense_replace"},
+    ConfigAlias{"moe_layer_freq", "moe_layer_freq"},
+    ConfigAlias{"decoder_sparse_step", "decoder_sparse_step"},
+    ConfigAlias{"interleave_moe_layer_step", "interleave_moe_layer_step"},
+    ConfigAlias{"full_attention_interval", "full_attention_interval"},
+    ConfigAlias{"kv_lora_rank", "kv_lora_rank"},
+    ConfigAlias{"q_lora_rank", "q_lora_rank"},
+    ConfigAlias{"qk_rope_head_dim", "qk_rope_head_dim"},
+    ConfigAlias{"qk_nope_head_dim", "qk_nope_head_dim"},
+    ConfigAlias{"v_head_dim", "v_head_dim"},
+    ConfigAlias{"num_mtp_layers", "num_nextn_predict_layers mtp_num_hidden_layers num_mtp_layers"},
+    ConfigAlias{"linear_num_key_heads", "linear_num_key_heads"},
+    ConfigAlias{"linear_num_value_heads", "linear_num_value_heads"},
+    ConfigAlias{"linear_key_head_dim", "linear_key_head_dim"},
+    ConfigAlias{"linear_value_head_dim", "linear_value_head_dim"},
+    ConfigAlias{"linear_conv_kernel_dim", "linear_conv_kernel_dim"},
+    ConfigAlias{"state_size", "state_size d_state ssm_state_size mamba_d_state"},
+    ConfigAlias{"conv_kernel", "conv_kernel d_conv mamba_d_conv"},
+    ConfigAlias{"expand", "expand mamba_expand"},
+    ConfigAlias{"ssm_inner_size", "d_inner mamba_d_inner"},
+    ConfigAlias{"time_step_rank", "time_step_rank mamba_dt_rank dt_rank"},
+    ConfigAlias{"ssm_num_heads", "mamba_n_heads ssm_num_heads"},
+    ConfigAlias{"ssm_n_groups", "n_groups mamba_n_groups"},
+    ConfigAlias{"ssm_head_dim", "mamba_d_head ssm_head_dim"},
+    ConfigAlias{"attn_layer_period", "attn_layer_period"},
+    ConfigAlias{"attn_layer_offset", "attn_layer_offset"},
+    ConfigAlias{"expert_layer_period", "expert_layer_period"},
+    ConfigAlias{"expert_layer_offset", "expert_layer_offset"},
+    ConfigAlias{"num_decoder_layers", "num_decoder_layers"},
+    ConfigAlias{"attention_chunk_size", "attention_chunk_size"},
+};
+
+// Values the transformers config classes supply when config.json leaves a field out.
+struct FamilyDefault {
+  std::string_view model_type;
+  std::string_view canonical;
+  double value;
+};
+
+constexpr std::array k_family_defaults = {
+    // Gemma3TextConfig
+    FamilyDefault{"gemma3_text", "vocab_size", 262208},
+    FamilyDefault{"gemma3_text", "hidden_size", 2304},
+    FamilyDefault{"gemma3_text", "intermediate_size", 9216},
+    FamilyDefault{"gemma3_text", "num_layers", 26},
+    FamilyDefault{"gemma3_text", "num_heads", 8},
+    FamilyDefault{"gemma3_text", "num_kv_heads", 4},
+    FamilyDefault{"gemma3_text", "head_dim", 256},
+    FamilyDefault{"gemma3_text", "max_position_embeddings", 131072},
+    FamilyDefault{"gemma3_text", "norm_eps", 1e-6},
+    FamilyDefault{"gemma3_text", "rope_theta", 1e6},
+    FamilyDefault{"gemma3_text", "sliding_window", 4096},
+    FamilyDefault{"gemma3_text", "sliding_window_pattern", 6},
+    FamilyDefault{"gemma3_text", "tie_word_embeddings", 1},
+    FamilyDefault{"gemma2", "tie_word_embeddings", 1},
+    FamilyDefault{"gemma", "tie_word_embeddings", 1},
+    FamilyDefault{"gpt2", "tie_word_embeddings", 1},
+    FamilyDefault{"gpt2", "norm_eps", 1e-5},
+    FamilyDefault{"bloom", "tie_word_embeddings", 1},
+    FamilyDefault{"bert", "tie_word_embeddings", 1},
+    FamilyDefault{"roberta", "tie_word_embeddings", 1},
+    FamilyDefault{"t5", "tie_word_embeddings", 1},
+    FamilyDefault{"mamba", "tie_word_embeddings", 1},
+    FamilyDefault{"mamba2", "tie_word_embeddings", 0},
+    FamilyDefault{"falcon", "tie_word_embeddings", 1},
+    FamilyDefault{"starcoder2", "tie_word_embeddings", 1},
+    FamilyDefault{"llama", "tie_word_embeddings", 0},
+    FamilyDefault{"mistral", "tie_word_embeddings", 0},
+    FamilyDefault{"mixtral", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen2", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen2_moe", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen3", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen3_moe", "tie_word_embeddings", 0},
+    FamilyDefault{"qwen3_next", "tie_word_embeddings", 0},
+    FamilyDefault{"deepseek_v2", "tie_word_embeddings", 0},
+    FamilyDefault{"deepseek_v3", "tie_word_embeddings", 0},
+    FamilyDefault{"phi3", "tie_word_embeddings", 0},
+    FamilyDefault{"gpt_oss", "tie_word_embeddings", 0},
+    FamilyDefault{"jamba", "tie_word_embeddings", 0},
+    FamilyDefault{"jamba", "attn_layer_period", 8},
+    FamilyDefault{"jamba", "attn_layer_offset", 4},
+    FamilyDefault{"jamba", "expert_layer_period", 2},
+    FamilyDefault{"jamba", "expert_layer_offset", 1},
+    FamilyDefault{"olmo2", "tie_word_embeddings", 0},
+    // SiglipVisionConfig
+    FamilyDefault{"siglip_vision_model", "hidden_size", 768},
+    FamilyDefault{"siglip_vision_model", "intermediate_size", 3072},
+    FamilyDefault{"siglip_vision_model", "num_layers", 12},
+    FamilyDefault{"siglip_vision_model", "num_heads", 12},
+};
+
+}  // namespace
+
+const FamilyTraits& family_traits(std::string_view model_type) {
+  static const FamilyTraits k_unknown;
+  for (const FamilyTraits& f : k_families) {
+    if (f.model_type == model_type) {
+      return f;
+    }
+  }
+  return k_unknown;
+}
+
+std::span<const FamilyTraits> known_families() {
+  return k_families;
+}
+
+std::span<const ConfigAlias> config_aliases() {
+  return k_aliases;
+}
+
+const ConfigAlias* find_config_alias(std::string_view canonical) {
+  for (const ConfigAlias& a : k_aliases) {
+    if (a.canonical == canonical) {
+      return &a;
+    }
+  }
+  return nullptr;
+}
+
+std::optional<double> family_default(std::string_view model_type, std::string_view canonical) {
+  for (const FamilyDefault& d : k_family_defaults) {
+    if (d.model_type == model_type && d.canonical == canonical) {
+      return d.value;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace mbuild
