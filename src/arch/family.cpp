@@ -8,143 +8,60 @@ namespace {
 using enum LayerSchedule;
 using enum PositionKind;
 
-// One row per family; flags not named are off. Keep rows sorted by model_type.
-constexpr FamilyTraits row(std::string_view model_type, void (*edit)(FamilyTraits&) = nullptr) {
-  FamilyTraits t;
-  t.model_type = model_type;
-  if (edit) {
-    edit(t);
-  }
-  return t;
-}
-
-constexpr auto gated = [](FamilyTraits& t) { t.gated_ffn = true; };
-constexpr auto encoder = [](FamilyTraits& t) { t.encoder_only = true; };
-
-const std::array k_families = {
-    row("albert", encoder),
-    row("bert",
-        [](FamilyTraits& t) {
-          t.encoder_only = true;
-          t.position = learned;
-        }),
-    row("bloom",
-        [](FamilyTraits& t) {
-          t.mlp_4x = true;
-          t.position = alibi;
-        }),
-    row("cohere2", [](FamilyTraits& t) { t.schedule = alternating; }),
-    row("deberta", encoder),
-    row("deberta-v2", encoder),
-    row("deepseek_v2", gated),
-    row("deepseek_v3",
-        [](FamilyTraits& t) {
-          t.gated_ffn = true;
-          t.score_correction = true;
-        }),
-    row("distilbert",
-        [](FamilyTraits& t) {
-          t.encoder_only = true;
-          t.position = learned;
-        }),
-    row("electra", encoder),
-    row("falcon",
-        [](FamilyTraits& t) {
-          t.mlp_4x = true;
-          t.multi_query_flag = true;
-        }),
-    row("falcon_mamba",
-        [](FamilyTraits& t) {
-          t.schedule = ssm;
-          t.rms_norm = true;
-          t.ssm_width_is_intermediate = true;
-        }),
-    row("gemma", gated),
-    row("gemma2",
-        [](FamilyTraits& t) {
-          t.gated_ffn = true;
-          t.schedule = alternating;
-        }),
-    row("gemma3",
-        [](FamilyTraits& t) {
-          t.gated_ffn = true;
-          t.schedule = gemma3;
-        }),
-    row("gemma3_text",
-        [](FamilyTraits& t) {
-          t.gated_ffn = true;
-          t.schedule = gemma3;
-        }),
-    row("gpt2",
-        [](FamilyTraits& t) {
-          t.mlp_4x = true;
-          t.position = learned;
-        }),
-    row("gpt_bigcode",
-        [](FamilyTraits& t) {
-          t.mlp_4x = true;
-          t.position = learned;
-        }),
-    row("gpt_oss", gated),
-    row("jamba",
-        [](FamilyTraits& t) {
-          t.gated_ffn = true;
-          t.schedule = jamba;
-        }),
-    row("llama", gated),
-    row("mamba",
-        [](FamilyTraits& t) {
-          t.schedule = ssm;
-          t.rms_norm = true;
-          t.ssm_width_is_intermediate = true;
-        }),
-    row("mamba2",
-        [](FamilyTraits& t) {
-          t.schedule = ssm;
-          t.rms_norm = true;
-        }),
-    row("mistral", gated),
-    row("mixtral", gated),
-    row("modernbert", encoder),
-    row("mpt", [](FamilyTraits& t) { t.mlp_4x = true; }),
-    row("mt5", [](FamilyTraits& t) { t.position = t5_relative; }),
-    row("olmo2", gated),
-    row("opt", [](FamilyTraits& t) { t.position = learned; }),
-    row("phi3", gated),
-    row("qwen2", gated),
-    row("qwen2_moe", gated),
-    row("qwen3", gated),
-    row("qwen3_moe", gated),
-    row("qwen3_next",
-        [](FamilyTraits& t) {
-          t.gated_ffn = true;
-          t.gated_query = true;
-        }),
-    row("RefinedWeb",
-        [](FamilyTraits& t) {
-          t.mlp_4x = true;
-          t.multi_query_flag = true;
-        }),
-    row("RefinedWebModel",
-        [](FamilyTraits& t) {
-          t.mlp_4x = true;
-          t.multi_query_flag = true;
-        }),
-    row("roberta",
-        [](FamilyTraits& t) {
-          t.encoder_only = true;
-          t.position = learned;
-        }),
-    row("rwkv", [](FamilyTraits& t) { t.schedule = rwkv; }),
-    row("rwkv5", [](FamilyTraits& t) { t.schedule = rwkv; }),
-    row("rwkv6", [](FamilyTraits& t) { t.schedule = rwkv; }),
-    row("rwkv7", [](FamilyTraits& t) { t.schedule = rwkv; }),
-    row("t5",
-        [](FamilyTraits& t) {
-          t.rms_norm = true;
-          t.position = t5_relative;
-        }),
-    row("xlm-roberta", encoder),
+// One row per family (designated fields in declaration order; those not named keep their
+// defaults). Sorted by model_type.
+constexpr std::array k_families = {
+    FamilyTraits{.model_type = "albert", .encoder_only = true},
+    FamilyTraits{.model_type = "bert", .position = learned, .encoder_only = true},
+    FamilyTraits{.model_type = "bloom", .position = alibi, .mlp_4x = true},
+    FamilyTraits{.model_type = "cohere2", .schedule = alternating},
+    FamilyTraits{.model_type = "deberta", .encoder_only = true},
+    FamilyTraits{.model_type = "deberta-v2", .encoder_only = true},
+    FamilyTraits{.model_type = "deepseek_v2", .gated_ffn = true},
+    FamilyTraits{.model_type = "deepseek_v3", .gated_ffn = true, .score_correction = true},
+    FamilyTraits{.model_type = "distilbert", .position = learned, .encoder_only = true},
+    FamilyTraits{.model_type = "electra", .encoder_only = true},
+    FamilyTraits{.model_type = "falcon", .mlp_4x = true, .multi_query_flag = true},
+    FamilyTraits{.model_type = "falcon_mamba",
+                 .schedule = ssm,
+                 .rms_norm = true,
+                 .ssm_width_is_intermediate = true},
+    FamilyTraits{.model_type = "gemma", .gated_ffn = true},
+    FamilyTraits{.model_type = "gemma2", .schedule = alternating, .gated_ffn = true},
+    FamilyTraits{.model_type = "gemma3", .schedule = gemma3, .gated_ffn = true},
+    FamilyTraits{.model_type = "gemma3_text", .schedule = gemma3, .gated_ffn = true},
+    FamilyTraits{.model_type = "gpt2", .position = learned, .mlp_4x = true},
+    FamilyTraits{.model_type = "gpt_bigcode", .position = learned, .mlp_4x = true},
+    FamilyTraits{.model_type = "gpt_oss", .gated_ffn = true},
+    FamilyTraits{.model_type = "jamba", .schedule = jamba, .gated_ffn = true},
+    FamilyTraits{.model_type = "llama", .gated_ffn = true},
+    FamilyTraits{.model_type = "mamba",
+                 .schedule = ssm,
+                 .rms_norm = true,
+                 .ssm_width_is_intermediate = true},
+    FamilyTraits{.model_type = "mamba2", .schedule = ssm, .rms_norm = true},
+    FamilyTraits{.model_type = "mistral", .gated_ffn = true},
+    FamilyTraits{.model_type = "mixtral", .gated_ffn = true},
+    FamilyTraits{.model_type = "modernbert", .encoder_only = true},
+    FamilyTraits{.model_type = "mpt", .mlp_4x = true},
+    FamilyTraits{.model_type = "mt5", .position = t5_relative},
+    FamilyTraits{.model_type = "olmo2", .gated_ffn = true},
+    FamilyTraits{.model_type = "opt", .position = learned},
+    FamilyTraits{.model_type = "phi3", .gated_ffn = true},
+    FamilyTraits{.model_type = "qwen2", .gated_ffn = true},
+    FamilyTraits{.model_type = "qwen2_moe", .gated_ffn = true},
+    FamilyTraits{.model_type = "qwen3", .gated_ffn = true},
+    FamilyTraits{.model_type = "qwen3_moe", .gated_ffn = true},
+    FamilyTraits{.model_type = "qwen3_next", .gated_ffn = true, .gated_query = true},
+    FamilyTraits{.model_type = "RefinedWeb", .mlp_4x = true, .multi_query_flag = true},
+    FamilyTraits{.model_type = "RefinedWebModel", .mlp_4x = true, .multi_query_flag = true},
+    FamilyTraits{.model_type = "roberta", .position = learned, .encoder_only = true},
+    FamilyTraits{.model_type = "rwkv", .schedule = rwkv},
+    FamilyTraits{.model_type = "rwkv5", .schedule = rwkv},
+    FamilyTraits{.model_type = "rwkv6", .schedule = rwkv},
+    FamilyTraits{.model_type = "rwkv7", .schedule = rwkv},
+    FamilyTraits{.model_type = "t5", .position = t5_relative, .rms_norm = true},
+    FamilyTraits{.model_type = "xlm-roberta", .encoder_only = true},
 };
 
 constexpr std::array k_aliases = {
