@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "mbuild/arch/family.hpp"
+#include "mbuild/util/json_guard.hpp"
 
 #include "util/checked.hpp"
 
@@ -139,23 +140,13 @@ class Tally {
   bool m_overflow = false;
 };
 
-std::optional<uint64_t> as_count(const json& v) {
-  if (v.is_number_unsigned()) {
-    return v.get<uint64_t>();
-  }
-  if (v.is_number_integer() && v.get<int64_t>() >= 0) {
-    return static_cast<uint64_t>(v.get<int64_t>());
-  }
-  return std::nullopt;
-}
-
 // A non-negative integer inside a sub-config object (vision_config, ...).
 std::optional<uint64_t> count_in(const json& object, std::string_view key) {
   if (!object.is_object()) {
     return std::nullopt;
   }
   auto it = object.find(std::string(key));
-  return it == object.end() ? std::nullopt : as_count(*it);
+  return it == object.end() ? std::nullopt : json_count(*it);
 }
 
 std::string string_at(const ModelConfig& config, std::string_view dotted) {
@@ -384,7 +375,7 @@ void add_moe(Tally& t, const DecoderTraits& tr, const Dims& d) {
 uint64_t dense_width(Tally& t, const DecoderTraits& tr, uint64_t hidden) {
   if (tr.dense_size_key != "intermediate_size") {
     const json* v = t.config().find(tr.dense_size_key);
-    return t.need(v ? as_count(*v) : std::nullopt, tr.dense_size_key);
+    return t.need(v ? json_count(*v) : std::nullopt, tr.dense_size_key);
   }
   if (t.config().intermediate_size) {
     return *t.config().intermediate_size;

@@ -93,23 +93,12 @@ std::string_view kind_name(Kind k) {
   return "";
 }
 
-std::optional<uint64_t> as_count(const ojson& v) {
-  if (v.is_number_unsigned()) {
-    return v.get<uint64_t>();
-  }
-  if (v.is_number_integer()) {
-    const auto i = v.get<int64_t>();
-    return i >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(i)) : std::nullopt;
-  }
-  return std::nullopt;
-}
-
 bool has_kind(const ojson& v, Kind k) {
   switch (k) {
     case Kind::count:
-      return as_count(v).has_value();
+      return json_count(v).has_value();
     case Kind::positive:
-      return as_count(v).value_or(0) > 0;
+      return json_count(v).value_or(0) > 0;
     case Kind::number:
       return v.is_number();
     case Kind::boolean:
@@ -148,7 +137,7 @@ std::optional<Error> check_fields(const std::string& file, const ojson& object,
 
 std::optional<uint64_t> spec_count(const ojson& specs, std::string_view key) {
   auto it = specs.find(key);
-  return it == specs.end() ? std::nullopt : as_count(*it);
+  return it == specs.end() ? std::nullopt : json_count(*it);
 }
 
 // Layer types whose specs describe the text model's attention and feed-forward (not a vision

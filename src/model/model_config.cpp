@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "mbuild/arch/family.hpp"
+#include "mbuild/util/json_guard.hpp"
 
 namespace mbuild {
 namespace {
@@ -51,13 +52,11 @@ void for_each_path(std::string_view paths, F&& f) {
   }
 }
 
+// A count as configs write them: an integer, or a float with no fraction (some writers emit
+// 4096.0).
 std::optional<uint64_t> as_count(const json& v) {
-  if (v.is_number_unsigned()) {
-    return v.get<uint64_t>();
-  }
-  if (v.is_number_integer()) {
-    auto i = v.get<int64_t>();
-    return i >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(i)) : std::nullopt;
+  if (auto n = json_count(v)) {
+    return n;
   }
   if (v.is_number_float()) {
     double d = v.get<double>();

@@ -636,11 +636,11 @@ struct Row {
   size_t count = 0;
 };
 
-std::string tensors_table(const Model& model, const ParamCount& params, const LayerUnit& unit,
+std::string tensors_table(const Model& model, const ParamCount& params, const LayerPart& part,
                           uint64_t& matmul) {
   std::vector<Row> rows;
   matmul = 0;
-  for (size_t i : unit.tensors) {
+  for (size_t i : part.tensors) {
     const TensorInfo& t = model.tensors[i];
     const TensorClass& c = params.classes[i];
     std::string folded = fold_experts(t.name);
@@ -698,11 +698,11 @@ uint64_t tp_degree(const ordered_json& s) {
 
 std::string entry_section(const Model& model, const ParamCount& params, const LayerMap& map,
                           const LayerEntry& e, const GapTemplate& t) {
-  const LayerUnit& rep = map.units[e.units.front()];
+  const LayerPart& rep = map.parts[e.parts.front()];
   std::vector<uint32_t> layers;
-  for (size_t ui : e.units) {
-    if (map.units[ui].layer) {
-      layers.push_back(*map.units[ui].layer);
+  for (size_t pi : e.parts) {
+    if (map.parts[pi].layer) {
+      layers.push_back(*map.parts[pi].layer);
     }
   }
   std::sort(layers.begin(), layers.end());

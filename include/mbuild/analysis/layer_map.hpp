@@ -1,22 +1,31 @@
-// The layer mapper: every tensor of a model placed in exactly one layer unit (a layer index or
-// global, a component, a layer class), units grouped into the layer types an estimator loads.
+// The layer mapper: every tensor of a model placed in exactly one layer unit (layer 12's
+// attention, the final norm, ...), what each unit's tensors show read into typed facts, each
+// unit cut into parts that an estimator class models (a catalog class and its constructor
+// arguments), and identical parts grouped into the entries of the emitted config.
+//
+//   tensors --place--> units --read--> facts --parts--> parts --group--> entries
+//
+// Only the last step makes JSON (an entry's constructor arguments, which are the catalog's
+// data); everything before it is typed.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "mbuild/analysis/param_count.hpp"
 #include "mbuild/model/model.hpp"
+#include "mbuild/model/tensor_name.hpp"
 #include "mbuild/util/finding.hpp"
 
 namespace mbuild {
 
-// The classes the mapper emits beyond the estimator's built-in catalog.
+// The classes the mapper emits: the estimator's catalog and those beyond it.
 namespace layer_class {
 inline constexpr std::string_view embedding = "EmbeddingLayer";
 inline constexpr std::string_view attention = "AttentionLayer";
@@ -41,32 +50,169 @@ inline constexpr std::string_view buffer = "Buffer";
 inline constexpr std::string_view unknown = "UnknownLayer";
 }  // namespace layer_class
 
-// One instance of a layer: layer 12's attention, layer 3's input norm, the final norm, ...
+// ---------------------------------------------------------------------------------------
+// Facts: what a unit's tensors show, by kind of unit. Dimensions come from logical parameter
+// counts (packed quantized weights read like plain ones) divided by the known side.
+
+struct BufferShape {
+  uint64_t elements = 0;
+};
+
+struct HeadShape {
+  bool lm_head = false;  // the output projection (else another head: pooler, NSP)
+  uint64_t hidden_size = 0;
+  uint64_t vocab_size = 0;   // lm_head only
+  uint64_t output_size = 0;  // other heads
+  bool has_bias = false;
+};
+
+struct NormShape {
+  uint64_t hidden_size = 0;  // the norm's width
+  bool has_bias = false;
+};
+
+struct EmbeddingShape {
+  uint64_t vocab_size = 0;  // rows
+  uint64_t hidden_size = 0;
+};
+
+// Softmax attention: q/k/v/o, separate or fused.
+struct AttentionShape {
+  bool cross = false;    // attends to an encoder's output
+  bool sliding = false;  // config.json makes this layer a sliding-window one
+  uint64_t hidden_size = 0;
+  uint64_t num_heads = 0;
+  uint64_t num_kv_heads = 0;
+  uint64_t head_dim = 0;
+  uint64_t sliding_window = 0;
+  uint64_t num_sinks = 0;    // learned per-head sink logits (gpt-oss)
+  bool has_bias = false;     // any bias tensor
+  bool output_gate = false;  // q_proj also holds a per-head output gate (Qwen3-Next)
+};
+
+// Multi-head latent attention (DeepSeek-V2/V3).
+struct MlaShape {
+  uint64_t hidden_size = 0;
+  uint64_t num_heads = 0;
+  uint64_t q_lora_rank = 0;
+  uint64_t kv_lora_rank = 0;
+  uint64_t qk_nope_head_dim = 0;
+  uint64_t qk_rope_head_dim = 0;
+  uint64_t v_head_dim = 0;
+};
+
+// Gated delta-net linear attention (Qwen3-Next).
+struct DeltaNetShape {
+  uint64_t hidden_size = 0;
+  uint64_t num_key_heads = 0;
+  uint64_t num_value_heads = 0;
+  uint64_t key_head_dim = 0;
+  uint64_t value_head_dim = 0;
+  uint64_t conv_kernel = 0;
+};
+
+struct MambaShape {
+  uint64_t hidden_size = 0;
+  uint64_t d_inner = 0;
+  uint64_t d_state = 0;
+  uint64_t d_conv = 0;
+  uint64_t dt_rank = 0;
+  bool mamba2 = false;
+};
+
+struct RwkvShape {
+  bool time_mix = false;  // else channel mix
+  uint64_t hidden_size = 0;
+  uint64_t width = 0;  // attention_hidden_size (time mix) or intermediate_size (channel mix)
+};
+
+struct MlpShape {
+  uint64_t hidden_size = 0;
+  uint64_t intermediate_size = 0;
+  bool gated = false;
+  bool has_bias = false;
+};
+
+struct MoeShape {
+  uint64_t hidden_size = 0;
+  uint64_t intermediate_size = 0;
+  uint64_t num_experts = 0;
+  uint64_t top_k = 0;
+  uint64_t num_shared_experts = 0;
+  uint64_t num_projections = 0;
+  bool has_bias = false;                                    // the routed experts'
+  std::optional<uint64_t> shared_expert_intermediate_size;  // when not a multiple of the experts'
+  // The router, when the catalog's MoELayer cannot express it (sigmoid scoring, a correction
+  // bias, group-limited top-k): its tensors become a part of their own.
+  bool router_differs = false;
+  std::string scoring_func = "softmax";
+  std::string topk_method = "greedy";
+  uint64_t n_group = 1;
+  uint64_t topk_group = 1;
+  bool has_correction_bias = false;
+};
+
+struct VisionShape {
+  enum Part { layer, embeddings, projector } part = layer;
+  uint64_t hidden_size = 0;
+  uint64_t num_heads = 0;          // layer
+  uint64_t intermediate_size = 0;  // layer
+  uint64_t patch_size = 0;         // embeddings
+  uint64_t image_size = 0;         // embeddings
+  uint64_t text_hidden_size = 0;   // projector
+};
+
+struct MtpShape {
+  uint64_t hidden_size = 0;
+  uint64_t num_experts = 0;
+};
+
+struct UnknownShape {};
+
+using UnitShape = std::variant<UnknownShape, BufferShape, HeadShape, NormShape, EmbeddingShape,
+                               AttentionShape, MlaShape, DeltaNetShape, MambaShape, RwkvShape,
+                               MlpShape, MoeShape, VisionShape, MtpShape>;
+
+// One instance of a module: layer 12's attention, layer 3's input norm, the final norm, ...
 struct LayerUnit {
-  std::string name;               // entry name: "attention", "mlp", "moe", "norm", ...
-  std::string layer_class;        // one of layer_class::*
+  std::string name;               // "attention", "mlp", "moe", "norm", ...
   std::optional<uint32_t> layer;  // the block index, nullopt for global units
   std::string scope;              // "" (the language model), "encoder", "decoder", "vision", "mtp"
   std::string module;             // the module path the unit was keyed on
   std::vector<size_t> tensors;    // indices into Model::tensors, in model order
   uint64_t params = 0;            // Σ logical params of its tensors (DESIGN.md convention)
-  nlohmann::ordered_json specs;   // constructor parameters read off the shapes
-  int order = 0;                  // sort key: where the unit sits in the model
+  UnitShape shape;
+  int order = 0;  // sort key: where the unit sits in the model
 };
 
-// Identical units grouped: one `layer_types` entry of the emitted config.
+// What one entry stands for in one unit: a class and its constructor arguments, and the
+// unit's tensors it covers. A unit is one part, or several when no class covers it whole.
+struct LayerPart {
+  size_t unit = 0;  // index into LayerMap::units
+  std::string name;
+  std::string layer_class;
+  std::optional<uint32_t> layer;
+  std::vector<size_t> tensors;  // indices into Model::tensors
+  uint64_t params = 0;
+  nlohmann::ordered_json specs;  // constructor arguments (no layer_idx, no parameter_count)
+  int order = 0;                 // sort key: the unit's, then
+  std::string module;            // the unit's module ("#router" added for a router part)
+};
+
+// Identical parts grouped: one `layer_types` entry of the emitted config.
 struct LayerEntry {
   std::string name;
   std::string layer_class;
   uint64_t count = 0;
-  uint64_t parameter_count = 0;  // per unit
-  nlohmann::ordered_json specs;  // layer_idx, the constructor parameters, parameter_count
-  std::vector<size_t> units;     // indices into LayerMap::units; the first is representative
+  uint64_t parameter_count = 0;  // per part
+  nlohmann::ordered_json specs;  // layer_idx, the constructor arguments, parameter_count
+  std::vector<size_t> parts;     // indices into LayerMap::parts; the first is representative
 };
 
 struct LayerMap {
   std::vector<LayerUnit> units;
-  std::vector<size_t> unit_of_tensor;    // parallel to Model::tensors
+  std::vector<size_t> unit_of_tensor;  // parallel to Model::tensors
+  std::vector<LayerPart> parts;
   std::vector<LayerEntry> entries;       // stable order: embeddings, layers by index, heads
   uint64_t total = 0;                    // Σ count × parameter_count (== ParamCount::total)
   std::vector<std::string> layer_kinds;  // per decoder layer, as the tensors show them
@@ -74,11 +220,7 @@ struct LayerMap {
 };
 
 // Places every tensor of `model` (classified by count_params into `params`) and groups the
-// units. Never fails: tensors no rule knows land in "UnknownLayer" units, with a finding.
+// parts. Never fails: tensors no rule knows land in "UnknownLayer" units, with a finding.
 LayerMap map_layers(const Model& model, const ParamCount& params);
-
-// "model.layers.12.self_attn.q_proj.weight" -> "model.layers.12.self_attn.q_proj": the module
-// a tensor belongs to (quantization suffixes such as ".weight.absmax" stripped too).
-std::string module_of(std::string_view tensor_name);
 
 }  // namespace mbuild

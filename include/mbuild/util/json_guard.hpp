@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +17,20 @@
 #include "mbuild/util/error.hpp"
 
 namespace mbuild {
+
+// A JSON value as a count: a non-negative integer, or nullopt (floats, negatives, anything
+// else). For nlohmann::json and ordered_json.
+template <class Json>
+std::optional<uint64_t> json_count(const Json& v) {
+  if (v.is_number_unsigned()) {
+    return v.template get<uint64_t>();
+  }
+  if (v.is_number_integer()) {
+    const auto i = v.template get<int64_t>();
+    return i >= 0 ? std::optional<uint64_t>(static_cast<uint64_t>(i)) : std::nullopt;
+  }
+  return std::nullopt;
+}
 
 // JSON nested deeper than this is refused before parsing: simdjson's default limit, which the
 // header and index readers have.

@@ -1,0 +1,118 @@
+// Step 5 of the layer mapper: the per-layer kinds the tensors show (against config.json's), and
+// identical parts grouped into the entries of the emitted config.
+#include <algorithm>
+#include <map>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "analysis/layer_steps.hpp"
+
+namespace mbuild {
+namespace {
+
+// The token mixer a unit's facts show ("" when it is not one).
+std::string_view mixer_kind(const UnitShape& facts) {
+  if (const auto* a = std::get_if<AttentionShape>(&facts)) {
+    return a->cross ? "" : a->sliding ? "sliding_attention" : "full_attention";
+  }
+  if (std::holds_alternative<MlaShape>(facts)) {
+    return "full_attention";
+  }
+  if (std::holds_alternative<DeltaNetShape>(facts)) {
+    return "linear_attention";
+  }
+  if (std::holds_alternative<MambaShape>(facts)) {
+    return "mamba";
+  }
+  if (const auto* r = std::get_if<RwkvShape>(&facts); r && r->time_mix) {
+    return "rwkv";
+  }
+  return "";
+}
+
+}  // namespace
+
+void compare_layer_kinds(const MapContext& ctx, LayerMap& out) {
+  if (!ctx.cfg || ctx.num_layers == 0) {
+    return;
+  }
+  const ModelConfig& cfg = *ctx.cfg;
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(ctx.num_layers, 100'000));
+  std::vector<std::string> mixer(n), ffn(n);
+  for (const LayerUnit& u : out.units) {
+    if (!u.scope.empty() || !u.layer || *u.layer >= n) {
+      continue;
+    }
+    if (const std::string_view m = mixer_kind(u.shape); !m.empty()) {
+      mixer[*u.layer] = m;
+    } else if (std::holds_alternative<MoeShape>(u.shape)) {
+      ffn[*u.layer] = "moe";
+    } else if (std::holds_alternative<MlpShape>(u.shape) && ffn[*u.layer].empty()) {
+      ffn[*u.layer] = "dense";
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (i < cfg.layer_attention.size() && !mixer[i].empty() && mixer[i] != cfg.layer_attention[i]) {
+      out.findings.push_back({Severity::warning, fmt::format("layer {}", i),
+                              fmt::format("config.json says {}, the tensors show {}",
+                                          cfg.layer_attention[i], mixer[i])});
+    }
+    if (i < cfg.layer_mlp.size() && !ffn[i].empty() && cfg.layer_mlp[i] != "none" &&
+        ffn[i] != cfg.layer_mlp[i]) {
+      out.findings.push_back(
+          {Severity::warning, fmt::format("layer {}", i),
+           fmt::format("config.json says {} MLP, the tensors show {}", cfg.layer_mlp[i], ffn[i])});
+    }
+  }
+  out.layer_kinds = std::move(mixer);
+}
+
+void group_parts(LayerMap& out) {
+  std::vector<size_t> order(out.parts.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::tie(out.parts[a].order, out.parts[a].module) <
+           std::tie(out.parts[b].order, out.parts[b].module);
+  });
+  std::map<std::string, size_t> entry_of;
+  for (size_t pi : order) {
+    const LayerPart& p = out.parts[pi];
+    const std::string key =
+        fmt::format("{}|{}|{}|{}", p.name, p.layer_class, p.specs.dump(), p.params);
+    auto [it, fresh] = entry_of.emplace(key, out.entries.size());
+    if (fresh) {
+      LayerEntry e;
+      e.name = p.name;
+      e.layer_class = p.layer_class;
+      e.parameter_count = p.params;
+      if (p.layer) {
+        e.specs["layer_idx"] = *p.layer;
+      }
+      for (const auto& [k, v] : p.specs.items()) {
+        e.specs[k] = v;
+      }
+      e.specs["parameter_count"] = p.params;
+      out.entries.push_back(std::move(e));
+    }
+    LayerEntry& e = out.entries[it->second];
+    ++e.count;
+    e.parts.push_back(pi);
+    out.total += p.params;
+  }
+  // Names stay unique: later entries with a taken name get "_2", "_3", ...
+  std::map<std::string, int> seen;
+  for (LayerEntry& e : out.entries) {
+    int n = ++seen[e.name];
+    if (n > 1) {
+      std::string candidate = fmt::format("{}_{}", e.name, n);
+      while (seen.count(candidate)) {
+        candidate = fmt::format("{}_{}", e.name, ++n);
+      }
+      seen[candidate] = 1;
+      e.name = candidate;
+    }
+  }
+}
+
+}  // namespace mbuild
