@@ -17,8 +17,8 @@ namespace {
 
 constexpr const char* k_exit_codes =
     "Exit codes:\n"
-    "  0  success (validate: every check passed)\n"
-    "  1  validate: at least one check failed\n"
+    "  0  success (validate: every check passed; lint-config: no errors)\n"
+    "  1  validate: at least one check failed; lint-config: at least one error\n"
     "  2  usage error\n"
     "  3  bad input: malformed or inconsistent config, index, header or contract\n"
     "  4  not found: repo, revision or file\n"
@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
   mbuild::cli::setup_inspect(app, exit_code);
   mbuild::cli::setup_validate(app, exit_code);
   mbuild::cli::setup_emit_config(app, exit_code);
+  mbuild::cli::setup_lint_config(app, exit_code);
   try {
     mbuild::cli::set_environment(mbuild::cli::Environment::from_process());
     app.parse(argc, argv);
