@@ -125,7 +125,7 @@ TEST_CASE("constructor arguments: missing, wrong type, and what the constructor 
   CHECK(found(r, LintSeverity::error, "moe", "MoELayer: top_k must not exceed num_experts") == 1);
 }
 
-TEST_CASE("parameter_count must equal the class formula; both numbers are reported") {
+TEST_CASE("parameter_count must equal the class formula, and both numbers are reported") {
   // GQA h 4, nh 2, nkv 1, d 2: 4*2*2 + 2*4*1*2 + 4*4 = 48; the file says 40.
   const LintedConfig r = lint(lint_data("bad/org_wrong.json"));
   CHECK(found(r, LintSeverity::error, "attention",
