@@ -9,5 +9,6 @@ namespace mbuild::cli {
 void setup_inspect(CLI::App& app, int& exit_code);
 void setup_validate(CLI::App& app, int& exit_code);
 void setup_emit_config(CLI::App& app, int& exit_code);
+void setup_lint_config(CLI::App& app, int& exit_code);
 
 }  // namespace mbuild::cli

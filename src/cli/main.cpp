@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <new>
+#include <stdexcept>
 
 #include <CLI/CLI.hpp>
 
@@ -17,13 +19,21 @@ namespace {
 
 constexpr const char* k_exit_codes =
     "Exit codes:\n"
-    "  0  success (validate: every check passed)\n"
-    "  1  validate: at least one check failed\n"
+    "  0  success (validate: every check passed; lint-config: no errors)\n"
+    "  1  validate: at least one check failed; lint-config: at least one error\n"
     "  2  usage error\n"
     "  3  bad input: malformed or inconsistent config, index, header or contract\n"
     "  4  not found: repo, revision or file\n"
     "  5  access denied: gated or private repo, bad or missing token\n"
-    "  6  network: timeout, connection failure, 5xx/429 after retries, offline miss\n";
+    "  6  network: timeout, connection failure, 5xx/429 after retries, offline miss\n"
+    "  7  out of memory or another system resource\n";
+
+// Out of memory (std::bad_alloc, or std::length_error: a size no allocation can hold) is the
+// machine's limit, not a fault of the input: one line and exit 7, never "bad input".
+int out_of_memory(const std::exception& e) {
+  std::fprintf(stderr, "mbuild: error: out of memory: %s\n", e.what());
+  return mbuild::cli::k_exit_out_of_memory;
+}
 
 // A page fault costs ~11 us on the machines we measure (a VM: the trap dominates), and a large
 // model's tables are tens of megabytes: thousands of faults. The heap is grown by 64 MB at once
@@ -51,9 +61,7 @@ void use_huge_pages_for_heap() {
 #endif
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   // One arena and no mmap for large blocks: freed header buffers are reused for the tensor
   // table instead of returned to the kernel and faulted in again (a third of the run time on
   // a 76k-tensor model).
@@ -71,6 +79,7 @@ int main(int argc, char** argv) {
   mbuild::cli::setup_inspect(app, exit_code);
   mbuild::cli::setup_validate(app, exit_code);
   mbuild::cli::setup_emit_config(app, exit_code);
+  mbuild::cli::setup_lint_config(app, exit_code);
   try {
     mbuild::cli::set_environment(mbuild::cli::Environment::from_process());
     app.parse(argc, argv);
@@ -84,9 +93,26 @@ int main(int argc, char** argv) {
     // One line, like every other error; CLI11's own text names the flag and the fault.
     std::fprintf(stderr, "mbuild: error: %s (see mbuild --help)\n", e.what());
     return 2;
+  } catch (const std::bad_alloc& e) {
+    return out_of_memory(e);
+  } catch (const std::length_error& e) {
+    return out_of_memory(e);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mbuild: error: %s\n", e.what());
     return 3;
   }
   return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Setting up the commands allocates too.
+  try {
+    return run(argc, argv);
+  } catch (const std::bad_alloc& e) {
+    return out_of_memory(e);
+  } catch (const std::length_error& e) {
+    return out_of_memory(e);
+  }
 }

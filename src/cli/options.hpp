@@ -57,6 +57,10 @@ std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
 // Prints "mbuild: error: <what>: <why>" on stderr.
 void print_error(const Error& error);
 
+// The exit code for running out of memory (std::bad_alloc, std::length_error), which main
+// catches: no ErrorKind stands for it (README "Exit codes").
+inline constexpr int k_exit_out_of_memory = 7;
+
 // The process exit code for an error kind (README "Exit codes"): the only place kinds become
 // codes.
 int exit_code(ErrorKind kind);
