@@ -18,6 +18,11 @@ fs::path lint_data(const std::string& name) {
   return test::data_dir() / "lint" / name;
 }
 
+// An existing gap report, by absolute path.
+std::string gap_report() {
+  return lint_data("gaps/lm_head.md").string();
+}
+
 LintedConfig lint(const fs::path& file, const Catalog& catalog = builtin_catalog()) {
   return lint_config_file(file, catalog);
 }
@@ -91,9 +96,11 @@ TEST_CASE("model_id must be the file stem") {
 TEST_CASE("entry names must be unique across both lists") {
   const LintedConfig r = lint_text(tiny("", 64, R"(, "unsupported_layer_types": [
     {"name": "embedding", "class": "OutputHeadLayer", "count": 1, "supported": false,
-     "gap_report": "/dev/null", "specs": {"parameter_count": 32}}])"));
+     "gap_report": ")" + gap_report() + R"(", "specs": {"parameter_count": 32}}])"));
   CHECK(found(r, LintSeverity::error, "embedding",
               "name used twice: layer_types[0] and unsupported_layer_types[0]") == 1);
+  print(r);
+  CHECK(r.count(LintSeverity::error) == 1);
 }
 
 TEST_CASE("an unsupported entry inline in layer_types is an error: the estimator resolves it") {
@@ -200,10 +207,15 @@ TEST_CASE("notes: spec keys the constructor ignores, no parameter_count, no supp
 }
 
 TEST_CASE("an unsupported entry without parameter_count leaves the accounting unchecked") {
-  const LintedConfig r = lint_text(tiny("", 40, R"(, "unsupported_layer_types": [
-    {"name": "mla", "class": "MLALayer", "count": 1, "gap_report": "/dev/null", "specs": {}}])"));
+  const LintedConfig r = lint_text(tiny("", 40,
+                                        R"(, "unsupported_layer_types": [
+    {"name": "mla", "class": "MLALayer", "count": 1, "gap_report": ")" +
+                                            gap_report() + R"(",
+     "specs": {}}])"));
   CHECK(found(r, LintSeverity::error, "mla", "no parameter_count, and no catalog formula") == 1);
   CHECK(found(r, LintSeverity::error, "", "Σ") == 0);
+  print(r);
+  CHECK(r.count(LintSeverity::error) == 1);
 }
 
 TEST_CASE("malformed entries are errors naming their place") {
