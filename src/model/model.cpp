@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <new>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -157,42 +158,65 @@ ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
   std::condition_variable turn_changed;
   size_t turn = 0;  // the file whose tensors are appended next
   std::atomic<size_t> next{0};
+  // Out of memory in a worker: it still takes its turn (no one waits forever), the rest is
+  // skipped, and the caller's thread throws std::bad_alloc once every worker is joined.
+  std::atomic<bool> out_of_memory{false};
+  // Appends file i's tensors to the table (the caller holds the lock and has the turn); the
+  // emptied vector goes back to the worker's scratch.
+  auto append = [&](size_t i, Result<SafetensorsHeader>& header, std::vector<TensorInfo>& scratch) {
+    if (out_of_memory) {
+      return;
+    }
+    if (header) {
+      std::vector<TensorInfo>& tensors = header->tensors;
+      out.tensors[i] = tensors.size();
+      uint64_t parameters = 0;
+      for (const TensorInfo& t : tensors) {
+        parameters = checked_add(parameters, t.elements).value_or(UINT64_MAX);
+      }
+      if (!out.over_limit) {
+        auto added =
+            add_file_totals(totals, files[i].name, tensors.size(), parameters, header->data_bytes);
+        if (!added) {
+          out.over_limit = added.error();
+        } else {
+          for (TensorInfo& t : tensors) {
+            t.file = static_cast<uint32_t>(i);
+          }
+          model.tensors.insert(model.tensors.end(), tensors.begin(), tensors.end());
+          model.names.keep(header->names);
+        }
+      }
+      scratch = std::move(tensors);
+      scratch.clear();
+    }
+  };
   auto worker = [&] {
     std::vector<TensorInfo> scratch;
     for (size_t i = next++; i < files.size(); i = next++) {
       // A mapped file stays mapped for the names to view into; other bytes are released.
-      auto header =
-          files[i].head.mapped()
-              ? parse_safetensors_header(
-                    files[i].name, std::make_shared<const ByteBuffer>(std::move(files[i].head)),
-                    files[i].size, std::exchange(scratch, {}))
-              : parse_safetensors_header(files[i].name, files[i].head, files[i].size,
-                                         std::exchange(scratch, {}));
+      Result<SafetensorsHeader> header =
+          tl::unexpected(Error{ErrorKind::bad_input, files[i].name, "not parsed"});
+      try {
+        if (!out_of_memory) {
+          header =
+              files[i].head.mapped()
+                  ? parse_safetensors_header(
+                        files[i].name, std::make_shared<const ByteBuffer>(std::move(files[i].head)),
+                        files[i].size, std::exchange(scratch, {}))
+                  : parse_safetensors_header(files[i].name, files[i].head, files[i].size,
+                                             std::exchange(scratch, {}));
+        }
+      } catch (const std::bad_alloc&) {
+        out_of_memory = true;
+      }
       files[i].head = ByteBuffer();
       std::unique_lock lock(mutex);
       turn_changed.wait(lock, [&] { return turn == i; });
-      if (header) {
-        std::vector<TensorInfo>& tensors = header->tensors;
-        out.tensors[i] = tensors.size();
-        uint64_t parameters = 0;
-        for (const TensorInfo& t : tensors) {
-          parameters = checked_add(parameters, t.elements).value_or(UINT64_MAX);
-        }
-        if (!out.over_limit) {
-          auto added = add_file_totals(totals, files[i].name, tensors.size(), parameters,
-                                       header->data_bytes);
-          if (!added) {
-            out.over_limit = added.error();
-          } else {
-            for (TensorInfo& t : tensors) {
-              t.file = static_cast<uint32_t>(i);
-            }
-            model.tensors.insert(model.tensors.end(), tensors.begin(), tensors.end());
-            model.names.keep(header->names);
-          }
-        }
-        scratch = std::move(tensors);
-        scratch.clear();
+      try {
+        append(i, header, scratch);
+      } catch (const std::bad_alloc&) {
+        out_of_memory = true;
       }
       out.headers[i] = std::move(header);
       ++turn;
@@ -208,6 +232,9 @@ ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
   worker();
   for (auto& t : pool) {
     t.join();
+  }
+  if (out_of_memory) {
+    throw std::bad_alloc();
   }
   return out;
 }
