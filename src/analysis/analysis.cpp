@@ -92,7 +92,7 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
   }
   a.formats = weight_formats(a.total);
   if (options.map_layers) {
-    a.map = map_layers(model, a.params);
+    a.map = map_layers(model, a.params, options.catalog ? *options.catalog : builtin_catalog());
   }
   return a;
 }

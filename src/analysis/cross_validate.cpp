@@ -60,16 +60,6 @@ std::string fmt_double(double v) {
   return fmt::format("{}", v);
 }
 
-std::optional<uint64_t> json_count(const ojson& v) {
-  if (v.is_number_unsigned()) {
-    return v.get<uint64_t>();
-  }
-  if (v.is_number_integer() && v.get<int64_t>() >= 0) {
-    return static_cast<uint64_t>(v.get<int64_t>());
-  }
-  return std::nullopt;
-}
-
 std::optional<double> contract_number(const Contract& contract,
                                       std::initializer_list<std::string_view> keys) {
   for (std::string_view k : keys) {
@@ -165,8 +155,52 @@ CrossValidation cross_validate(const Contract& contract, const ModelConfig& conf
     out.hf_only.push_back(fmt::format("norm_eps={:g}", *config.norm_eps));
   }
 
-  // model_type: contracts name a layer class rather than a family, so this is information.
-  if (!config.model_type.empty()) {
+  // Fields an emitted config (schema 2) states in its `config` object, compared as written.
+  auto compare_json = [&](std::string_view field, const std::optional<ojson>& cv,
+                          const std::optional<ojson>& hf) {
+    if (cv && hf) {
+      out.entries.push_back({std::string(field), cv->dump(), hf->dump(),
+                             *cv == *hf ? FieldStatus::match : FieldStatus::mismatch});
+    } else if (cv) {
+      out.contract_only.push_back(fmt::format("{}={}", field, cv->dump()));
+    }
+  };
+  auto config_json = [&](std::string_view key) -> std::optional<ojson> {
+    if (const nlohmann::json* v = config.find(key); v && !v->is_null()) {
+      return ojson::parse(v->dump());
+    }
+    return std::nullopt;
+  };
+  const std::optional<ojson> stated = contract.field("config").value_or(ojson());
+  auto stated_field = [&](std::string_view key) -> std::optional<ojson> {
+    if (stated && stated->is_object()) {
+      if (auto it = stated->find(key); it != stated->end() && !it->is_null()) {
+        return *it;
+      }
+    }
+    return std::nullopt;
+  };
+  if (!config.architectures.empty() || stated_field("architectures")) {
+    compare_json(
+        "architectures", stated_field("architectures"),
+        config.architectures.empty() ? std::nullopt : std::optional<ojson>(config.architectures));
+  }
+  compare_json(
+      "torch_dtype", stated_field("torch_dtype"),
+      config.torch_dtype.empty() ? std::nullopt : std::optional<ojson>(config.torch_dtype));
+  compare_json("rope_scaling", stated_field("rope_scaling"), config_json("rope_scaling"));
+  if (auto q = stated_field("quantization"); q && q->is_object() && q->contains("method")) {
+    compare_json("quantization", (*q)["method"],
+                 config.quant.method.empty() ? std::optional<ojson>("none")
+                                             : std::optional<ojson>(config.quant.method));
+  }
+
+  // model_type: a hand-written contract names a layer class rather than a family, so that is
+  // information; an emitted config states the family, which must match.
+  if (auto mt = stated_field("model_type"); mt && mt->is_string() && !config.model_type.empty()) {
+    out.entries.push_back({"model_type", mt->get<std::string>(), config.model_type,
+                           *mt == config.model_type ? FieldStatus::match : FieldStatus::mismatch});
+  } else if (!config.model_type.empty()) {
     std::string c = contract.model_type;
     if (c.empty()) {
       for (const ContractLayerType& t : contract.layer_types) {
@@ -181,7 +215,8 @@ CrossValidation cross_validate(const Contract& contract, const ModelConfig& conf
   }
 
   for (std::string_view key : k_hf_only_keys) {
-    if (contract.raw.contains(key)) {
+    const bool stated_quantization = key == "quantization_config" && stated_field("quantization");
+    if (contract.raw.contains(key) || stated_field(key) || stated_quantization) {
       continue;
     }
     if (const nlohmann::json* v = config.find(key); v && !v->is_null()) {

@@ -33,11 +33,10 @@ std::string_view mixer_kind(const UnitShape& facts) {
 
 }  // namespace
 
-void compare_layer_kinds(const MapContext& ctx, LayerMap& out) {
-  if (!ctx.cfg || ctx.num_layers == 0) {
+void read_layer_kinds(const MapContext& ctx, LayerMap& out) {
+  if (ctx.num_layers == 0) {
     return;
   }
-  const ModelConfig& cfg = *ctx.cfg;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(ctx.num_layers, 100'000));
   std::vector<std::string> mixer(n), ffn(n);
   for (const LayerUnit& u : out.units) {
@@ -52,20 +51,8 @@ void compare_layer_kinds(const MapContext& ctx, LayerMap& out) {
       ffn[*u.layer] = "dense";
     }
   }
-  for (size_t i = 0; i < n; ++i) {
-    if (i < cfg.layer_attention.size() && !mixer[i].empty() && mixer[i] != cfg.layer_attention[i]) {
-      out.findings.push_back({Severity::warning, fmt::format("layer {}", i),
-                              fmt::format("config.json says {}, the tensors show {}",
-                                          cfg.layer_attention[i], mixer[i])});
-    }
-    if (i < cfg.layer_mlp.size() && !ffn[i].empty() && cfg.layer_mlp[i] != "none" &&
-        ffn[i] != cfg.layer_mlp[i]) {
-      out.findings.push_back(
-          {Severity::warning, fmt::format("layer {}", i),
-           fmt::format("config.json says {} MLP, the tensors show {}", cfg.layer_mlp[i], ffn[i])});
-    }
-  }
   out.layer_kinds = std::move(mixer);
+  out.layer_ffn_kinds = std::move(ffn);
 }
 
 void group_parts(LayerMap& out) {

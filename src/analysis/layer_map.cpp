@@ -6,7 +6,8 @@
 
 namespace mbuild {
 
-MapContext::MapContext(const Model& m, const ParamCount& p) : model(m), params(p) {
+MapContext::MapContext(const Model& m, const ParamCount& p, const Catalog& c)
+    : model(m), params(p), catalog(&c) {
   if (m.config) {
     cfg = &*m.config;
     num_layers = cfg->num_layers.value_or(0);
@@ -26,23 +27,13 @@ std::string unit_where(const LayerUnit& u) {
   return where;
 }
 
-void add_finding(LayerMap& out, std::string where, std::string text) {
-  for (const Finding& f : out.findings) {
-    if (f.text == text) {
-      return;
-    }
-  }
-  out.findings.push_back({Severity::warning, std::move(where), std::move(text)});
-}
-
-LayerMap map_layers(const Model& model, const ParamCount& params) {
+LayerMap map_layers(const Model& model, const ParamCount& params, const Catalog& catalog) {
   LayerMap out;
-  MapContext ctx(model, params);
+  MapContext ctx(model, params, catalog);
   place_units(ctx, out);
   read_shapes(ctx, out);
-  check_readings(ctx, out);
   cut_parts(ctx, out);
-  compare_layer_kinds(ctx, out);
+  read_layer_kinds(ctx, out);
   group_parts(out);
   return out;
 }

@@ -1,5 +1,11 @@
-// Step 4 of the layer mapper: each unit's facts to the parts an estimator loads, a class and
-// its constructor arguments (JSON: the catalog's data) over the tensors it covers.
+// Step 4 of the layer mapper: each unit to the parts an estimator loads. A module an estimator
+// class models exactly (the catalog's formula on the arguments == the parameters of the tensors
+// it stands for) becomes a part of that class; what no class covers (biases a class lacks,
+// attention sinks, a shared-expert gate, ...) becomes a part of its own, which the estimator
+// cannot model yet. Among the classes that fit exactly, the one covering the most parameters
+// wins. Constructor arguments are JSON here: they are the catalog's data.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "analysis/layer_steps.hpp"
@@ -9,243 +15,498 @@ namespace {
 
 using nlohmann::ordered_json;
 
+// A class the part could be, with its arguments and the tensors it would stand for.
+struct Candidate {
+  std::string_view layer_class;
+  ordered_json args;
+  std::vector<size_t> tensors;
+  uint64_t params = 0;
+};
+
+// A unit's tensors sorted by what they are to the module.
+struct Groups {
+  std::vector<size_t> weights, biases, aux;
+  std::map<std::string, std::vector<size_t>> other;  // by remainder name
+};
+
 class PartCutter {
  public:
   PartCutter(const MapContext& ctx, LayerMap& out) : m_ctx(ctx), m_out(out) {}
 
   void cut(size_t index) {
     const LayerUnit& u = m_out.units[index];
-    LayerPart p;
-    p.unit = index;
-    p.name = u.name;
-    p.layer = u.layer;
-    p.tensors = u.tensors;
-    p.params = u.params;
-    p.order = u.order;
-    p.module = u.module;
-    std::visit([&](const auto& f) { describe(p, f); }, u.shape);
-    const std::string prefix = u.scope == "encoder" || u.scope == "decoder" ? u.scope + "_" : "";
-    if (const auto* moe = std::get_if<MoeShape>(&u.shape); moe && moe->router_differs) {
-      split_router(p, *moe);
-    }
-    add(std::move(p), prefix);
+    m_prefix = u.scope == "encoder" || u.scope == "decoder" ? u.scope + "_" : "";
+    std::visit([&](const auto& shape) { cut(u, index, shape); }, u.shape);
   }
 
  private:
-  void add(LayerPart p, const std::string& prefix) {
-    if (!prefix.empty() && p.name.rfind(prefix, 0) != 0) {
-      p.name = prefix + p.name;
+  // ----- parts -------------------------------------------------------------------------------
+
+  LayerPart part_of(const LayerUnit& u, size_t index, std::string name,
+                    std::string_view layer_class, std::vector<size_t> tensors) const {
+    LayerPart p;
+    p.unit = index;
+    p.name = std::move(name);
+    p.layer_class = layer_class;
+    p.layer = u.layer;
+    p.params = params_of(tensors);
+    p.tensors = std::move(tensors);
+    p.order = u.order;
+    p.module = u.module;
+    return p;
+  }
+
+  void add(LayerPart p) {
+    if (!m_prefix.empty() && p.name.rfind(m_prefix, 0) != 0) {
+      p.name = m_prefix + p.name;
     }
     m_out.parts.push_back(std::move(p));
   }
 
-  static void describe(LayerPart& p, const UnknownShape&) {
-    p.layer_class = layer_class::unknown;
-    p.specs["module"] = p.module;
-  }
-  static void describe(LayerPart& p, const BufferShape& f) {
-    p.layer_class = layer_class::buffer;
-    p.specs["elements"] = f.elements;
-  }
-  static void describe(LayerPart& p, const HeadShape& f) {
-    p.layer_class = layer_class::output_head;
-    p.specs["hidden_size"] = f.hidden_size;
-    if (f.lm_head) {
-      p.specs["vocab_size"] = f.vocab_size;
-    } else {
-      p.specs["output_size"] = f.output_size;
-    }
-    p.specs["has_bias"] = f.has_bias;
-  }
-  static void describe(LayerPart& p, const NormShape& f) {
-    p.layer_class = layer_class::norm;
-    p.specs["hidden_size"] = f.hidden_size;
-    p.specs["has_bias"] = f.has_bias;
-  }
-  static void describe(LayerPart& p, const EmbeddingShape& f) {
-    p.layer_class = layer_class::embedding;
-    p.specs["vocab_size"] = f.vocab_size;
-    p.specs["hidden_size"] = f.hidden_size;
-  }
-  static void describe(LayerPart& p, const AttentionShape& f) {
-    ordered_json& s = p.specs;
-    s["hidden_size"] = f.hidden_size;
-    if (f.cross) {
-      p.layer_class = layer_class::cross_attention;
-      s["num_heads"] = f.num_heads;
-      s["head_dim"] = f.head_dim;
-      s["has_bias"] = f.has_bias;
-      return;
-    }
-    if (f.sliding) {
-      p.layer_class = layer_class::sliding;
-      p.name = "attention_sliding";
-      s["num_query_heads"] = f.num_heads;
-      s["num_kv_heads"] = f.num_kv_heads;
-      s["head_dim"] = f.head_dim;
-      s["sliding_window"] = f.sliding_window;
-      s["num_sinks"] = f.num_sinks;
-      s["has_bias"] = f.has_bias;
-      return;
-    }
-    if (f.num_sinks > 0) {
-      p.layer_class = layer_class::attention_sinks;
-      s["num_heads"] = f.num_heads;
-      s["num_kv_heads"] = f.num_kv_heads;
-      s["head_dim"] = f.head_dim;
-      s["num_sinks"] = f.num_sinks;
-      s["has_bias"] = f.has_bias;
-      return;
-    }
-    const bool gqa = f.num_kv_heads != 0 && f.num_kv_heads < f.num_heads;
-    p.layer_class = gqa ? layer_class::gqa : layer_class::attention;
-    s["num_heads"] = f.num_heads;
-    if (gqa) {
-      s["num_kv_heads"] = f.num_kv_heads;
-    }
-    s["head_dim"] = f.head_dim;
-    if (f.has_bias) {
-      s["has_bias"] = true;  // beyond the constructor: parameter_count includes the biases
-    }
-    if (f.output_gate) {
-      s["output_gate"] = true;  // beyond the constructor: q_proj holds n·d more rows
-    }
-  }
-  static void describe(LayerPart& p, const MlaShape& f) {
-    p.layer_class = layer_class::mla;
-    ordered_json& s = p.specs;
-    s["hidden_size"] = f.hidden_size;
-    s["num_heads"] = f.num_heads;
-    s["q_lora_rank"] = f.q_lora_rank;
-    s["kv_lora_rank"] = f.kv_lora_rank;
-    s["qk_nope_head_dim"] = f.qk_nope_head_dim;
-    s["qk_rope_head_dim"] = f.qk_rope_head_dim;
-    s["v_head_dim"] = f.v_head_dim;
-  }
-  static void describe(LayerPart& p, const DeltaNetShape& f) {
-    p.layer_class = layer_class::gated_deltanet;
-    ordered_json& s = p.specs;
-    s["hidden_size"] = f.hidden_size;
-    s["num_key_heads"] = f.num_key_heads;
-    s["num_value_heads"] = f.num_value_heads;
-    s["key_head_dim"] = f.key_head_dim;
-    s["value_head_dim"] = f.value_head_dim;
-    s["conv_kernel"] = f.conv_kernel;
-  }
-  static void describe(LayerPart& p, const MambaShape& f) {
-    p.layer_class = layer_class::mamba;
-    ordered_json& s = p.specs;
-    s["hidden_size"] = f.hidden_size;
-    s["d_inner"] = f.d_inner;
-    s["d_state"] = f.d_state;
-    s["d_conv"] = f.d_conv;
-    s["dt_rank"] = f.dt_rank;
-    s["variant"] = f.mamba2 ? "mamba2" : "mamba";
-  }
-  static void describe(LayerPart& p, const RwkvShape& f) {
-    p.layer_class = f.time_mix ? layer_class::rwkv_time_mix : layer_class::rwkv_channel_mix;
-    p.specs["hidden_size"] = f.hidden_size;
-    p.specs[f.time_mix ? "attention_hidden_size" : "intermediate_size"] = f.width;
-  }
-  static void describe(LayerPart& p, const MlpShape& f) {
-    p.layer_class = f.gated ? layer_class::gated_mlp : layer_class::mlp;
-    ordered_json& s = p.specs;
-    s["hidden_size"] = f.hidden_size;
-    s["intermediate_size"] = f.intermediate_size;
-    if (!f.gated) {
-      s["num_projections"] = 2;
-    }
-    if (f.has_bias) {
-      s["has_bias"] = true;
-    }
-  }
-  static void describe(LayerPart& p, const MoeShape& f) {
-    p.layer_class = layer_class::moe;
-    ordered_json& s = p.specs;
-    s["hidden_size"] = f.hidden_size;
-    s["intermediate_size"] = f.intermediate_size;
-    s["num_experts"] = f.num_experts;
-    s["top_k"] = f.top_k;
-    s["num_shared_experts"] = f.num_shared_experts;
-    s["num_projections"] = f.num_projections;
-    s["has_bias"] = f.has_bias;
-    if (f.shared_expert_intermediate_size) {
-      s["shared_expert_intermediate_size"] = *f.shared_expert_intermediate_size;
-    }
-  }
-  static void describe(LayerPart& p, const VisionShape& f) {
-    p.layer_class = layer_class::vision;
-    ordered_json& s = p.specs;
-    s["hidden_size"] = f.hidden_size;
-    switch (f.part) {
-      case VisionShape::layer:
-        s["num_heads"] = f.num_heads;
-        s["intermediate_size"] = f.intermediate_size;
-        break;
-      case VisionShape::embeddings:
-        s["patch_size"] = f.patch_size;
-        s["image_size"] = f.image_size;
-        break;
-      case VisionShape::projector:
-        s["text_hidden_size"] = f.text_hidden_size;
-        break;
-    }
-  }
-  static void describe(LayerPart& p, const MtpShape& f) {
-    p.layer_class = layer_class::mtp;
-    p.specs["hidden_size"] = f.hidden_size;
-    p.specs["num_experts"] = f.num_experts;
+  // A part for the whole unit.
+  void whole(const LayerUnit& u, size_t index, std::string_view layer_class, ordered_json specs,
+             std::string name = {}) {
+    LayerPart p =
+        part_of(u, index, name.empty() ? u.name : std::move(name), layer_class, u.tensors);
+    p.specs = std::move(specs);
+    add(std::move(p));
   }
 
-  // The router's tensors leave the MoE part for a part of their own.
-  void split_router(LayerPart& moe, const MoeShape& f) {
-    LayerPart router;
-    std::vector<size_t> keep;
-    for (size_t i : moe.tensors) {
-      const std::string& leaf = m_ctx.leaves[i].module;
-      if (leaf == "gate" || leaf == "router" || leaf == "e_score_correction_bias") {
-        router.tensors.push_back(i);
-        router.params += m_ctx.params.classes[i].params;
-      } else {
-        keep.push_back(i);
+  // A remainder: tensors of the unit no chosen class covers, as a part of its own.
+  void remainder(const LayerUnit& u, size_t index, std::string name, std::string_view layer_class,
+                 std::vector<size_t> tensors, ordered_json specs) {
+    if (tensors.empty()) {
+      return;
+    }
+    LayerPart p = part_of(u, index, std::move(name), layer_class, std::move(tensors));
+    p.module = u.module + "#" + p.name;
+    p.specs = std::move(specs);
+    add(std::move(p));
+  }
+
+  uint64_t params_of(const std::vector<size_t>& tensors) const {
+    uint64_t n = 0;
+    for (size_t i : tensors) {
+      n += m_ctx.params.classes[i].params;
+    }
+    return n;
+  }
+
+  // The candidate that fits exactly and covers the most parameters (the first of equals), or
+  // nullptr. A class the catalog lacks, whose constructor would refuse the arguments, or whose
+  // formula gives another number, does not fit.
+  const Candidate* best(const std::vector<Candidate>& candidates) const {
+    const Candidate* chosen = nullptr;
+    for (const Candidate& c : candidates) {
+      const CatalogClass* cls = m_ctx.catalog->find(c.layer_class);
+      if (!cls || !check_arguments(*cls, c.args).empty()) {
+        continue;
+      }
+      auto formula = evaluate_param_count(*cls, c.args);
+      if (!formula || static_cast<uint64_t>(*formula) != c.params) {
+        continue;
+      }
+      if (!chosen || c.params > chosen->params) {
+        chosen = &c;
       }
     }
-    if (router.tensors.empty()) {
+    return chosen;
+  }
+
+  // Whether the catalog has any of the candidates' classes. When it has none (a replacement
+  // catalog without them), the module keeps its natural class, unsupported there.
+  bool any_known(const std::vector<Candidate>& candidates) const {
+    return std::any_of(candidates.begin(), candidates.end(),
+                       [&](const Candidate& c) { return m_ctx.catalog->supports(c.layer_class); });
+  }
+
+  // No candidate fits: the whole unit under the first candidate's class when the catalog has
+  // none of them, else under `custom` (a module of a known kind no class sizes exactly).
+  void unfitted(const LayerUnit& u, size_t index, const std::vector<Candidate>& candidates,
+                std::string_view custom, ordered_json custom_specs, std::string name = {}) {
+    if (!any_known(candidates)) {
+      whole(u, index, candidates.front().layer_class, candidates.front().args, std::move(name));
+    } else {
+      whole(u, index, custom, std::move(custom_specs), std::move(name));
+    }
+  }
+
+  Candidate candidate(std::string_view layer_class, ordered_json args,
+                      std::vector<size_t> tensors) const {
+    Candidate c{layer_class, std::move(args), std::move(tensors), 0};
+    c.params = params_of(c.tensors);
+    return c;
+  }
+
+  static std::vector<size_t> join(std::vector<size_t> a, const std::vector<size_t>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    std::sort(a.begin(), a.end());
+    return a;
+  }
+
+  // The chosen class as the unit's main part (with the quantization auxiliaries, which count
+  // nothing), named `name`.
+  void modelled(const LayerUnit& u, size_t index, std::string name, const Candidate& c,
+                const std::vector<size_t>& aux) {
+    LayerPart p = part_of(u, index, std::move(name), c.layer_class, join(c.tensors, aux));
+    p.specs = c.args;
+    add(std::move(p));
+  }
+
+  // Tensors split by their role in the module: weights (and parameters without a suffix),
+  // biases, quantization auxiliaries, and those `other_name` sets apart by leaf.
+  template <class OtherName>
+  Groups group(const LayerUnit& u, OtherName other_name) const {
+    Groups g;
+    for (size_t i : u.tensors) {
+      const Leaf& leaf = m_ctx.leaves[i];
+      if (m_ctx.params.classes[i].role == TensorRole::quant_aux) {
+        g.aux.push_back(i);
+      } else if (std::string name = other_name(i, leaf); !name.empty()) {
+        g.other[name].push_back(i);
+      } else if (leaf.kind == Leaf::bias) {
+        g.biases.push_back(i);
+      } else {
+        g.weights.push_back(i);
+      }
+    }
+    return g;
+  }
+
+  // ----- by kind of unit ---------------------------------------------------------------------
+
+  void cut(const LayerUnit& u, size_t index, const UnknownShape&) {
+    whole(u, index, layer_class::unknown, {{"module", u.module}});
+  }
+
+  void cut(const LayerUnit& u, size_t index, const BufferShape& s) {
+    whole(u, index, layer_class::buffer, {{"elements", s.elements}});
+  }
+
+  void cut(const LayerUnit& u, size_t index, const HeadShape& s) {
+    ordered_json specs;
+    specs["hidden_size"] = s.hidden_size;
+    if (s.lm_head) {
+      specs["vocab_size"] = s.vocab_size;
+    } else {
+      specs["output_size"] = s.output_size;
+    }
+    specs["has_bias"] = s.has_bias;
+    whole(u, index, layer_class::output_head, std::move(specs));
+  }
+
+  void cut(const LayerUnit& u, size_t index, const NormShape& s) {
+    const Groups g = group(u, [](size_t, const Leaf&) { return std::string(); });
+    std::vector<Candidate> c;
+    c.push_back(candidate(layer_class::norm,
+                          {{"hidden_size", s.hidden_size}, {"has_bias", !g.biases.empty()}},
+                          join(g.weights, g.biases)));
+    if (const Candidate* chosen = best(c)) {
+      modelled(u, index, u.name, *chosen, g.aux);
+    } else {
+      unfitted(u, index, c, layer_class::custom_norm,
+               {{"hidden_size", s.hidden_size}, {"has_bias", s.has_bias}});
+    }
+  }
+
+  void cut(const LayerUnit& u, size_t index, const EmbeddingShape& s) {
+    const Groups g = group(u, [](size_t, const Leaf&) { return std::string(); });
+    std::vector<Candidate> c;
+    c.push_back(candidate(layer_class::embedding,
+                          {{"vocab_size", s.vocab_size}, {"hidden_size", s.hidden_size}},
+                          join(g.weights, g.biases)));
+    if (const Candidate* chosen = best(c)) {
+      modelled(u, index, u.name, *chosen, g.aux);
+    } else {
+      unfitted(u, index, c, layer_class::custom_embedding,
+               {{"vocab_size", s.vocab_size}, {"hidden_size", s.hidden_size}});
+    }
+  }
+
+  void cut(const LayerUnit& u, size_t index, const AttentionShape& s) {
+    if (s.cross) {
+      whole(u, index, layer_class::cross_attention,
+            {{"hidden_size", s.hidden_size},
+             {"num_heads", s.num_heads},
+             {"head_dim", s.head_dim},
+             {"has_bias", s.has_bias}});
       return;
     }
-    moe.tensors = std::move(keep);
-    moe.params -= router.params;
-    router.unit = moe.unit;
-    router.name = "router";
-    router.layer_class = layer_class::router;
-    router.layer = moe.layer;
-    router.module = moe.module + "#router";
-    router.order = moe.order + 1;
-    ordered_json& s = router.specs;
-    s["hidden_size"] = f.hidden_size;
-    s["num_experts"] = f.num_experts;
-    s["top_k"] = f.top_k;
-    s["scoring_func"] = f.scoring_func;
-    s["topk_method"] = f.topk_method;
-    s["n_group"] = f.n_group;
-    s["topk_group"] = f.topk_group;
-    s["has_correction_bias"] = f.has_correction_bias;
-    m_routers.push_back(std::move(router));
-  }
-
- public:
-  // Router parts go after every unit's, as units of their own used to.
-  void flush_routers() {
-    for (LayerPart& r : m_routers) {
-      m_out.parts.push_back(std::move(r));
+    // Sinks and T5's relative position bias sit beside the projections; no class has them.
+    const Groups g = group(u, [](size_t, const Leaf& leaf) {
+      return leaf.module == "sinks"                     ? std::string("attention_sinks")
+             : leaf.module == "relative_attention_bias" ? std::string("relative_position_bias")
+                                                        : std::string();
+    });
+    const std::string name = s.sliding ? "attention_sliding" : "attention";
+    const ordered_json window = s.sliding ? ordered_json(s.sliding_window) : ordered_json();
+    auto sliding = [&](bool with_bias) {
+      return candidate(layer_class::sliding,
+                       {{"hidden_size", s.hidden_size},
+                        {"num_query_heads", s.num_heads},
+                        {"num_kv_heads", s.num_kv_heads},
+                        {"head_dim", s.head_dim},
+                        {"sliding_window", window},
+                        {"num_sinks", s.num_sinks},
+                        {"has_bias", with_bias}},
+                       with_bias ? join(g.weights, g.biases) : g.weights);
+    };
+    std::vector<Candidate> c;
+    if (!s.sliding && s.num_sinks == 0) {
+      if (s.num_kv_heads != 0 && s.num_kv_heads < s.num_heads) {
+        c.push_back(candidate(layer_class::gqa,
+                              {{"hidden_size", s.hidden_size},
+                               {"num_heads", s.num_heads},
+                               {"num_kv_heads", s.num_kv_heads},
+                               {"head_dim", s.head_dim}},
+                              g.weights));
+      } else {
+        c.push_back(candidate(
+            layer_class::attention,
+            {{"hidden_size", s.hidden_size}, {"num_heads", s.num_heads}, {"head_dim", s.head_dim}},
+            g.weights));
+      }
     }
-    m_routers.clear();
+    c.push_back(sliding(true));
+    c.push_back(sliding(false));
+    const ordered_json specs{{"hidden_size", s.hidden_size},   {"num_heads", s.num_heads},
+                             {"num_kv_heads", s.num_kv_heads}, {"head_dim", s.head_dim},
+                             {"sliding_window", window},       {"num_sinks", s.num_sinks},
+                             {"has_bias", s.has_bias},         {"output_gate", s.output_gate}};
+    if (s.output_gate) {
+      // A query with an output gate is a class of its own, whatever fits numerically.
+      whole(u, index, layer_class::gated_attention, specs, name);
+      return;
+    }
+    const Candidate* chosen = best(c);
+    if (!chosen) {
+      unfitted(u, index, c, layer_class::custom_attention, specs, name);
+      return;
+    }
+    modelled(u, index, name, *chosen, g.aux);
+    if (chosen->tensors.size() == g.weights.size()) {
+      remainder(u, index, "attention_bias", layer_class::attention_bias, g.biases,
+                {{"hidden_size", s.hidden_size},
+                 {"q_dim", s.num_heads * s.head_dim},
+                 {"kv_dim", s.num_kv_heads * s.head_dim}});
+    }
+    for (const auto& [what, tensors] : g.other) {
+      if (what == "attention_sinks") {
+        remainder(u, index, what, layer_class::attention_sinks, tensors,
+                  {{"num_heads", s.num_heads}});
+      } else {
+        remainder(u, index, what, layer_class::relative_position_bias, tensors,
+                  {{"num_heads", s.num_heads}});
+      }
+    }
   }
 
- private:
+  void cut(const LayerUnit& u, size_t index, const MlpShape& s) {
+    const Groups g = group(u, [](size_t, const Leaf&) { return std::string(); });
+    std::vector<Candidate> c;
+    if (s.gated) {
+      c.push_back(candidate(
+          layer_class::gated_mlp,
+          {{"hidden_size", s.hidden_size}, {"intermediate_size", s.intermediate_size}}, g.weights));
+    } else {
+      c.push_back(candidate(layer_class::mlp,
+                            {{"hidden_size", s.hidden_size},
+                             {"intermediate_size", s.intermediate_size},
+                             {"num_projections", 2}},
+                            g.weights));
+    }
+    const Candidate* chosen = best(c);
+    if (!chosen) {
+      unfitted(u, index, c, layer_class::custom_mlp,
+               {{"hidden_size", s.hidden_size},
+                {"intermediate_size", s.intermediate_size},
+                {"gated", s.gated},
+                {"has_bias", s.has_bias}});
+      return;
+    }
+    modelled(u, index, u.name, *chosen, g.aux);
+    remainder(u, index, "mlp_bias", layer_class::mlp_bias, g.biases,
+              {{"hidden_size", s.hidden_size}, {"intermediate_size", s.intermediate_size}});
+  }
+
+  void cut(const LayerUnit& u, size_t index, const MoeShape& s) {
+    // Routed experts, the router, shared experts and a shared expert's gate.
+    std::vector<size_t> router_w, router_b, expert_w, expert_b, shared_w, shared_b, gate, aux;
+    for (size_t i : u.tensors) {
+      const Leaf& leaf = m_ctx.leaves[i];
+      const TensorName name(m_ctx.model.tensors[i].name);
+      if (m_ctx.params.classes[i].role == TensorRole::quant_aux) {
+        aux.push_back(i);
+      } else if (name.has_segment("shared_expert_gate")) {
+        gate.push_back(i);
+      } else if (name.has_segment_containing("shared_expert")) {
+        (leaf.kind == Leaf::bias ? shared_b : shared_w).push_back(i);
+      } else if (m_ctx.expert_tensor[i]) {
+        (leaf.kind == Leaf::bias ? expert_b : expert_w).push_back(i);
+      } else if (leaf.module == "e_score_correction_bias" || leaf.kind == Leaf::bias) {
+        router_b.push_back(i);
+      } else {
+        router_w.push_back(i);
+      }
+    }
+    const uint64_t h = s.hidden_size, inter = s.intermediate_size, p = s.num_projections;
+    // A shared expert as wide as a multiple of the routed ones is the class's; else it is a
+    // gated (or plain) MLP of its own.
+    const uint64_t shared_params = params_of(shared_w);
+    const uint64_t per_expert = p * h * inter;
+    const bool shared_inside =
+        shared_params == 0 || (per_expert != 0 && shared_params % per_expert == 0);
+    const uint64_t num_shared = shared_inside && per_expert ? shared_params / per_expert : 0;
+    auto moe = [&](bool with_bias) {
+      std::vector<size_t> covered = join(router_w, expert_w);
+      if (shared_inside) {
+        covered = join(covered, shared_w);
+      }
+      if (with_bias) {
+        covered = join(join(covered, router_b), expert_b);
+        if (shared_inside) {
+          covered = join(covered, shared_b);
+        }
+      }
+      return candidate(layer_class::moe,
+                       {{"hidden_size", h},
+                        {"intermediate_size", inter},
+                        {"num_experts", s.num_experts},
+                        {"top_k", s.top_k},
+                        {"num_shared_experts", num_shared},
+                        {"num_projections", p},
+                        {"has_bias", with_bias}},
+                       std::move(covered));
+    };
+    std::vector<Candidate> c;
+    c.push_back(moe(true));
+    c.push_back(moe(false));
+    const Candidate* chosen = best(c);
+    if (!chosen) {
+      ordered_json specs{{"hidden_size", h},
+                         {"intermediate_size", inter},
+                         {"num_experts", s.num_experts},
+                         {"top_k", s.top_k},
+                         {"num_shared_experts", s.num_shared_experts},
+                         {"num_projections", p},
+                         {"has_bias", s.has_bias}};
+      if (s.shared_expert_intermediate_size) {
+        specs["shared_expert_intermediate_size"] = *s.shared_expert_intermediate_size;
+      }
+      unfitted(u, index, c, layer_class::custom_moe, std::move(specs));
+      return;
+    }
+    modelled(u, index, u.name, *chosen, aux);
+    const bool with_bias = chosen->args["has_bias"].get<bool>();
+    if (!with_bias) {
+      remainder(u, index, "router_bias", layer_class::router_bias, router_b,
+                {{"num_experts", s.num_experts},
+                 {"scoring_func", s.scoring_func},
+                 {"topk_method", s.topk_method}});
+      remainder(u, index, "expert_bias", layer_class::expert_bias, expert_b,
+                {{"hidden_size", h}, {"intermediate_size", inter}, {"num_experts", s.num_experts}});
+    }
+    if (!shared_inside) {
+      shared_expert(u, index, s, shared_w, shared_b);
+    } else if (!with_bias) {
+      remainder(u, index, "shared_expert_bias", layer_class::mlp_bias, shared_b,
+                {{"hidden_size", h}, {"intermediate_size", inter}});
+    }
+    remainder(u, index, "shared_expert_gate", layer_class::shared_expert_gate, gate,
+              {{"hidden_size", h}});
+  }
+
+  // A shared expert of another width than the routed ones: an MLP of its own.
+  void shared_expert(const LayerUnit& u, size_t index, const MoeShape& s,
+                     const std::vector<size_t>& weights, const std::vector<size_t>& biases) {
+    const uint64_t h = s.hidden_size, p = s.num_projections;
+    const uint64_t width = s.shared_expert_intermediate_size.value_or(0);
+    std::vector<Candidate> c;
+    if (p == 3) {
+      c.push_back(candidate(layer_class::gated_mlp,
+                            {{"hidden_size", h}, {"intermediate_size", width}}, weights));
+    } else {
+      c.push_back(candidate(
+          layer_class::mlp,
+          {{"hidden_size", h}, {"intermediate_size", width}, {"num_projections", p}}, weights));
+    }
+    if (const Candidate* chosen = best(c)) {
+      LayerPart part = part_of(u, index, "shared_expert", chosen->layer_class, chosen->tensors);
+      part.module = u.module + "#shared_expert";
+      part.specs = chosen->args;
+      add(std::move(part));
+      remainder(u, index, "shared_expert_bias", layer_class::mlp_bias, biases,
+                {{"hidden_size", h}, {"intermediate_size", width}});
+      return;
+    }
+    remainder(u, index, "shared_expert", layer_class::custom_mlp, join(weights, biases),
+              {{"hidden_size", h}, {"intermediate_size", width}});
+  }
+
+  void cut(const LayerUnit& u, size_t index, const MlaShape& s) {
+    whole(u, index, layer_class::mla,
+          {{"hidden_size", s.hidden_size},
+           {"num_heads", s.num_heads},
+           {"q_lora_rank", s.q_lora_rank},
+           {"kv_lora_rank", s.kv_lora_rank},
+           {"qk_nope_head_dim", s.qk_nope_head_dim},
+           {"qk_rope_head_dim", s.qk_rope_head_dim},
+           {"v_head_dim", s.v_head_dim}});
+  }
+
+  void cut(const LayerUnit& u, size_t index, const DeltaNetShape& s) {
+    whole(u, index, layer_class::gated_deltanet,
+          {{"hidden_size", s.hidden_size},
+           {"num_key_heads", s.num_key_heads},
+           {"num_value_heads", s.num_value_heads},
+           {"key_head_dim", s.key_head_dim},
+           {"value_head_dim", s.value_head_dim},
+           {"conv_kernel", s.conv_kernel}});
+  }
+
+  void cut(const LayerUnit& u, size_t index, const MambaShape& s) {
+    whole(u, index, layer_class::mamba,
+          {{"hidden_size", s.hidden_size},
+           {"d_inner", s.d_inner},
+           {"d_state", s.d_state},
+           {"d_conv", s.d_conv},
+           {"dt_rank", s.dt_rank},
+           {"variant", s.mamba2 ? "mamba2" : "mamba"}});
+  }
+
+  void cut(const LayerUnit& u, size_t index, const RwkvShape& s) {
+    ordered_json specs{{"hidden_size", s.hidden_size}};
+    specs[s.time_mix ? "attention_hidden_size" : "intermediate_size"] = s.width;
+    whole(u, index, s.time_mix ? layer_class::rwkv_time_mix : layer_class::rwkv_channel_mix,
+          std::move(specs));
+  }
+
+  void cut(const LayerUnit& u, size_t index, const VisionShape& s) {
+    ordered_json specs{{"hidden_size", s.hidden_size}};
+    switch (s.part) {
+      case VisionShape::layer:
+        specs["num_heads"] = s.num_heads;
+        specs["intermediate_size"] = s.intermediate_size;
+        break;
+      case VisionShape::embeddings:
+        specs["patch_size"] = s.patch_size;
+        specs["image_size"] = s.image_size;
+        break;
+      case VisionShape::projector:
+        specs["text_hidden_size"] = s.text_hidden_size;
+        break;
+    }
+    whole(u, index, layer_class::vision, std::move(specs));
+  }
+
+  void cut(const LayerUnit& u, size_t index, const MtpShape& s) {
+    whole(u, index, layer_class::mtp,
+          {{"hidden_size", s.hidden_size}, {"num_experts", s.num_experts}});
+  }
+
   const MapContext& m_ctx;
   LayerMap& m_out;
-  std::vector<LayerPart> m_routers;
+  std::string m_prefix;
 };
 
 }  // namespace
@@ -255,7 +516,6 @@ void cut_parts(const MapContext& ctx, LayerMap& out) {
   for (size_t i = 0; i < out.units.size(); ++i) {
     cutter.cut(i);
   }
-  cutter.flush_routers();
 }
 
 }  // namespace mbuild

@@ -30,58 +30,60 @@ struct SlotRule {
   How how;
   std::string_view token;
   Slot slot;
-  std::string_view name;  // the unit name for heads and embeddings ("" = by slot)
+  std::string_view name;    // the unit name for heads and embeddings ("" = by slot)
+  std::string_view unless;  // the rule does not apply when a segment contains this
 };
 
 constexpr SlotRule k_slot_rules[] = {
     // Output heads, before norms: BERT's cls.predictions.transform.LayerNorm is the head's.
-    {How::prefix, "lm_head", Slot::head, "lm_head"},
-    {How::prefix, "cls.predictions", Slot::head, "lm_head"},
-    {How::prefix, "cls.seq_relationship", Slot::head, "nsp_head"},
-    {How::prefix, "output.weight", Slot::head, "lm_head"},
-    {How::segment, "embed_out", Slot::head, "lm_head"},
-    {How::segment, "pooler", Slot::head, "pooler"},
-    {How::prefix, "head.", Slot::head, "lm_head"},  // RWKV
+    {How::prefix, "lm_head", Slot::head, "lm_head", ""},
+    {How::prefix, "cls.predictions", Slot::head, "lm_head", ""},
+    {How::prefix, "cls.seq_relationship", Slot::head, "nsp_head", ""},
+    {How::prefix, "output.weight", Slot::head, "lm_head", ""},
+    {How::segment, "embed_out", Slot::head, "lm_head", ""},
+    {How::segment, "pooler", Slot::head, "pooler", ""},
+    {How::prefix, "head.", Slot::head, "lm_head", ""},  // RWKV
     // Norms (those inside an SSM / linear-attention / MLA mixer are moved to it later).
-    {How::contains, "norm", Slot::norm, ""},
-    {How::segment, "ln_f", Slot::norm, ""},
-    {How::segment, "ln_1", Slot::norm, ""},
-    {How::segment, "ln_2", Slot::norm, ""},
-    {How::segment, "ln1", Slot::norm, ""},
-    {How::segment, "ln2", Slot::norm, ""},
-    {How::segment, "ln", Slot::norm, ""},
+    {How::contains, "norm", Slot::norm, "", ""},
+    {How::segment, "ln_f", Slot::norm, "", ""},
+    {How::segment, "ln_1", Slot::norm, "", ""},
+    {How::segment, "ln_2", Slot::norm, "", ""},
+    {How::segment, "ln1", Slot::norm, "", ""},
+    {How::segment, "ln2", Slot::norm, "", ""},
+    {How::segment, "ln", Slot::norm, "", ""},
     // Embeddings.
-    {How::segment, "wpe", Slot::embedding, "position_embedding"},
-    {How::contains, "position_embedding", Slot::embedding, "position_embedding"},
-    {How::contains, "token_type_embedding", Slot::embedding, "token_type_embedding"},
-    {How::contains, "embed", Slot::embedding, "embedding"},
-    {How::segment, "wte", Slot::embedding, "embedding"},
-    {How::segment, "emb", Slot::embedding, "embedding"},
-    {How::prefix, "shared.", Slot::embedding, "embedding"},
+    {How::segment, "wpe", Slot::embedding, "position_embedding", ""},
+    {How::contains, "position_embedding", Slot::embedding, "position_embedding", ""},
+    {How::contains, "token_type_embedding", Slot::embedding, "token_type_embedding", ""},
+    {How::contains, "embed", Slot::embedding, "embedding", ""},
+    {How::segment, "wte", Slot::embedding, "embedding", ""},
+    {How::segment, "emb", Slot::embedding, "embedding", ""},
+    {How::prefix, "shared.", Slot::embedding, "embedding", ""},
     // MoE: routed experts (numbered, fused 3-D, MLX switch_mlp), shared experts, routers.
-    {How::segment, "experts", Slot::moe, ""},
-    {How::segment, "switch_mlp", Slot::moe, ""},
-    {How::contains, "shared_expert", Slot::moe, ""},
-    {How::segment, "router", Slot::moe, ""},
-    {How::segment, "gate", Slot::moe, ""},
-    {How::segment, "e_score_correction_bias", Slot::moe, ""},
-    {How::segment, "block_sparse_moe", Slot::moe, ""},
+    {How::segment, "experts", Slot::moe, "", ""},
+    {How::segment, "switch_mlp", Slot::moe, "", ""},
+    {How::contains, "shared_expert", Slot::moe, "", ""},
+    {How::segment, "router", Slot::moe, "", ""},
+    // A router's "gate", not an attention block's output gate (RWKV-5/6 attention.gate).
+    {How::segment, "gate", Slot::moe, "", "att"},
+    {How::segment, "e_score_correction_bias", Slot::moe, "", ""},
+    {How::segment, "block_sparse_moe", Slot::moe, "", ""},
     // Token mixers.
-    {How::segment, "encdecattention", Slot::cross_attention, ""},
-    {How::segment, "crossattention", Slot::cross_attention, ""},
-    {How::segment, "cross_attn", Slot::cross_attention, ""},
-    {How::segment, "encoder_attn", Slot::cross_attention, ""},
-    {How::contains, "attn", Slot::mixer, ""},
-    {How::contains, "attention", Slot::mixer, ""},
-    {How::segment, "mixer", Slot::mixer, ""},
-    {How::segment, "mamba", Slot::mixer, ""},
+    {How::segment, "encdecattention", Slot::cross_attention, "", ""},
+    {How::segment, "crossattention", Slot::cross_attention, "", ""},
+    {How::segment, "cross_attn", Slot::cross_attention, "", ""},
+    {How::segment, "encoder_attn", Slot::cross_attention, "", ""},
+    {How::contains, "attn", Slot::mixer, "", ""},
+    {How::contains, "attention", Slot::mixer, "", ""},
+    {How::segment, "mixer", Slot::mixer, "", ""},
+    {How::segment, "mamba", Slot::mixer, "", ""},
     // Feed-forward blocks.
-    {How::contains, "mlp", Slot::mlp, ""},
-    {How::contains, "feed_forward", Slot::mlp, ""},
-    {How::contains, "ffn", Slot::mlp, ""},
-    {How::segment, "densereludense", Slot::mlp, ""},
-    {How::segment, "intermediate", Slot::mlp, ""},
-    {How::segment, "output", Slot::mlp, ""},  // BERT layer.N.output.dense
+    {How::contains, "mlp", Slot::mlp, "", ""},
+    {How::contains, "feed_forward", Slot::mlp, "", ""},
+    {How::contains, "ffn", Slot::mlp, "", ""},
+    {How::segment, "densereludense", Slot::mlp, "", ""},
+    {How::segment, "intermediate", Slot::mlp, "", ""},
+    {How::segment, "output", Slot::mlp, "", ""},  // BERT layer.N.output.dense
 };
 
 // Mixers that own their norms (gated RMSNorm of a delta net, MLA's latent norms, Mamba2's).
@@ -90,6 +92,9 @@ constexpr std::string_view k_mixer_norms[] = {"kv_a_layernorm", "q_a_layernorm",
                                               "b_layernorm", "c_layernorm"};
 
 bool rule_matches(const SlotRule& r, const TensorName& name) {
+  if (!r.unless.empty() && name.has_segment_containing(r.unless)) {
+    return false;
+  }
   switch (r.how) {
     case How::prefix:
       return name.lower().starts_with(r.token);

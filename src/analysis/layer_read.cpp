@@ -108,9 +108,9 @@ class Reader {
         } else {
           u.shape = UnknownShape{};
           ShapeReading r;
-          r.unit = index;
+          r.where = unit_where(u);
           r.text = fmt::format("no mapping rule knows '{}': emitted as UnknownLayer", u.module);
-          m_ctx.readings.push_back(std::move(r));
+          m_out.readings.push_back(std::move(r));
         }
         break;
     }
@@ -150,12 +150,14 @@ class Reader {
 
   // What the shapes say about `field` of config.json.
   void reading(std::string what, std::optional<uint64_t> shapes, std::string field) {
-    m_ctx.readings.push_back({m_unit, {}, std::move(what), shapes, std::move(field), {}});
+    m_out.readings.push_back(
+        {unit_where(m_out.units[m_unit]), {}, std::move(what), shapes, std::move(field), {}});
   }
   // ... or about a value the config implies otherwise (`label` names it).
   void reading(std::string what, std::optional<uint64_t> shapes, std::string label,
                uint64_t expected) {
-    m_ctx.readings.push_back({m_unit, {}, std::move(what), shapes, std::move(label), expected});
+    m_out.readings.push_back(
+        {unit_where(m_out.units[m_unit]), {}, std::move(what), shapes, std::move(label), expected});
   }
 
   const nlohmann::json* vision_config() const {
@@ -443,29 +445,6 @@ class Reader {
     return f;
   }
 
-  // DESIGN.md: routers the catalog's MoELayer cannot express (sigmoid scoring with a
-  // correction bias, group-limited top-k) become parts of their own.
-  bool router_differs(const LayerUnit& u) const {
-    for (size_t i : u.tensors) {
-      if (m_ctx.leaves[i].module == "e_score_correction_bias") {
-        return true;
-      }
-    }
-    if (!m_cfg) {
-      return false;
-    }
-    if (const auto* f = m_cfg->find("scoring_func"); f && f->is_string() && *f != "softmax") {
-      return true;
-    }
-    if (const auto* f = m_cfg->find("topk_method"); f && f->is_string()) {
-      const std::string m = f->get<std::string>();
-      if (m.find("group") != std::string::npos || m == "noaux_tc") {
-        return true;
-      }
-    }
-    return cfg_count("n_group").value_or(1) > 1;
-  }
-
   MoeShape moe(LayerUnit& u, uint64_t h) {
     u.name = "moe";
     std::vector<size_t> routed, shared;
@@ -518,20 +497,14 @@ class Reader {
     if (shared_inter && num_shared * inter.value_or(0) != *shared_inter) {
       f.shared_expert_intermediate_size = *shared_inter;
     }
-    f.router_differs = router_differs(u);
     if (m_cfg) {
-      if (const auto* s = m_cfg->find("scoring_func"); s && s->is_string()) {
-        f.scoring_func = s->get<std::string>();
+      if (const auto* v = m_cfg->find("scoring_func"); v && v->is_string()) {
+        f.scoring_func = v->get<std::string>();
       }
-      if (const auto* s = m_cfg->find("topk_method"); s && s->is_string()) {
-        f.topk_method = s->get<std::string>();
+      if (const auto* v = m_cfg->find("topk_method"); v && v->is_string()) {
+        f.topk_method = v->get<std::string>();
       }
     }
-    f.n_group = cfg_count("n_group").value_or(1);
-    f.topk_group = cfg_count("topk_group").value_or(1);
-    f.has_correction_bias = std::any_of(u.tensors.begin(), u.tensors.end(), [&](size_t i) {
-      return m_ctx.leaves[i].module == "e_score_correction_bias";
-    });
     return f;
   }
 

@@ -2,9 +2,10 @@
 //   layer_place.cpp  tensors -> units (scope, slot, layer, module key)
 //   layer_read.cpp   units -> typed facts read off the shapes, and what the shapes say about
 //                    config fields (readings)
-//   layer_checks.cpp readings against config.json -> findings, in one place
 //   layer_parts.cpp  facts -> parts: an estimator class and its constructor arguments
 //   layer_group.cpp  per-layer kinds the tensors show; identical parts -> entries
+// What the shapes say about config.json (readings) is compared with it by validation
+// (report/layer_checks.cpp), once.
 #pragma once
 
 #include <cstdint>
@@ -19,46 +20,30 @@ namespace mbuild {
 // Which part of a block a tensor belongs to.
 enum class Slot { buffer, head, norm, embedding, moe, cross_attention, mixer, mlp, other };
 
-// What the shapes say about one config field, for layer_checks.cpp to compare. `expected` is
-// set when the value to compare with is not a config field's (a sum of others, a product).
-// A reading with `text` set is a finding of its own (a tensor no rule knows), kept in order.
-struct ShapeReading {
-  size_t unit = 0;
-  std::string text;
-  std::string what;
-  std::optional<uint64_t> shapes;
-  std::string field;  // the config field, or a label when `expected` is set
-  std::optional<uint64_t> expected;
-};
-
 // Everything the steps share: the inputs, and per-tensor / per-unit scratch.
 struct MapContext {
-  MapContext(const Model& m, const ParamCount& p);
+  MapContext(const Model& m, const ParamCount& p, const Catalog& c);
 
   const Model& model;
   const ParamCount& params;
+  const Catalog* catalog;
   const ModelConfig* cfg = nullptr;
   uint64_t num_layers = 0;
   uint64_t mtp_layers = 0;
   std::vector<Leaf> leaves;         // per tensor
   std::vector<bool> expert_tensor;  // per tensor: a routed expert's
   std::vector<Slot> slot_of_unit;   // per unit
-  std::vector<ShapeReading> readings;
 
   std::optional<uint64_t> cfg_count(std::string_view field) const;
 };
 
 void place_units(MapContext& ctx, LayerMap& out);
 void read_shapes(MapContext& ctx, LayerMap& out);
-void check_readings(const MapContext& ctx, LayerMap& out);
 void cut_parts(const MapContext& ctx, LayerMap& out);
-void compare_layer_kinds(const MapContext& ctx, LayerMap& out);
+void read_layer_kinds(const MapContext& ctx, LayerMap& out);
 void group_parts(LayerMap& out);
 
 // "layer 12 attention", "encoder layer 3 mlp", "norm": where a unit's finding is.
 std::string unit_where(const LayerUnit& u);
-
-// Adds a warning unless one with the same text is there: a disagreement repeats on every layer.
-void add_finding(LayerMap& out, std::string where, std::string text);
 
 }  // namespace mbuild

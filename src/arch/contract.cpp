@@ -15,7 +15,7 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-enum class Kind { count, positive, number, boolean, string, string_array };
+enum class Kind { count, positive, number, boolean, string, string_array, object };
 
 struct FieldRule {
   std::string_view key;
@@ -45,6 +45,7 @@ constexpr std::array k_top_fields = {
     FieldRule{"validated", Kind::boolean, false},
     FieldRule{"validation_notes", Kind::string, false},
     FieldRule{"validation_sources", Kind::string_array, false},
+    FieldRule{"config", Kind::object, false},
 };
 
 constexpr std::array k_layer_fields = {
@@ -89,6 +90,8 @@ std::string_view kind_name(Kind k) {
       return "a string";
     case Kind::string_array:
       return "an array of strings";
+    case Kind::object:
+      return "an object";
   }
   return "";
 }
@@ -108,6 +111,8 @@ bool has_kind(const ojson& v, Kind k) {
     case Kind::string_array:
       return v.is_array() &&
              std::all_of(v.begin(), v.end(), [](const ojson& s) { return s.is_string(); });
+    case Kind::object:
+      return v.is_object();
   }
   return false;
 }
@@ -168,6 +173,11 @@ std::optional<ojson> Contract::field(std::string_view key) const {
   if (auto it = raw.find(key); it != raw.end() && !it->is_null()) {
     return *it;
   }
+  if (auto cfg = raw.find("config"); cfg != raw.end() && cfg->is_object()) {
+    if (auto it = cfg->find(key); it != cfg->end() && !it->is_null()) {
+      return *it;
+    }
+  }
   for (const ContractLayerType& t : layer_types) {
     if (!describes_text_model(t)) {
       continue;
@@ -217,7 +227,9 @@ Result<Contract> parse_contract(std::string_view file_view, std::string_view tex
   if (lt == c.raw.end() || lt->is_null()) {
     return bad_input(file, "required field 'layer_types' is missing");
   }
-  if (!lt->is_array() || lt->empty()) {
+  auto ult = c.raw.find("unsupported_layer_types");
+  const bool any_unsupported = ult != c.raw.end() && ult->is_array() && !ult->empty();
+  if (!lt->is_array() || (lt->empty() && !any_unsupported)) {
     return bad_input(file, "field 'layer_types' must be a non-empty array");
   }
   auto str = [&](const char* key) {
@@ -229,6 +241,11 @@ Result<Contract> parse_contract(std::string_view file_view, std::string_view tex
   c.revision = str("revision");
   c.name = str("name");
   c.model_type = str("model_type");
+  if (auto cfg = c.raw.find("config"); c.model_type.empty() && cfg != c.raw.end()) {
+    if (auto mt = cfg->find("model_type"); mt != cfg->end() && mt->is_string()) {
+      c.model_type = mt->get<std::string>();
+    }
+  }
   c.schema_version = c.raw.contains("schema_version") ? c.raw["schema_version"].get<uint64_t>() : 0;
   c.hidden_size = c.raw["hidden_size"].get<uint64_t>();
   c.num_layers = c.raw["num_layers"].get<uint64_t>();
@@ -238,58 +255,71 @@ Result<Contract> parse_contract(std::string_view file_view, std::string_view tex
     c.validated = v->get<bool>();
   }
 
-  for (size_t i = 0; i < lt->size(); ++i) {
-    const ojson& entry = (*lt)[i];
-    const std::string prefix = fmt::format("layer_types[{}].", i);
-    if (!entry.is_object()) {
-      return bad_input(file, fmt::format("field 'layer_types[{}]' must be an object", i));
+  // Schema 2 keeps what the estimator cannot load in its own list; both lists are entries.
+  for (const char* list : {"layer_types", "unsupported_layer_types"}) {
+    auto entries = c.raw.find(list);
+    if (entries == c.raw.end() || entries->is_null()) {
+      continue;
     }
-    if (auto bad = check_fields(file, entry, k_layer_fields, prefix)) {
-      return tl::unexpected(*bad);
+    if (!entries->is_array()) {
+      return bad_input(file, fmt::format("field '{}' must be an array", list));
     }
-    auto specs = entry.find("specs");
-    if (specs == entry.end() || specs->is_null()) {
-      return bad_input(file, fmt::format("required field '{}specs' is missing", prefix));
-    }
-    if (!specs->is_object()) {
-      return bad_input(file, fmt::format("field '{}specs' must be an object", prefix));
-    }
-    if (auto bad = check_fields(file, *specs, k_spec_fields, prefix + "specs.")) {
-      return tl::unexpected(*bad);
-    }
-    ContractLayerType t;
-    t.name = entry["name"].get<std::string>();
-    t.layer_class = entry["class"].get<std::string>();
-    t.count = entry["count"].get<uint64_t>();
-    if (auto s = entry.find("supported"); s != entry.end() && s->is_boolean()) {
-      t.supported = s->get<bool>();
-    }
-    t.specs = *specs;
-    t.parameter_count = spec_count(*specs, "parameter_count");
+    const bool unsupported_list = std::string_view(list) == "unsupported_layer_types";
+    for (size_t i = 0; i < entries->size(); ++i) {
+      const ojson& entry = (*entries)[i];
+      const std::string prefix = fmt::format("{}[{}].", list, i);
+      if (!entry.is_object()) {
+        return bad_input(file, fmt::format("field '{}[{}]' must be an object", list, i));
+      }
+      if (auto bad = check_fields(file, entry, k_layer_fields, prefix)) {
+        return tl::unexpected(*bad);
+      }
+      auto specs = entry.find("specs");
+      if (specs == entry.end() || specs->is_null()) {
+        return bad_input(file, fmt::format("required field '{}specs' is missing", prefix));
+      }
+      if (!specs->is_object()) {
+        return bad_input(file, fmt::format("field '{}specs' must be an object", prefix));
+      }
+      if (auto bad = check_fields(file, *specs, k_spec_fields, prefix + "specs.")) {
+        return tl::unexpected(*bad);
+      }
+      ContractLayerType t;
+      t.name = entry["name"].get<std::string>();
+      t.layer_class = entry["class"].get<std::string>();
+      t.count = entry["count"].get<uint64_t>();
+      if (auto s = entry.find("supported"); s != entry.end() && s->is_boolean()) {
+        t.supported = s->get<bool>();
+      } else if (unsupported_list) {
+        t.supported = false;
+      }
+      t.specs = *specs;
+      t.parameter_count = spec_count(*specs, "parameter_count");
 
-    // An impossible architecture is a malformed contract, not a failed check.
-    auto heads = spec_count(*specs, "num_heads");
-    if (!heads) {
-      heads = spec_count(*specs, "num_query_heads");
+      // An impossible architecture is a malformed contract, not a failed check.
+      auto heads = spec_count(*specs, "num_heads");
+      if (!heads) {
+        heads = spec_count(*specs, "num_query_heads");
+      }
+      const auto kv = spec_count(*specs, "num_kv_heads");
+      if (heads && kv && *heads % *kv != 0) {
+        return bad_input(file, fmt::format("field '{}specs.num_kv_heads' ({}) does not divide the "
+                                           "{} query heads",
+                                           prefix, *kv, *heads));
+      }
+      if (heads && kv && *kv > *heads) {
+        return bad_input(file, fmt::format("field '{}specs.num_kv_heads' ({}) exceeds the {} "
+                                           "query heads",
+                                           prefix, *kv, *heads));
+      }
+      const auto experts = spec_count(*specs, "num_experts");
+      const auto top_k = spec_count(*specs, "top_k");
+      if (experts && top_k && *top_k > *experts) {
+        return bad_input(file, fmt::format("field '{}specs.top_k' ({}) exceeds num_experts ({})",
+                                           prefix, *top_k, *experts));
+      }
+      c.layer_types.push_back(std::move(t));
     }
-    const auto kv = spec_count(*specs, "num_kv_heads");
-    if (heads && kv && *heads % *kv != 0) {
-      return bad_input(file, fmt::format("field '{}specs.num_kv_heads' ({}) does not divide the "
-                                         "{} query heads",
-                                         prefix, *kv, *heads));
-    }
-    if (heads && kv && *kv > *heads) {
-      return bad_input(file, fmt::format("field '{}specs.num_kv_heads' ({}) exceeds the {} "
-                                         "query heads",
-                                         prefix, *kv, *heads));
-    }
-    const auto experts = spec_count(*specs, "num_experts");
-    const auto top_k = spec_count(*specs, "top_k");
-    if (experts && top_k && *top_k > *experts) {
-      return bad_input(file, fmt::format("field '{}specs.top_k' ({}) exceeds num_experts ({})",
-                                         prefix, *top_k, *experts));
-    }
-    c.layer_types.push_back(std::move(t));
   }
   return c;
 }

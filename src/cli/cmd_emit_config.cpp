@@ -31,6 +31,7 @@ struct EmitConfigCommandOptions {
   std::string out_dir = "model_configs";
   std::string gaps_dir = "gaps";
   std::string catalog;
+  std::string layout = "estimator";
   CheckFlags checks;
 };
 
@@ -102,14 +103,18 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
       continue;
     }
     // Every figure once: the counts, the layer map, the checks' inputs.
-    const Analysis analysis = analyze(
-        *model,
-        {.context = checks->context, .batch = checks->batch, .explain = true, .map_layers = true});
+    const Analysis analysis = analyze(*model, {.context = checks->context,
+                                               .batch = checks->batch,
+                                               .explain = true,
+                                               .map_layers = true,
+                                               .catalog = &catalog});
     const ParamCount& params = analysis.params;
     const LayerMap& map = *analysis.map;
     const std::string id = emitted_model_id(model->ref);
     const ValidationOutcome validation = validation_for_emit(*model, analysis, *checks);
-    const auto doc = build_emitted_config(*model, analysis, catalog, validation, prefix);
+    const auto doc = build_emitted_config(
+        *model, analysis, catalog, validation, prefix,
+        o.layout == "inline" ? ConfigLayout::inline_list : ConfigLayout::estimator);
     if (auto ok = make_dir(out_dir); !ok) {
       note_error(ok.error());
       continue;
@@ -183,6 +188,11 @@ void setup_emit_config(CLI::App& app, int& exit_code) {
   sub->add_option("--catalog", options->catalog,
                   "JSON file of the estimator's supported layer classes (replaces the "
                   "built-in catalog)");
+  sub->add_option("--layout", options->layout,
+                  "estimator: layer_types holds only the catalog's classes, the rest goes to "
+                  "unsupported_layer_types (default); inline: one layer_types list with "
+                  "\"supported\": false entries (schema 1's form)")
+      ->check(CLI::IsMember({"estimator", "inline"}));
   add_check_options(*sub, options->checks);
   sub->callback([options, &exit_code] { exit_code = run_emit_config(*options); });
 }

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "mbuild/render/gap_report.hpp"
+#include "mbuild/report/layer_checks.hpp"
 #include "util/format.hpp"
 
 namespace mbuild {
@@ -65,6 +66,7 @@ ValidationOutcome validation_for_emit(const Model& model, const Analysis& analys
        balanced ? CheckStatus::pass : CheckStatus::fail,
        balanced ? fmt::format("{} = {}", map.total, params.total)
                 : fmt::format("{} differs from total_params {}", map.total, params.total)});
+  v.layer_findings = layer_findings(map, model.config ? &*model.config : nullptr);
   v.validated = v.report.passed();
   v.notes = validation_summary(v.report);
   v.sources = v.report.sources;
@@ -75,9 +77,100 @@ std::string validation_report_file_name(std::string_view model_id) {
   return fmt::format("{}.validation.md", model_id);
 }
 
+namespace {
+
+// The `config` object: the config.json fields `validate --against` compares, as config.json
+// resolves them (aliases, text_config, family defaults). Fields the config leaves unknown are
+// left out.
+ordered_json config_fields(const ModelConfig& c) {
+  ordered_json o = ordered_json::object();
+  o["model_type"] = c.model_type;
+  o["architectures"] = c.architectures;
+  auto count = [&](const char* key, const std::optional<uint64_t>& v) {
+    if (v) {
+      o[key] = *v;
+    }
+  };
+  count("hidden_size", c.hidden_size);
+  count("num_layers", c.num_layers);
+  count("num_heads", c.num_heads);
+  count("num_kv_heads", c.num_kv_heads);
+  count("head_dim", c.head_dim);
+  count("intermediate_size", c.intermediate_size);
+  count("vocab_size", c.vocab_size);
+  count("max_position_embeddings", c.max_position_embeddings);
+  if (c.rope_theta) {
+    o["rope_theta"] = *c.rope_theta;
+  }
+  if (const nlohmann::json* rs = c.find("rope_scaling"); rs && rs->is_object()) {
+    o["rope_scaling"] = *rs;
+  }
+  if (c.norm_eps) {
+    o["norm_eps"] = *c.norm_eps;
+  }
+  count("sliding_window", c.sliding_window);
+  if (c.tie_word_embeddings) {
+    o["tie_word_embeddings"] = *c.tie_word_embeddings;
+  }
+  if (!c.torch_dtype.empty()) {
+    o["torch_dtype"] = c.torch_dtype;
+  }
+  if (c.is_moe()) {
+    count("num_experts", c.num_experts);
+    count("top_k", c.top_k);
+    count("moe_intermediate_size", c.moe_intermediate_size);
+  }
+  if (!c.quant.method.empty()) {
+    ordered_json q;
+    q["method"] = c.quant.method;
+    if (c.quant.bits) {
+      q["bits"] = c.quant.bits;
+    }
+    o["quantization"] = std::move(q);
+  }
+  return o;
+}
+
+// One entry as the estimator reads it: layer_idx first, the constructor's arguments (those the
+// part left out take the catalog's defaults), parameter_count last.
+ordered_json entry_json(const LayerEntry& e, const CatalogClass* known,
+                        std::string_view gaps_prefix) {
+  ordered_json t;
+  t["name"] = e.name;
+  t["class"] = e.layer_class;
+  t["count"] = e.count;
+  t["supported"] = known != nullptr;
+  if (!known) {
+    t["gap_report"] = fmt::format("{}/{}", gaps_prefix, gap_file_name(e.layer_class));
+  }
+  ordered_json specs = e.specs;
+  if (known) {
+    ordered_json ordered;
+    if (known->takes("layer_idx")) {
+      ordered["layer_idx"] = specs.value("layer_idx", ordered_json(0));
+    }
+    for (const auto& [k, v] : specs.items()) {
+      if (k != "layer_idx" && k != "parameter_count") {
+        ordered[k] = v;
+      }
+    }
+    for (const std::string& p : known->params) {
+      if (!ordered.contains(p) && known->defaults.contains(p)) {
+        ordered[p] = known->defaults[p];
+      }
+    }
+    ordered["parameter_count"] = e.parameter_count;
+    specs = std::move(ordered);
+  }
+  t["specs"] = std::move(specs);
+  return t;
+}
+
+}  // namespace
+
 ordered_json build_emitted_config(const Model& model, const Analysis& analysis,
                                   const Catalog& catalog, const ValidationOutcome& validation,
-                                  std::string_view gaps_prefix) {
+                                  std::string_view gaps_prefix, ConfigLayout layout) {
   const ParamCount& params = analysis.params;
   const LayerMap& map = *analysis.map;
   const ModelConfig* cfg = model.config ? &*model.config : nullptr;
@@ -92,8 +185,6 @@ ordered_json build_emitted_config(const Model& model, const Analysis& analysis,
   }
   const auto slash = hf_id.rfind('/');
   doc["name"] = slash == std::string::npos ? hf_id : hf_id.substr(slash + 1);
-  doc["model_type"] = cfg ? cfg->model_type : std::string();
-  doc["architectures"] = cfg ? cfg->architectures : std::vector<std::string>{};
   doc["hidden_size"] = cfg ? cfg->hidden_size.value_or(0) : 0;
   doc["num_layers"] = cfg ? cfg->num_layers.value_or(0) : 0;
   doc["vocab_size"] = cfg ? cfg->vocab_size.value_or(0) : 0;
@@ -101,35 +192,21 @@ ordered_json build_emitted_config(const Model& model, const Analysis& analysis,
   doc["total_params_formatted"] = format_count(params.total);
   doc["tie_word_embeddings"] = params.tied_embeddings;
   doc["layer_pattern"] = analysis.layers.pattern;
-  ordered_json types = ordered_json::array();
+  doc["config"] = cfg ? config_fields(*cfg) : ordered_json::object();
+  ordered_json supported = ordered_json::array();
+  ordered_json unsupported = ordered_json::array();
   for (const LayerEntry& e : map.entries) {
-    ordered_json t;
-    t["name"] = e.name;
-    t["class"] = e.layer_class;
-    t["count"] = e.count;
     const CatalogClass* known = catalog.find(e.layer_class);
-    t["supported"] = known != nullptr;
-    if (!known) {
-      t["gap_report"] = fmt::format("{}/{}", gaps_prefix, gap_file_name(e.layer_class));
-    }
-    ordered_json specs = e.specs;
-    if (known) {
-      // Constructor parameters the mapper has no value for take the catalog's defaults.
-      for (const std::string& p : known->params) {
-        if (!specs.contains(p) && known->defaults.contains(p)) {
-          specs[p] = known->defaults[p];
-        }
-      }
-      const uint64_t pc = specs["parameter_count"].get<uint64_t>();
-      specs.erase("parameter_count");
-      specs["parameter_count"] = pc;
-    }
-    t["specs"] = std::move(specs);
-    types.push_back(std::move(t));
+    ordered_json t = entry_json(e, known, gaps_prefix);
+    (known || layout == ConfigLayout::inline_list ? supported : unsupported)
+        .push_back(std::move(t));
   }
-  doc["layer_types"] = std::move(types);
+  doc["layer_types"] = std::move(supported);
+  if (layout == ConfigLayout::estimator) {
+    doc["unsupported_layer_types"] = std::move(unsupported);
+  }
   ordered_json findings = ordered_json::array();
-  for (const Finding& f : map.findings) {
+  for (const Finding& f : validation.layer_findings) {
     findings.push_back(f.where.empty() ? f.text : f.where + ": " + f.text);
   }
   doc["findings"] = std::move(findings);

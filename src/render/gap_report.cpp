@@ -266,24 +266,300 @@ std::string head_memory(const Numbers& n) {
                      bytes_text(v * 4));
 }
 
-std::string router_formula(const Numbers& n) {
-  const uint64_t h = spec(n.s, "hidden_size"), e = spec(n.s, "num_experts");
-  return fmt::format("gate E·H = {}·{} = {} (+ correction bias E = {}); stored {}", e, h,
-                     num(e * h), spec(n.s, "has_correction_bias") ? e : 0, num(n.params));
+// "equals the stored 1,024" or "is 512 less than the stored 1,536".
+std::string against_stored(uint64_t formula, uint64_t stored) {
+  if (formula == stored) {
+    return fmt::format("equals the stored {}", num(stored));
+  }
+  const bool more = formula > stored;
+  return fmt::format("is {} {} than the stored {}", num(more ? formula - stored : stored - formula),
+                     more ? "more" : "less", num(stored));
 }
 
-std::string router_flops(const Numbers& n) {
-  const uint64_t h = spec(n.s, "hidden_size"), e = spec(n.s, "num_experts");
+// A catalog-kind module no class sizes exactly: how its closest formula compares.
+std::string custom_fit(uint64_t formula, uint64_t stored) {
+  std::string out = against_stored(formula, stored);
+  if (formula != stored) {
+    out += "; the tensors above show where this module departs from it";
+  }
+  return out;
+}
+
+std::string text_spec(const ordered_json& s, const char* key) {
+  auto it = s.find(key);
+  return it != s.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::string no_state_memory(const Numbers&) {
+  return "no KV cache or state of its own";
+}
+
+// One add per bias element per token.
+std::string bias_flops(const Numbers& n) {
   return fmt::format(
-      "scores 2·E·H = {}; sigmoid / softmax, group scores and top-k over E = {} experts: O(E) "
-      "per token",
-      num(2 * e * h), e);
+      "one add per bias element: {} FLOPs per token per unit (inference kernels fuse it into "
+      "the projection's epilogue); no matrix products of its own",
+      num(n.params));
 }
 
-std::string router_memory(const Numbers& n) {
+std::string gated_attention_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), heads = spec(n.s, "num_heads");
+  const uint64_t kv = spec(n.s, "num_kv_heads") ? spec(n.s, "num_kv_heads") : heads;
+  const uint64_t hd = spec(n.s, "head_dim");
+  const uint64_t q = h * 2 * heads * hd, k_v = 2 * h * kv * hd, o = heads * hd * h;
+  return fmt::format(
+      "q_proj (query and output gate) H·2·n·d = {}·2·{}·{} = {}; k_proj, v_proj 2·H·n_kv·d = "
+      "2·{}·{}·{} = {}; o_proj n·d·H = {}·{}·{} = {}; sum {}, which {}{}",
+      h, heads, hd, num(q), h, kv, hd, num(k_v), heads, hd, h, num(o), num(q + k_v + o),
+      against_stored(q + k_v + o, n.params),
+      spec(n.s, "has_bias") != 0 ? " (the projections' biases come on top)" : "");
+}
+
+std::string gated_attention_flops(const Numbers& n) {
+  const uint64_t heads = spec(n.s, "num_heads"), hd = spec(n.s, "head_dim");
+  const uint64_t proj = 2 * n.matmul, attn = 4 * heads * hd * k_example_context,
+                 gate = 2 * heads * hd;
+  return fmt::format(
+      "projections 2·{} = {} (the doubled q_proj included); scores and weighted values "
+      "4·n·d·L = 4·{}·{}·{} = {} at L = {}; output gate, sigmoid and product, ≈ 2·n·d = {}; "
+      "total {} FLOPs per token per layer",
+      num(n.matmul), num(proj), heads, hd, num(k_example_context), num(attn),
+      num(k_example_context), num(gate), num(proj + attn + gate));
+}
+
+std::string custom_attention_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), heads = spec(n.s, "num_heads");
+  const uint64_t kv = spec(n.s, "num_kv_heads") ? spec(n.s, "num_kv_heads") : heads;
+  const uint64_t hd = spec(n.s, "head_dim");
+  const uint64_t core = 2 * h * heads * hd + 2 * h * kv * hd;
+  return fmt::format(
+      "the closest catalog formula, q, k, v, o weights 2·H·n·d + 2·H·n_kv·d = 2·{}·{}·{} + "
+      "2·{}·{}·{} = {}, {}",
+      h, heads, hd, h, kv, hd, num(core), custom_fit(core, n.params));
+}
+
+std::string custom_mlp_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), i = spec(n.s, "intermediate_size");
+  if (!n.s.contains("gated")) {
+    return fmt::format(
+        "plain 2·H·I = 2·{}·{} = {} or gated 3·H·I = 3·{}·{} = {}, against the stored {}; the "
+        "tensors above show where this module departs from them",
+        h, i, num(2 * h * i), h, i, num(3 * h * i), num(n.params));
+  }
+  const bool gated = spec(n.s, "gated") != 0, bias = spec(n.s, "has_bias") != 0;
+  const uint64_t weights = (gated ? 3 : 2) * h * i;
+  const uint64_t biases = bias ? (gated ? 2 * i + h : i + h) : 0;
+  return fmt::format(
+      "{} {}·H·I = {}·{}·{} = {}{}; sum {}, which {}", gated ? "gate, up and down" : "up and down",
+      gated ? 3 : 2, gated ? 3 : 2, h, i, num(weights),
+      bias ? fmt::format(" + biases {} = {}", gated ? "2·I + H" : "I + H", num(biases))
+           : std::string(),
+      num(weights + biases), custom_fit(weights + biases, n.params));
+}
+
+// Routed experts, router and shared experts from a MoE entry's specs.
+struct MoeSizes {
+  uint64_t router = 0, experts = 0, shared = 0, per_expert = 0;
+  std::string shared_text;
+};
+
+MoeSizes moe_sizes(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), i = spec(n.s, "intermediate_size"),
+                 e = spec(n.s, "num_experts"), p = spec(n.s, "num_projections"),
+                 shared_n = spec(n.s, "num_shared_experts"),
+                 shared_i = spec(n.s, "shared_expert_intermediate_size");
+  MoeSizes m;
+  m.router = e * h;
+  m.per_expert = p * h * i;
+  m.experts = e * m.per_expert;
+  m.shared = shared_i ? p * h * shared_i : shared_n * m.per_expert;
+  m.shared_text =
+      shared_i ? fmt::format("p·H·I_shared = {}·{}·{} = {}", p, h, shared_i, num(m.shared))
+               : fmt::format("n_shared·p·H·I = {}·{}·{}·{} = {}", shared_n, p, h, i, num(m.shared));
+  return m;
+}
+
+std::string custom_moe_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), i = spec(n.s, "intermediate_size"),
+                 e = spec(n.s, "num_experts"), p = spec(n.s, "num_projections");
+  const MoeSizes m = moe_sizes(n);
+  const uint64_t sum = m.router + m.experts + m.shared;
+  return fmt::format(
+      "router E·H = {}·{} = {}; routed experts E·p·H·I = {}·{}·{}·{} = {}; shared experts {}; "
+      "sum {}, which {}",
+      e, h, num(m.router), e, p, h, i, num(m.experts), m.shared_text, num(sum),
+      custom_fit(sum, n.params));
+}
+
+std::string custom_moe_flops(const Numbers& n) {
+  const uint64_t k = spec(n.s, "top_k"), e = spec(n.s, "num_experts");
+  const MoeSizes m = moe_sizes(n);
+  const uint64_t active = m.router + k * m.per_expert + m.shared;
+  return fmt::format(
+      "a token runs the router, top_k = {} of the E = {} routed experts and the shared experts: "
+      "2·(E·H + k·p·H·I + shared) = {} FLOPs per token per layer (2·{} = {} if every stored "
+      "matrix ran)",
+      k, e, num(2 * active), num(n.matmul), num(2 * n.matmul));
+}
+
+std::string custom_moe_memory(const Numbers& n) {
   const uint64_t h = spec(n.s, "hidden_size"), k = spec(n.s, "top_k");
-  return fmt::format("no cache; dispatch buffers top_k·H·bytes = {}·{}·{} = {} per token and layer",
-                     k, h, n.bytes, bytes_text(k * h * n.bytes));
+  return fmt::format(
+      "no KV cache or state; dispatch buffers top_k·H·bytes = {}·{}·{} = {} per token and layer "
+      "(sent all-to-all under EP)",
+      k, h, n.bytes, bytes_text(k * h * n.bytes));
+}
+
+std::string custom_norm_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), w = spec(n.s, "has_bias") != 0 ? 2 : 1;
+  return fmt::format("NormLayer's (has_bias ? 2 : 1)·H = {}·{} = {}, which {}", w, h, num(w * h),
+                     custom_fit(w * h, n.params));
+}
+
+std::string norm_flops(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size");
+  return fmt::format(
+      "elementwise, no matrix products: ≈ 4·H = 4·{} = {} FLOPs per token per unit (square, "
+      "sum, normalise, scale; a LayerNorm's mean and shift add ≈ 3·H)",
+      h, num(4 * h));
+}
+
+std::string custom_embedding_formula(const Numbers& n) {
+  const uint64_t v = spec(n.s, "vocab_size"), h = spec(n.s, "hidden_size");
+  return fmt::format("EmbeddingLayer's V·H = {}·{} = {}, which {}", num(v), h, num(v * h),
+                     custom_fit(v * h, n.params));
+}
+
+std::string embedding_flops(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size");
+  return fmt::format("a row lookup, no FLOPs: one H-wide row read per token, H·bytes = {}·{} = {}",
+                     h, n.bytes, bytes_text(h * n.bytes));
+}
+
+std::string sinks_formula(const Numbers& n) {
+  const uint64_t heads = spec(n.s, "num_heads");
+  return fmt::format("one sink logit per query head: n = {}, which {}", heads,
+                     against_stored(heads, n.params));
+}
+
+std::string sinks_flops(const Numbers& n) {
+  const uint64_t heads = spec(n.s, "num_heads");
+  return fmt::format(
+      "≈ 2·n = 2·{} = {} FLOPs per token per layer (an exp and an add in each head's softmax "
+      "denominator), beside the 4·n·d·L of the attention itself; no matrix products",
+      heads, num(2 * heads));
+}
+
+std::string sinks_memory(const Numbers&) {
+  return "no KV cache or state: a sink has a logit but no key or value, so nothing grows with "
+         "the context";
+}
+
+std::string relative_bias_formula(const Numbers& n) {
+  const uint64_t heads = spec(n.s, "num_heads");
+  const uint64_t buckets = heads ? n.params / heads : 0;
+  return fmt::format(
+      "num_buckets·n = {}·{} = {} (num_buckets read off the table), which {}; one table per "
+      "stack, held by its first layer and used by all its layers",
+      buckets, heads, num(buckets * heads), against_stored(buckets * heads, n.params));
+}
+
+std::string relative_bias_flops(const Numbers& n) {
+  const uint64_t heads = spec(n.s, "num_heads");
+  return fmt::format(
+      "a gather of the [L_q, L_k, n] bias from the table, once per stack and forward, then one "
+      "add per attention score in every layer of the stack: n·L = {}·{} = {} adds per token "
+      "per layer at L = {}; no matrix products",
+      heads, num(k_example_context), num(heads * k_example_context), num(k_example_context));
+}
+
+std::string relative_bias_memory(const Numbers& n) {
+  const uint64_t heads = spec(n.s, "num_heads"), l = k_example_context;
+  return fmt::format(
+      "no KV cache; the bias [1, n, L_q, L_k] is built once per forward and shared by the "
+      "stack's layers: n·L·L·bytes = {}·{}·{}·{} = {} for a {}-token prefill (a decoded token "
+      "needs one row, n·L·bytes = {})",
+      heads, num(l), num(l), n.bytes, bytes_text(heads * l * l * n.bytes), num(l),
+      bytes_text(heads * l * n.bytes));
+}
+
+std::string attention_bias_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), q = spec(n.s, "q_dim"), kv = spec(n.s, "kv_dim");
+  const uint64_t qkv = q + 2 * kv;
+  const bool o_bias = h != 0 && n.params == qkv + h;
+  const uint64_t sum = o_bias ? qkv + h : qkv;
+  return fmt::format("q, k, v biases q_dim + 2·kv_dim = {} + 2·{} = {}{}; sum {}, which {}", q, kv,
+                     num(qkv), o_bias ? fmt::format("; o bias H = {}", h) : std::string(), num(sum),
+                     against_stored(sum, n.params));
+}
+
+std::string attention_bias_memory(const Numbers&) {
+  return "no cache or state of its own: k and v are cached after their biases are added, so "
+         "the KV cache is the same as without them";
+}
+
+std::string mlp_bias_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), i = spec(n.s, "intermediate_size");
+  if (n.params == 2 * i + h) {
+    return fmt::format("gate and up biases 2·I + down bias H = 2·{} + {} = {}, which {}", i, h,
+                       num(2 * i + h), against_stored(2 * i + h, n.params));
+  }
+  return fmt::format("up bias I + down bias H = {} + {} = {}, which {}", i, h, num(i + h),
+                     against_stored(i + h, n.params));
+}
+
+std::string expert_bias_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size"), i = spec(n.s, "intermediate_size"),
+                 e = spec(n.s, "num_experts");
+  if (n.params == e * (2 * i + h)) {
+    return fmt::format(
+        "gate, up and down biases of every expert E·(2·I + H) = {}·(2·{} + {}) = {}, which {}", e,
+        i, h, num(e * (2 * i + h)), against_stored(e * (2 * i + h), n.params));
+  }
+  return fmt::format("up and down biases of every expert E·(I + H) = {}·({} + {}) = {}, which {}",
+                     e, i, h, num(e * (i + h)), against_stored(e * (i + h), n.params));
+}
+
+std::string expert_bias_flops(const Numbers& n) {
+  const uint64_t e = spec(n.s, "num_experts");
+  return fmt::format(
+      "one add per bias element of each chosen expert: {} per expert and token, times the "
+      "top_k experts a token runs; no matrix products of its own (the experts' are MoELayer's)",
+      num(e ? n.params / e : 0));
+}
+
+std::string router_bias_formula(const Numbers& n) {
+  const uint64_t e = spec(n.s, "num_experts");
+  return fmt::format("one bias per routed expert: E = {}, which {}", e,
+                     against_stored(e, n.params));
+}
+
+std::string router_bias_flops(const Numbers& n) {
+  const uint64_t e = spec(n.s, "num_experts");
+  const std::string scoring = text_spec(n.s, "scoring_func"),
+                    method = text_spec(n.s, "topk_method");
+  return fmt::format(
+      "E = {} adds per token per layer, before the top-k (scoring_func {}, topk_method {}); the "
+      "router's product 2·E·H is MoELayer's",
+      e, scoring.empty() ? "not given" : scoring, method.empty() ? "not given" : method);
+}
+
+std::string router_bias_memory(const Numbers&) {
+  return "no cache or state; replicated on every TP and EP rank, since each rank chooses "
+         "experts for its own tokens among all E";
+}
+
+std::string shared_gate_formula(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size");
+  return fmt::format("W_g is 1 × H: H = {}, which {}", num(h), against_stored(h, n.params));
+}
+
+std::string shared_gate_flops(const Numbers& n) {
+  const uint64_t h = spec(n.s, "hidden_size");
+  return fmt::format(
+      "gate logit 2·H = {}, one sigmoid, and H = {} multiplies scaling the shared expert's "
+      "output: ≈ 3·H = {} FLOPs per token per layer",
+      num(2 * h), num(h), num(3 * h));
 }
 
 std::string generic_formula(const Numbers& n) {
@@ -306,6 +582,55 @@ std::string buffer_memory(const Numbers& n) {
                      num(n.params), bytes_text(n.params * n.bytes));
 }
 
+// ----- the worked tensor-parallel split ----------------------------------------------------
+
+// The parameters of one unit on each TP rank, and how they are divided.
+struct RankShare {
+  uint64_t params = 0;
+  std::string how;
+};
+
+using ShareHook = RankShare (*)(const Numbers&);
+
+RankShare sharded_share(const Numbers& n) {
+  return {n.params / n.tp, fmt::format("{} / {}", num(n.params), n.tp)};
+}
+
+RankShare replicated_share(const Numbers& n) {
+  return {n.params, "replicated on every rank"};
+}
+
+// q, k, v biases split with the column-parallel heads; an o bias (row-parallel) kept whole.
+RankShare attention_bias_share(const Numbers& n) {
+  const uint64_t qkv = std::min(n.params, spec(n.s, "q_dim") + 2 * spec(n.s, "kv_dim"));
+  const uint64_t whole = n.params - qkv;
+  return {
+      qkv / n.tp + whole,
+      fmt::format("{} / {} of the q, k, v biases{}, when the KV heads divide among the ranks; "
+                  "with fewer KV heads than ranks each rank keeps a whole KV head's biases",
+                  num(qkv), n.tp,
+                  whole ? fmt::format(", plus the o bias {} whole", num(whole)) : std::string())};
+}
+
+// Up (and gate) biases split with the intermediate channels; the down bias kept whole.
+RankShare mlp_bias_share(const Numbers& n) {
+  const uint64_t down = std::min(n.params, spec(n.s, "hidden_size"));
+  const uint64_t split = n.params - down;
+  return {split / n.tp + down,
+          fmt::format("{} / {} of the up (and gate) biases, plus the down bias {} whole",
+                      num(split), n.tp, num(down))};
+}
+
+// Experts split by intermediate channels (no EP): gate/up biases split, down biases whole.
+RankShare expert_bias_share(const Numbers& n) {
+  const uint64_t down = std::min(n.params, spec(n.s, "num_experts") * spec(n.s, "hidden_size"));
+  const uint64_t split = n.params - down;
+  return {split / n.tp + down,
+          fmt::format("{} / {} of the gate/up biases, plus the E·H = {} down biases whole; under "
+                      "EP instead whole experts, E / EP of them per rank",
+                      num(split), n.tp, num(down))};
+}
+
 // ----- templates ---------------------------------------------------------------------------
 
 struct GapTemplate {
@@ -318,6 +643,8 @@ struct GapTemplate {
   Hook formula = generic_formula;
   Hook flops = generic_flops;
   Hook memory = generic_memory;
+  ShareHook share = sharded_share;
+  bool products = true;  // its 2-D tensors are matrix products (not bias or lookup tables)
 };
 
 constexpr std::string_view k_refs_tail =
@@ -425,21 +752,105 @@ const GapTemplate k_templates[] = {
      "needs the previous token of the neighbouring shard (one H-vector exchange).\n"
      "- EP: not applicable.",
      generic_formula, generic_flops, generic_memory},
-    {"AttentionWithSinksLayer", "attention_sinks.md",
-     "Attention with learned sinks on full-attention layers (gpt-oss)",
-     "scores = q·kᵀ / sqrt(d) over the context, plus one learned sink logit s_h per head\n"
-     "p = softmax([scores, s_h]) ; o = W_o · (p[:−1] · v)     (the sink takes probability mass "
-     "but has no value)\n"
-     "q, k, v, o projections carry biases.",
-     "- transformers: `src/transformers/models/gpt_oss/modeling_gpt_oss.py` "
-     "(`GptOssAttention`, `eager_attention_forward` with `sinks`)\n"
-     "- vLLM: `vllm/model_executor/models/gpt_oss.py`, FlashAttention-3 / Triton sink support\n"
-     "- SGLang: `python/sglang/srt/models/gpt_oss.py`\n",
-     "- TP: split heads (q/k/v column-parallel with their biases and sinks, o row-parallel); "
-     "one all-reduce of B·T·H.\n- PP: layers per stage.\n- CP: ring attention with the sink "
-     "logit added once per head in the final softmax merge.\n- SP: norms on T-shards.\n"
+    {"GatedAttentionLayer", "gated_attention.md",
+     "Gated softmax attention: a sigmoid output gate per head channel (Qwen3-Next)",
+     "[q_h ; g_h] = W_q · x, per head h        (q_proj has 2·n·d outputs: each head's query d "
+     "and gate d, interleaved by head)\n"
+     "q = RoPE(RMSNorm_d(q)) ; k = RoPE(RMSNorm_d(W_k · x)) ; v = W_v · x    (n_kv heads, "
+     "grouped like GQA)\n"
+     "a = softmax(q·kᵀ / sqrt(d) + causal mask) · v\n"
+     "o = W_o · (a ⊙ sigmoid(g))                (elementwise gate, n·d wide)\n"
+     "The q and k RMSNorms (over d; Qwen3-Next scales by 1 + w) are NormLayer entries of their "
+     "own. Qwen3-Next rotates only part of each head (partial_rotary_factor 0.25).",
+     "- transformers: `src/transformers/models/qwen3_next/modeling_qwen3_next.py` "
+     "(`Qwen3NextAttention`: `q_proj` to num_heads·head_dim·2, `torch.chunk` per head into "
+     "query and gate, `attn_output * torch.sigmoid(gate)` before `o_proj`)\n"
+     "- vLLM: `vllm/model_executor/models/qwen3_next.py` (`Qwen3NextAttention`)\n"
+     "- SGLang: `python/sglang/srt/models/qwen3_next.py`\n"
+     "- Paper: Gated Attention for Large Language Models: Non-linearity, Sparsity, and "
+     "Attention-Sink-Free, arXiv:2505.06708\n",
+     "- TP: split heads: q_proj column-parallel by head, keeping each head's query and gate "
+     "rows together (they are interleaved per head); k/v by KV head (replicated when n_kv < "
+     "TP); the gate acts on the rank's own heads; o_proj row-parallel with one all-reduce of "
+     "B·T·H.\n"
+     "- PP: whole layers per stage; B·T·H activations between stages.\n"
+     "- CP: as softmax attention (ring or all-gather of K/V); the gate is per token and local.\n"
+     "- SP: norms and residual on T-shards around the TP collectives.\n"
      "- EP: not applicable.",
-     attention_formula, attention_flops, attention_memory},
+     gated_attention_formula, gated_attention_flops, attention_memory},
+    {"AttentionSinksLayer", "attention_sinks.md",
+     "Learned attention-sink logits, one per head (gpt-oss `self_attn.sinks`)",
+     "s_h: one learned logit per query head (n per layer), with no key and no value\n"
+     "z_j = q_h·k_j / sqrt(d) over the visible keys (sliding window or full)\n"
+     "p = softmax([z_1 … z_L, s_h]) ; o_h = Σ_j p_j v_j          (the sink column is dropped)\n"
+     "  ⇔ o_h = Σ_j exp(z_j) v_j / (Σ_j exp(z_j) + exp(s_h))\n"
+     "The sink only enlarges each head's softmax denominator, so a head can give weight to "
+     "nothing. The q, k, v, o projections around it are the layer's SlidingWindowAttentionLayer "
+     "entry (constructed with num_sinks, which adds no parameters for them).",
+     "- transformers: `src/transformers/models/gpt_oss/modeling_gpt_oss.py` "
+     "(`GptOssAttention.sinks` of num_attention_heads; `eager_attention_forward` concatenates "
+     "them to the logits and drops them after the softmax)\n"
+     "- vLLM: `vllm/model_executor/models/gpt_oss.py` (`OAIAttention.sinks`, num_heads / tp per "
+     "rank, passed as `Attention(..., sinks=...)`)\n"
+     "- SGLang: `python/sglang/srt/models/gpt_oss.py`\n"
+     "- Paper: Efficient Streaming Language Models with Attention Sinks, arXiv:2309.17453 (the "
+     "sink idea; gpt-oss learns one logit per head instead of keeping sink tokens)\n",
+     "- TP: split with the heads: each rank holds the n/TP sink logits of its query heads (vLLM "
+     "allocates num_heads / tp); no collective of its own.\n"
+     "- PP: with its layer.\n"
+     "- CP: partial softmaxes merged by log-sum-exp (ring attention) must add exp(s_h) once per "
+     "head and query, not once per rank.\n"
+     "- SP: unaffected (per-head scalars).\n"
+     "- EP: not applicable.",
+     sinks_formula, sinks_flops, sinks_memory, sharded_share, false},
+    {"RelativePositionBiasLayer", "relative_position_bias.md",
+     "T5 relative position bias (`relative_attention_bias`)",
+     "table: Embedding[num_buckets, n]   (only in layer 0 of each stack; every layer of the "
+     "stack uses it)\n"
+     "bucket(j − i): exact for small distances, log-spaced up to max_distance (128 in T5), "
+     "one bucket beyond; bidirectional (encoder) halves the buckets per direction, causal "
+     "(decoder) counts only the past\n"
+     "B[h, i, j] = table[bucket(j − i), h]      computed once per forward, [1, n, L_q, L_k]\n"
+     "scores_h = q_h·kᵀ + B[h]                  (T5 does not divide by sqrt(d))\n"
+     "Cross-attention has no position bias.",
+     "- transformers: `src/transformers/models/t5/modeling_t5.py` (`T5Attention.compute_bias`, "
+     "`_relative_position_bucket`; `has_relative_attention_bias` only for the first block of "
+     "each `T5Stack`, whose `position_bias` the later blocks reuse)\n"
+     "- vLLM: `vllm/model_executor/models/t5.py` was added for the V0 engine (bias computed on "
+     "the first self-attention call of a stack and reused, through an xFormers attention "
+     "bias); check that the release in use still ships it\n"
+     "- SGLang: no T5 model in `python/sglang/srt/models/`\n"
+     "- Paper: T5, arXiv:1910.10683 §2.1 (relative position embeddings)\n",
+     "- TP: split with the heads: each rank needs only its heads' n/TP columns of the table; no "
+     "collective of its own.\n"
+     "- PP: the table sits in the stack's first layer but every layer uses the bias: a stage "
+     "without that layer needs a copy of the table (num_buckets·n values) or the [n, L_q, L_k] "
+     "bias sent along.\n"
+     "- CP: each rank builds the bias block for its query rows against the keys it attends to, "
+     "from global (not shard-local) positions.\n"
+     "- SP: unaffected.\n"
+     "- EP: not applicable.",
+     relative_bias_formula, relative_bias_flops, relative_bias_memory, sharded_share, false},
+    {"AttentionBiasLayer", "attention_bias.md",
+     "Attention projection biases the attention entry's class does not count",
+     "y = W·x + b after each projection: q = W_q·x + b_q ; k = W_k·x + b_k ; v = W_v·x + b_v "
+     "(; o = W_o·a + b_o)\n"
+     "an elementwise add per output element; the projections themselves are the layer's "
+     "attention entry, whose class has no bias term.\n"
+     "Qwen2 / Qwen2.5: q, k and v have biases, o has none (q_dim + 2·kv_dim per layer).",
+     "- transformers: `src/transformers/models/qwen2/modeling_qwen2.py` (`Qwen2Attention`: "
+     "`bias=True` on q_proj, k_proj, v_proj; `bias=False` on o_proj)\n"
+     "- vLLM: `vllm/model_executor/models/qwen2.py` (`QKVParallelLinear(..., bias=True)`), "
+     "`vllm/model_executor/layers/linear.py`\n"
+     "- SGLang: `python/sglang/srt/models/qwen2.py`\n",
+     "- TP: q, k, v are column-parallel, so their biases split with the heads (vLLM's "
+     "`QKVParallelLinear(bias=True)` shards the bias like the weight); an o bias belongs to the "
+     "row-parallel o_proj and is added exactly once: after the all-reduce (Megatron), or by "
+     "rank 0 only before it (vLLM's `RowParallelLinear`). No collective of its own.\n"
+     "- PP: with its layer.\n"
+     "- CP / SP: elementwise per token, no cross-token communication.\n"
+     "- EP: not applicable.",
+     attention_bias_formula, bias_flops, attention_bias_memory, attention_bias_share, false},
     {"CrossAttentionLayer", "cross_attention.md",
      "Cross-attention (encoder-decoder, T5 EncDecAttention)",
      "q = W_q · x_dec ; k = W_k · h_enc ; v = W_v · h_enc\n"
@@ -501,23 +912,198 @@ const GapTemplate k_templates[] = {
      "tower replicated (it is small) with images sharded over DP ranks.\n- PP: usually the "
      "first stage.\n- CP / SP: patches sharded across ranks.\n- EP: not applicable.",
      generic_formula, generic_flops, generic_memory},
-    {"MoERouterLayer", "moe_router.md",
-     "MoE router with sigmoid scoring, correction bias or group-limited top-k",
-     "s = sigmoid(W_g · x)   (or softmax)\n"
-     "choice scores = s + e_score_correction_bias   (bias only affects which experts are "
-     "chosen)\n"
-     "group-limited: experts in n_group groups; keep the topk_group best groups (by the sum of "
-     "their top-2 scores), then top-k experts inside them\n"
-     "weights = s[chosen] / Σ s[chosen] · routed_scaling_factor",
+    {"MLPBiasLayer", "mlp_bias.md", "MLP projection biases the MLP entry's class does not count",
+     "h = act(W_up·x + b_up) ; y = W_down·h + b_down        (gated: act(W_g·x + b_g) ⊙ "
+     "(W_up·x + b_up))\n"
+     "an elementwise add per output element; the projections are the layer's MLPLayer / "
+     "GatedMLPLayer entry, whose class has no bias term. Also a shared expert's biases.\n"
+     "GPT-2 c_fc / c_proj, BERT intermediate / output, BLOOM dense_h_to_4h / dense_4h_to_h: "
+     "I + H per layer.",
+     "- transformers: `src/transformers/models/gpt2/modeling_gpt2.py` (`GPT2MLP`: `c_fc`, "
+     "`c_proj` are `Conv1D` with biases), `models/bert/modeling_bert.py` (`BertIntermediate`, "
+     "`BertOutput`), `models/bloom/modeling_bloom.py` (`BloomMLP`)\n"
+     "- vLLM: `vllm/model_executor/models/gpt2.py`, `bert.py`, `bloom.py` "
+     "(`ColumnParallelLinear` / `RowParallelLinear` with `bias=True`)\n"
+     "- SGLang: `python/sglang/srt/models/gpt2.py`, `bert.py`\n",
+     "- TP: up (and gate) biases split with the column-parallel intermediate channels; the down "
+     "bias belongs to the row-parallel down projection and is added once, after the all-reduce "
+     "(Megatron) or by rank 0 only before it (vLLM's `RowParallelLinear`). No collective of its "
+     "own.\n"
+     "- EP: a shared expert's biases stay with the shared expert, beside the routed experts.\n"
+     "- PP: with its layer.\n"
+     "- CP / SP: elementwise per token.",
+     mlp_bias_formula, bias_flops, no_state_memory, mlp_bias_share, false},
+    {"ExpertBiasLayer", "expert_bias.md",
+     "Routed experts' biases the MoE entry (modelled without has_bias) does not count",
+     "for each chosen expert e: h = act(W_gate,e·x + b_gate,e) ⊙ (W_up,e·x + b_up,e) ; "
+     "y_e = W_down,e·h + b_down,e\n"
+     "an elementwise add per output element of each expert a token runs; the expert matrices "
+     "and the router are the layer's MoELayer entry.\n"
+     "gpt-oss: `gate_up_proj_bias` [E, 2·I] (gate and up interleaved) and `down_proj_bias` "
+     "[E, H].",
+     "- transformers: `src/transformers/models/gpt_oss/modeling_gpt_oss.py` (`GptOssExperts`: "
+     "`gate_up_proj_bias`, `down_proj_bias`)\n"
+     "- vLLM: `vllm/model_executor/models/gpt_oss.py` (loaded into `FusedMoE`'s `w13_bias`, "
+     "`w2_bias`)\n"
+     "- SGLang: `python/sglang/srt/models/gpt_oss.py`\n",
+     "- EP: each expert's biases live with that expert on its EP rank; nothing extra crosses "
+     "the all-to-all.\n"
+     "- TP (experts split by intermediate channels): gate/up biases split with the channels; "
+     "the down bias is added once per expert output (vLLM's gpt-oss loader puts `w2_bias` on "
+     "TP rank 0 only).\n"
+     "- PP: with its MoE layer.\n"
+     "- CP / SP: per token, no cross-token communication.",
+     expert_bias_formula, expert_bias_flops, no_state_memory, expert_bias_share, false},
+    {"MoERouterBiasLayer", "moe_router_bias.md",
+     "MoE router bias: DeepSeek-V3's `e_score_correction_bias`, a router `gate.bias`",
+     "s = sigmoid(W_g · x)   (scoring_func \"sigmoid\"; softmax in other routers)    W_g: the "
+     "MoELayer entry\n"
+     "DeepSeek-V3 (topk_method \"noaux_tc\"): choice = s + e_score_correction_bias   (E values)\n"
+     "  group-limited top-k: the E experts form n_group groups; keep the topk_group groups with "
+     "the largest sum of their two best choice scores, then the top_k experts inside them\n"
+     "  weights = s[chosen] (unbiased) / Σ s[chosen] (norm_topk_prob) · routed_scaling_factor\n"
+     "  The bias steers only which experts are chosen (auxiliary-loss-free load balancing, "
+     "adjusted outside gradient descent in training); it never scales an expert's output.\n"
+     "A router Linear with a bias (gpt-oss `router.bias`): logits = W_g · x + b ; top-k of the "
+     "logits, softmax over the k chosen: the bias moves both the choice and the weights.",
      "- transformers: `src/transformers/models/deepseek_v3/modeling_deepseek_v3.py` "
-     "(`DeepseekV3TopkRouter`), `models/deepseek_v2` (`group_limited_greedy`)\n"
-     "- vLLM: `vllm/model_executor/layers/fused_moe/fused_moe.py` (`grouped_topk`)\n"
-     "- SGLang: `python/sglang/srt/layers/moe/topk.py` (`biased_grouped_topk`)\n",
-     "- TP / EP: the router is replicated; its output drives the all-to-all dispatch (top_k·H "
-     "per token) and combine across EP ranks; group-limited routing bounds the number of nodes "
-     "a token is sent to.\n- PP: with its MoE layer.\n- CP / SP: per-token, no cross-token "
-     "communication.",
-     router_formula, router_flops, router_memory},
+     "(`DeepseekV3TopkRouter` holds `e_score_correction_bias`; the group-limited choice is "
+     "`DeepseekV3MoE.route_tokens_to_experts`, `DeepseekV3TopkRouter.get_topk_indices` in "
+     "earlier releases); `models/gpt_oss/modeling_gpt_oss.py` (`GptOssTopKRouter.bias`)\n"
+     "- vLLM: `grouped_topk` with `e_score_correction_bias` "
+     "(`vllm/model_executor/layers/fused_moe/fused_moe.py`; "
+     "`fused_moe/router/grouped_topk_router.py` in recent releases)\n"
+     "- SGLang: `python/sglang/srt/layers/moe/topk.py` (`biased_grouped_topk_impl`, "
+     "`TopK(correction_bias=...)`)\n"
+     "- Paper: DeepSeek-V3, arXiv:2412.19437 §2.1.2 (auxiliary-loss-free load balancing)\n",
+     "- TP / EP: replicated on every rank with the router weight: each rank chooses experts for "
+     "its own tokens among all E, and the choice drives the all-to-all dispatch (top_k·H per "
+     "token) and combine. Group-limited top-k with one group per node bounds the nodes a token "
+     "is sent to (DeepSeek-V3: at most 4).\n"
+     "- PP: with its MoE layer.\n"
+     "- CP / SP: per token, no cross-token communication.",
+     router_bias_formula, router_bias_flops, router_bias_memory, replicated_share, false},
+    {"SharedExpertGateLayer", "shared_expert_gate.md",
+     "Sigmoid gate on the shared expert's output (Qwen1.5/2-MoE, Qwen3-Next)",
+     "out = Σ_k w_k · E_k(x) + sigmoid(W_g · x) · shared_expert(x)     (W_g: Linear H → 1, no "
+     "bias)\n"
+     "one scalar per token scales the shared expert; the routed experts, router and shared "
+     "expert are the layer's MoELayer (or MLP) entries.",
+     "- transformers: `src/transformers/models/qwen2_moe/modeling_qwen2_moe.py` "
+     "(`Qwen2MoeSparseMoeBlock.shared_expert_gate`), `models/qwen3_next/modeling_qwen3_next.py` "
+     "(`Qwen3NextSparseMoeBlock`)\n"
+     "- vLLM: `vllm/model_executor/models/qwen2_moe.py` (`Qwen2MoeMLP(expert_gate=...)`), "
+     "`qwen3_next.py`\n"
+     "- SGLang: `python/sglang/srt/models/qwen2_moe.py`, `qwen3_next.py`\n",
+     "- TP: W_g (1 × H) is replicated; the gate is a per-token scalar, so it can scale the "
+     "shared expert's partial (pre-all-reduce) output: vLLM applies it before the one "
+     "all-reduce that also sums the routed experts (shared expert built with "
+     "`reduce_results=False`).\n"
+     "- EP: the shared expert and its gate run on every rank, beside the routed experts' "
+     "all-to-all.\n"
+     "- PP: with its MoE layer.\n"
+     "- CP / SP: per token.",
+     shared_gate_formula, shared_gate_flops, no_state_memory, replicated_share},
+    {"CustomAttentionLayer", "custom_attention.md",
+     "Softmax attention whose tensors no catalog class sizes exactly",
+     "q = W_q·x ; k = W_k·x ; v = W_v·x ; o = W_o · softmax(q·kᵀ / sqrt(d) + mask) · v\n"
+     "A module of a kind the estimator has, but its tensors fit none of the catalog's attention "
+     "classes exactly: odd shapes (widths other than n·d or n_kv·d, heads the shapes do not "
+     "resolve), fused or packed projections whose split the shapes do not resolve, or extra "
+     "tensors inside the module. The tensors table of each model below shows what was found.\n"
+     "Catalog formulas, for comparison: AttentionLayer 4·H²; GroupedQueryAttentionLayer "
+     "H·n·d + 2·H·n_kv·d + H²; SlidingWindowAttentionLayer 2·H·n·d + 2·H·n_kv·d (+ n·d + "
+     "2·n_kv·d + H with has_bias).",
+     "- transformers: the model's `modeling_<type>.py` attention class; "
+     "`src/transformers/models/llama/modeling_llama.py` (`LlamaAttention`) for the usual form\n"
+     "- vLLM: `vllm/model_executor/layers/linear.py` (`QKVParallelLinear`, "
+     "`RowParallelLinear`), `vllm/attention/layer.py` (`Attention`)\n"
+     "- SGLang: `python/sglang/srt/layers/linear.py`, `python/sglang/srt/layers/"
+     "radix_attention.py`\n",
+     "- TP: split heads (q/k/v column-parallel, o row-parallel; a fused or packed projection "
+     "must be split by head before sharding); one all-reduce of B·T·H.\n"
+     "- PP: whole layers per stage.\n"
+     "- CP: ring or all-gather of K/V across sequence shards.\n"
+     "- SP: norms and residual on T-shards around the TP collectives.\n"
+     "- EP: not applicable.",
+     custom_attention_formula, attention_flops, attention_memory},
+    {"CustomMLPLayer", "custom_mlp.md",
+     "Feed-forward block whose tensors no catalog class sizes exactly",
+     "h = act(W_up·x)   (gated: act(W_gate·x) ⊙ W_up·x) ; y = W_down·h\n"
+     "A module of a kind the estimator has, but its tensors fit neither MLPLayer "
+     "(num_projections·H·I) nor GatedMLPLayer (3·H·I): odd shapes (projections that disagree "
+     "on I, widths other than H), fused gate/up projections the shapes do not resolve, or a "
+     "shared expert of a width the MoE entry cannot hold. The tensors table of each model "
+     "below shows what was found.",
+     "- transformers: the model's `modeling_<type>.py` MLP class; "
+     "`src/transformers/models/llama/modeling_llama.py` (`LlamaMLP`) for the gated form\n"
+     "- vLLM: `vllm/model_executor/layers/linear.py` (`MergedColumnParallelLinear`, "
+     "`RowParallelLinear`), `vllm/model_executor/layers/activation.py` (`SiluAndMul`)\n"
+     "- SGLang: `python/sglang/srt/layers/linear.py`, `python/sglang/srt/layers/activation.py`\n",
+     "- TP: up/gate column-parallel (split I), down row-parallel; one all-reduce of B·T·H.\n"
+     "- EP: not applicable, except for a shared expert, which runs on every rank beside the "
+     "routed experts.\n"
+     "- PP: with its layer.\n"
+     "- CP / SP: per token, no cross-token communication.",
+     custom_mlp_formula, generic_flops, no_state_memory},
+    {"CustomMoELayer", "custom_moe.md",
+     "Mixture-of-experts block whose tensors no catalog class sizes exactly",
+     "s = score(W_g·x) ; top_k experts per token ; y = Σ_k w_k · E_k(x) (+ shared experts)\n"
+     "A module of a kind the estimator has, but its tensors fit MoELayer's formula "
+     "H·E (+ E) + (E + n_shared)·(p·H·I (+ biases)) neither with nor without has_bias: "
+     "experts of different widths, a shared expert that is neither a multiple of the routed "
+     "ones nor an MLP the catalog sizes, packed or fused expert tensors the shapes do not "
+     "resolve, or extra tensors in the block. The tensors table of each model below shows what "
+     "was found.",
+     "- transformers: `src/transformers/models/mixtral/modeling_mixtral.py` "
+     "(`MixtralSparseMoeBlock`), `models/qwen2_moe/modeling_qwen2_moe.py`, "
+     "`models/deepseek_v3/modeling_deepseek_v3.py`, and the model's own `modeling_<type>.py`\n"
+     "- vLLM: `vllm/model_executor/layers/fused_moe/` (`FusedMoE`)\n"
+     "- SGLang: `python/sglang/srt/layers/moe/` (`topk.py`, `fused_moe_triton/`)\n",
+     "- EP: experts over ranks; all-to-all dispatch (top_k·H per token) and combine.\n"
+     "- TP: experts split by intermediate channels with one all-reduce of B·T·H; the router "
+     "replicated.\n"
+     "- PP: with its layer.\n"
+     "- CP / SP: per token, no cross-token communication.",
+     custom_moe_formula, custom_moe_flops, custom_moe_memory},
+    {"CustomNormLayer", "custom_norm.md",
+     "Normalisation whose tensors no catalog class sizes exactly",
+     "RMSNorm: y = x / sqrt(mean(x²) + eps) ⊙ w ; LayerNorm: y = (x − mean(x)) / sqrt(var(x) + "
+     "eps) ⊙ w + b\n"
+     "A module of a kind the estimator has, but its tensors fit NormLayer ((has_bias ? 2 : "
+     "1)·H) in neither form: a width other than the one read for it, extra tensors (a per-head "
+     "or grouped norm), or weights the shapes do not resolve. The tensors table of each model "
+     "below shows what was found.",
+     "- transformers: `src/transformers/models/llama/modeling_llama.py` (`LlamaRMSNorm`) and the "
+     "model's own `modeling_<type>.py`; PyTorch `torch.nn.LayerNorm`, `torch.nn.RMSNorm`\n"
+     "- vLLM: `vllm/model_executor/layers/layernorm.py` (`RMSNorm`)\n"
+     "- SGLang: `python/sglang/srt/layers/layernorm.py`\n",
+     "- TP: weights replicated on every rank.\n"
+     "- SP: activations sharded on T between the reduce-scatter and the all-gather of the TP "
+     "layers around it; weights replicated.\n"
+     "- PP: with its layer.\n"
+     "- CP: per token.\n"
+     "- EP: not applicable.",
+     custom_norm_formula, norm_flops, no_state_memory, replicated_share, false},
+    {"CustomEmbeddingLayer", "custom_embedding.md",
+     "Token embedding whose tensors no catalog class sizes exactly",
+     "h_0 = E[token_id]      (one H-wide row per token)\n"
+     "A module of a kind the estimator has, but its tensors fit EmbeddingLayer (V·H) in "
+     "neither reading: extra tensors (position or token-type tables, an embedding norm or "
+     "projection), a row width other than H, or packed weights the shapes do not resolve. The "
+     "tensors table of each model below shows what was found.",
+     "- transformers: `src/transformers/models/bert/modeling_bert.py` (`BertEmbeddings`: word, "
+     "position and token-type tables) and the model's own `modeling_<type>.py`; PyTorch "
+     "`torch.nn.Embedding`\n"
+     "- vLLM: `vllm/model_executor/layers/vocab_parallel_embedding.py` "
+     "(`VocabParallelEmbedding`)\n"
+     "- SGLang: `python/sglang/srt/layers/vocab_parallel_embedding.py`\n",
+     "- TP: vocab-parallel: V/TP rows per rank, ids outside the rank's range give zeros; one "
+     "all-reduce of B·T·H.\n"
+     "- PP: the first stage (and the last too when lm_head is tied to it).\n"
+     "- CP / SP: lookups per token, on each rank's own tokens.\n"
+     "- EP: not applicable.",
+     custom_embedding_formula, embedding_flops, no_state_memory, sharded_share, false},
     {"Buffer", "buffer.md", "Stored non-parameter buffers (attention masks, rotary tables)",
      "Not a layer: a constant stored in the checkpoint (GPT-2 `attn.bias` causal mask, old "
      "`rotary_emb.inv_freq`). The Hub's parameter count includes it, so the config keeps it "
@@ -527,8 +1113,9 @@ const GapTemplate k_templates[] = {
      "- Replicated on every rank (or not materialised at all); no collectives.", generic_formula,
      generic_flops, buffer_memory},
     {"UnknownLayer", "unknown.md", "Tensors no mapping rule knows",
-     "Unknown: the tensors below matched no rule of the layer mapper; add a rule to "
-     "`src/core/layer_map.cpp` and a template here.",
+     "Unknown: the tensors below matched no rule of the layer mapper; add a rule to it "
+     "(`src/analysis/layer_place.cpp` places tensors in units, `layer_read.cpp` reads them) "
+     "and a template here.",
      "- transformers: the model's `modeling_<type>.py`\n",
      "- Unknown until the layer is "
      "identified.",
@@ -691,8 +1278,8 @@ uint64_t tp_degree(const ordered_json& s) {
       return tp;
     }
   }
-  const uint64_t wide =
-      std::max({spec(s, "d_inner"), spec(s, "vocab_size"), spec(s, "intermediate_size")});
+  const uint64_t wide = std::max(
+      {spec(s, "d_inner"), spec(s, "vocab_size"), spec(s, "intermediate_size"), spec(s, "q_dim")});
   return wide && wide % 8 == 0 ? 8 : 1;
 }
 
@@ -708,11 +1295,18 @@ std::string entry_section(const Model& model, const ParamCount& params, const La
   std::sort(layers.begin(), layers.end());
   uint64_t matmul = 0;
   const std::string table = tensors_table(model, params, rep, matmul);
+  if (!t.products) {
+    matmul = 0;  // 2-D bias or lookup tables (gpt-oss expert biases, T5's bucket table)
+  }
   ordered_json specs = e.specs;
   const Numbers n{specs,  e.parameter_count,     e.count,
                   matmul, dtype_bytes_of(model), tp_degree(specs)};
+  // Zero when the specs carry no hidden size (sinks, a router bias, a buffer).
   const uint64_t h = spec(specs, "hidden_size");
   const uint64_t total = e.parameter_count * e.count;
+  const RankShare share = t.share(n);
+  const bool even_split = share.params * n.tp == e.parameter_count;
+  const std::string all_reduce = bytes_text(k_example_context * h * n.bytes);
   std::string out;
   out +=
       fmt::format("#### Entry `{}` ({} × {} params)\n\n", e.name, e.count, num(e.parameter_count));
@@ -732,39 +1326,68 @@ std::string entry_section(const Model& model, const ParamCount& params, const La
       num(params.total));
   out += "#### FLOPs\n\n";
   out += fmt::format("- Per token: {}.\n", t.flops(n));
-  out += fmt::format(
-      "- Prefill of {} tokens, all {} units: ≈ 2·{}·{}·{} = {} FLOPs in the "
-      "matrix products.\n\n",
-      num(k_example_context), e.count, num(matmul), num(k_example_context), e.count,
-      num(2 * matmul * k_example_context * e.count));
+  if (t.products) {
+    out += fmt::format(
+        "- Prefill of {} tokens, all {} units: ≈ 2·{}·{}·{} = {} FLOPs in the "
+        "matrix products.\n\n",
+        num(k_example_context), e.count, num(matmul), num(k_example_context), e.count,
+        num(2 * matmul * k_example_context * e.count));
+  } else {
+    out += fmt::format(
+        "- Prefill of {} tokens, all {} units: no matrix products; the per-token work above "
+        "for each token.\n\n",
+        num(k_example_context), e.count);
+  }
   out += "#### KV / state memory\n\n";
   out += fmt::format("- {}.\n- Weights: {} per unit at {} B per parameter.\n\n", t.memory(n),
                      bytes_text(e.parameter_count * n.bytes), n.bytes);
   out += "#### Parallel split\n\n";
-  out += fmt::format(
-      "- TP = {}: {} params per rank per unit ({} / {}); activations all-reduced after the "
-      "row-parallel output: B·T·H·bytes = 1·{}·{}·{} = {} per unit at T = {}, batch 1.\n",
-      n.tp, num(e.parameter_count / n.tp), num(e.parameter_count), n.tp, num(k_example_context), h,
-      n.bytes, bytes_text(k_example_context * h * n.bytes), num(k_example_context));
-  out += fmt::format(
-      "- PP: the {} units spread with their layers; each stage boundary sends B·T·H·bytes = "
-      "{}.\n\n",
-      e.count, bytes_text(k_example_context * h * n.bytes));
+  out += fmt::format("- TP = {}: {} params per rank per unit ({}); ", n.tp, num(share.params),
+                     share.how);
+  if (h != 0) {
+    out += fmt::format(
+        "activations all-reduced after the row-parallel output: B·T·H·bytes = 1·{}·{}·{} = {} "
+        "per unit at T = {}, batch 1.\n",
+        num(k_example_context), h, n.bytes, all_reduce, num(k_example_context));
+    out += fmt::format(
+        "- PP: the {} units spread with their layers; each stage boundary sends B·T·H·bytes = "
+        "{}.\n\n",
+        e.count, all_reduce);
+  } else {
+    out += "no activation volume of its own to show (its specs give no hidden size).\n";
+    out += fmt::format(
+        "- PP: the {} units spread with their layers; what crosses a stage boundary is the "
+        "activations of the modules they sit in.\n\n",
+        e.count);
+  }
   out += "#### Test-suite specification\n\n";
   out += fmt::format("1. Construct with `{}`; parameter count == {}.\n", specs.dump(),
                      num(e.parameter_count));
-  out += fmt::format("2. Forward shape: input [B=2, T=16, H={}] → output [2, 16, {}].\n", h, h);
-  out += fmt::format(
-      "3. FLOPs per token == {} (matrix products) and the formula above at "
-      "L = {}.\n",
-      num(2 * matmul), num(k_example_context));
+  if (h != 0) {
+    out += fmt::format("2. Forward shape: input [B=2, T=16, H={}] → output [2, 16, {}].\n", h, h);
+  } else {
+    out +=
+        "2. Forward shape: the specs give no hidden size; the module it sits in keeps its "
+        "[B=2, T=16, H] → [2, 16, H] shapes.\n";
+  }
+  if (t.products) {
+    out += fmt::format(
+        "3. FLOPs per token == {} (matrix products) and the formula above at "
+        "L = {}.\n",
+        num(2 * matmul), num(k_example_context));
+  } else {
+    out += fmt::format("3. FLOPs per token: the figure above (no matrix products) at L = {}.\n",
+                       num(k_example_context));
+  }
   out += fmt::format("4. Memory: the KV / state figure above for batch 1 at L = {}.\n",
                      num(k_example_context));
   out += fmt::format(
-      "5. Parallel split at TP = {}: per-rank params == {}, the sum over ranks == {}, "
-      "all-reduce volume == {} at T = {}.\n",
-      n.tp, num(e.parameter_count / n.tp), num(e.parameter_count),
-      bytes_text(k_example_context * h * n.bytes), num(k_example_context));
+      "5. Parallel split at TP = {}: per-rank params == {}{}{}.\n", n.tp, num(share.params),
+      even_split ? fmt::format(", the sum over ranks == {}", num(e.parameter_count))
+                 : fmt::format(" ({})", share.how),
+      h != 0
+          ? fmt::format(", all-reduce volume == {} at T = {}", all_reduce, num(k_example_context))
+          : std::string());
   out += fmt::format("6. Model total: {} units × {} == {}.\n\n", e.count, num(e.parameter_count),
                      num(total));
   return out;

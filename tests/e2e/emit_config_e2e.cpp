@@ -1,5 +1,6 @@
 // `mbuild emit-config` run as a user would: files written, their contents, gap reports kept
 // across runs, catalog files and exit codes.
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,18 +51,22 @@ TEST_CASE("emit-config on Llama-3.3-70B writes a loadable config with the exact 
   CHECK(doc["model_id"] == "meta-llama_Llama-3.3-70B-Instruct");
   CHECK(doc["hf_model_id"] == "meta-llama/Llama-3.3-70B-Instruct");
   CHECK(doc["total_params"] == 70553706496ULL);  // the published count
+  CHECK(doc["schema_version"] == 2);
+  // The estimator loads layer_types as it is: only its classes there; the rest (the untied
+  // lm_head) in unsupported_layer_types, each with its gap report. Σ over both == the total.
   uint64_t sum = 0;
   for (const json& t : doc["layer_types"]) {
     sum += t["count"].get<uint64_t>() * t["specs"]["parameter_count"].get<uint64_t>();
-    const std::string cls = t["class"];
-    if (k_builtin_classes.count(cls)) {
-      CHECK(t["supported"] == true);
-    } else {
-      CHECK(t["supported"] == false);
-      const std::string report = t["gap_report"];
-      INFO(report);
-      CHECK(std::filesystem::is_regular_file(dir.path() / report));
-    }
+    CHECK(k_builtin_classes.count(t["class"].get<std::string>()) == 1);
+    CHECK(t["supported"] == true);
+  }
+  REQUIRE(doc["unsupported_layer_types"].size() == 1);
+  for (const json& t : doc["unsupported_layer_types"]) {
+    sum += t["count"].get<uint64_t>() * t["specs"]["parameter_count"].get<uint64_t>();
+    CHECK(t["supported"] == false);
+    const std::string report = t["gap_report"];
+    INFO(report);
+    CHECK(std::filesystem::is_regular_file(dir.path() / report));
   }
   CHECK(sum == 70553706496ULL);
   // validate's checks all pass on the replica; the notes summarise them.
@@ -147,7 +152,9 @@ TEST_CASE("emit-config writes the same bytes on every run and for any --jobs", "
       CHECK(read_file(a / sub / n) == read_file(b / sub / n));
     }
   }
-  CHECK(list_dir(a / "gaps") == std::vector<std::string>{"buffer.md", "lm_head.md", "mla.md"});
+  // GPT-2's MLP biases are outside MLPLayer: mlp_bias.md.
+  CHECK(list_dir(a / "gaps") ==
+        std::vector<std::string>{"buffer.md", "lm_head.md", "mla.md", "mlp_bias.md"});
 }
 
 TEST_CASE("a gap report lists every model that ran into its class, whatever the run order",
@@ -192,6 +199,37 @@ TEST_CASE("emit-config exit codes: bad catalog 3, missing catalog or source 4", 
   CHECK(emit(dir, {model, "--catalog", (dir / "none.json").string()}).exit_code == 4);
   CHECK(emit(dir, {(dir / "no-such-folder").string()}).exit_code == 4);
   CHECK_FALSE(std::filesystem::exists(dir / "model_configs"));
+}
+
+
+TEST_CASE("every corpus model's emitted config passes lint-config, the inline layout does not",
+          "[emit]") {
+  // The acceptance of the estimator-ready schema: loadable as it is (only catalog classes in
+  // layer_types), every entry exact under its class's formula, the invariant over both lists.
+  TempDir dir;
+  std::vector<std::string> models;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus_dir())) {
+    if (std::filesystem::is_regular_file(entry.path() / "config.json")) {
+      models.push_back(entry.path().string());
+    }
+  }
+  std::sort(models.begin(), models.end());
+  REQUIRE(models.size() == 21);
+  const ProcessResult run = emit(dir, models);
+  INFO("stderr: " << run.err);
+  REQUIRE(run.exit_code == 0);
+  const ProcessResult lint = run_mbuild({"lint-config", (dir / "model_configs").string()});
+  INFO("lint: " << lint.out << lint.err);
+  CHECK(lint.exit_code == 0);
+  CHECK(lint.out.find("21 files linted: 0 with errors; 0 errors") != std::string::npos);
+
+  TempDir inline_dir;
+  std::vector<std::string> one{corpus_model(k_llama70b).string(), "--layout", "inline"};
+  REQUIRE(emit(inline_dir, one).exit_code == 0);
+  const ProcessResult inline_lint =
+      run_mbuild({"lint-config", (inline_dir / "model_configs").string()});
+  CHECK(inline_lint.exit_code == 1);
+  CHECK(inline_lint.out.find("lm_head") != std::string::npos);
 }
 
 }  // namespace mbuild::e2e

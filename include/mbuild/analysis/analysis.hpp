@@ -13,6 +13,7 @@
 #include "mbuild/analysis/layer_map.hpp"
 #include "mbuild/analysis/memory.hpp"
 #include "mbuild/analysis/param_count.hpp"
+#include "mbuild/arch/catalog.hpp"
 #include "mbuild/model/model.hpp"
 #include "mbuild/util/finding.hpp"
 
@@ -21,8 +22,9 @@ namespace mbuild {
 struct AnalysisOptions {
   uint64_t context = 0;  // for the KV cache; 0: max_position_embeddings
   uint64_t batch = 1;
-  bool explain = false;     // the architecture explanation (validate, emit-config)
-  bool map_layers = false;  // the tensor -> layer-entry map (emit-config)
+  bool explain = false;              // the architecture explanation (validate, emit-config)
+  bool map_layers = false;           // the tensor -> layer-entry map (emit-config)
+  const Catalog* catalog = nullptr;  // the classes the map cuts for; nullptr: built-in
 };
 
 // The header count against the count config.json implies.

@@ -19,13 +19,14 @@
 #include <nlohmann/json.hpp>
 
 #include "mbuild/analysis/param_count.hpp"
+#include "mbuild/arch/catalog.hpp"
 #include "mbuild/model/model.hpp"
 #include "mbuild/model/tensor_name.hpp"
-#include "mbuild/util/finding.hpp"
 
 namespace mbuild {
 
-// The classes the mapper emits: the estimator's catalog and those beyond it.
+// The classes the mapper emits: the estimator's catalog, and those it lacks (each with a gap
+// report). The first eight are the catalog's; a part of one of them is exact under its formula.
 namespace layer_class {
 inline constexpr std::string_view embedding = "EmbeddingLayer";
 inline constexpr std::string_view attention = "AttentionLayer";
@@ -35,19 +36,33 @@ inline constexpr std::string_view mlp = "MLPLayer";
 inline constexpr std::string_view gated_mlp = "GatedMLPLayer";
 inline constexpr std::string_view moe = "MoELayer";
 inline constexpr std::string_view norm = "NormLayer";
+// Modules no catalog class has.
 inline constexpr std::string_view mla = "MultiHeadLatentAttentionLayer";
 inline constexpr std::string_view gated_deltanet = "GatedDeltaNetLayer";
 inline constexpr std::string_view mamba = "MambaMixerLayer";
 inline constexpr std::string_view rwkv_time_mix = "RWKVTimeMixLayer";
 inline constexpr std::string_view rwkv_channel_mix = "RWKVChannelMixLayer";
-inline constexpr std::string_view attention_sinks = "AttentionWithSinksLayer";
+inline constexpr std::string_view gated_attention = "GatedAttentionLayer";
 inline constexpr std::string_view cross_attention = "CrossAttentionLayer";
 inline constexpr std::string_view output_head = "OutputHeadLayer";
 inline constexpr std::string_view mtp = "MultiTokenPredictionLayer";
 inline constexpr std::string_view vision = "VisionTowerLayer";
-inline constexpr std::string_view router = "MoERouterLayer";
 inline constexpr std::string_view buffer = "Buffer";
 inline constexpr std::string_view unknown = "UnknownLayer";
+// What a catalog class leaves of a module it otherwise covers exactly.
+inline constexpr std::string_view attention_bias = "AttentionBiasLayer";
+inline constexpr std::string_view attention_sinks = "AttentionSinksLayer";
+inline constexpr std::string_view relative_position_bias = "RelativePositionBiasLayer";
+inline constexpr std::string_view mlp_bias = "MLPBiasLayer";
+inline constexpr std::string_view router_bias = "MoERouterBiasLayer";
+inline constexpr std::string_view expert_bias = "ExpertBiasLayer";
+inline constexpr std::string_view shared_expert_gate = "SharedExpertGateLayer";
+// A module of a catalog kind whose tensors no catalog class sizes exactly.
+inline constexpr std::string_view custom_attention = "CustomAttentionLayer";
+inline constexpr std::string_view custom_mlp = "CustomMLPLayer";
+inline constexpr std::string_view custom_moe = "CustomMoELayer";
+inline constexpr std::string_view custom_norm = "CustomNormLayer";
+inline constexpr std::string_view custom_embedding = "CustomEmbeddingLayer";
 }  // namespace layer_class
 
 // ---------------------------------------------------------------------------------------
@@ -142,14 +157,8 @@ struct MoeShape {
   uint64_t num_projections = 0;
   bool has_bias = false;                                    // the routed experts'
   std::optional<uint64_t> shared_expert_intermediate_size;  // when not a multiple of the experts'
-  // The router, when the catalog's MoELayer cannot express it (sigmoid scoring, a correction
-  // bias, group-limited top-k): its tensors become a part of their own.
-  bool router_differs = false;
-  std::string scoring_func = "softmax";
+  std::string scoring_func = "softmax";  // config.json's, for the router's description
   std::string topk_method = "greedy";
-  uint64_t n_group = 1;
-  uint64_t topk_group = 1;
-  bool has_correction_bias = false;
 };
 
 struct VisionShape {
@@ -199,6 +208,19 @@ struct LayerPart {
   std::string module;            // the unit's module ("#router" added for a router part)
 };
 
+// What the shapes of a unit say about one config.json field, for validation to compare
+// (report/layer_checks). `expected` is set when the value to compare with is not a config
+// field's (a sum of others, a product); `field` then labels it. A reading with `text` set is a
+// finding of its own (a tensor no rule knows), kept in order with the others.
+struct ShapeReading {
+  std::string where;  // "layer 12 attention", "encoder layer 3 mlp", "norm"
+  std::string text;
+  std::string what;
+  std::optional<uint64_t> shapes;
+  std::string field;
+  std::optional<uint64_t> expected;
+};
+
 // Identical parts grouped: one `layer_types` entry of the emitted config.
 struct LayerEntry {
   std::string name;
@@ -213,14 +235,21 @@ struct LayerMap {
   std::vector<LayerUnit> units;
   std::vector<size_t> unit_of_tensor;  // parallel to Model::tensors
   std::vector<LayerPart> parts;
-  std::vector<LayerEntry> entries;       // stable order: embeddings, layers by index, heads
-  uint64_t total = 0;                    // Σ count × parameter_count (== ParamCount::total)
-  std::vector<std::string> layer_kinds;  // per decoder layer, as the tensors show them
-  std::vector<Finding> findings;         // shapes that disagree with config.json, and the like
+  std::vector<LayerEntry> entries;  // stable order: embeddings, layers by index, heads
+  uint64_t total = 0;               // Σ count × parameter_count (== ParamCount::total)
+  // Per decoder layer (config.json's num_hidden_layers), what the tensors show: the mixer
+  // ("full_attention", "sliding_attention", "linear_attention", "mamba", "rwkv") and the
+  // feed-forward ("dense", "moe"); "" where the tensors show none.
+  std::vector<std::string> layer_kinds;
+  std::vector<std::string> layer_ffn_kinds;
+  std::vector<ShapeReading> readings;  // what the shapes say, in unit order
 };
 
-// Places every tensor of `model` (classified by count_params into `params`) and groups the
-// parts. Never fails: tensors no rule knows land in "UnknownLayer" units, with a finding.
-LayerMap map_layers(const Model& model, const ParamCount& params);
+// Places every tensor of `model` (classified by count_params into `params`), cuts the units
+// into parts `catalog`'s classes size exactly (and the rest), and groups the parts. Never
+// fails: tensors no rule knows land in "UnknownLayer" units, with a reading that says so.
+// Comparing what the shapes say with config.json is validation's (report/layer_checks.hpp).
+LayerMap map_layers(const Model& model, const ParamCount& params,
+                    const Catalog& catalog = builtin_catalog());
 
 }  // namespace mbuild

@@ -16,7 +16,7 @@
 namespace mbuild {
 
 // The newest schema_version this build knows; older ones (and none: hand-written) load.
-inline constexpr uint64_t k_contract_schema_version = 1;
+inline constexpr uint64_t k_contract_schema_version = 2;
 inline constexpr uint64_t k_max_contract_bytes = 16'000'000;
 
 struct ContractLayerType {
@@ -34,12 +34,13 @@ struct Contract {
   uint64_t schema_version = 0;  // 0: none stated (hand-written)
   std::string model_id, hf_model_id, revision, name, model_type;
   uint64_t hidden_size = 0, num_layers = 0, vocab_size = 0, total_params = 0;
-  std::vector<ContractLayerType> layer_types;
+  std::vector<ContractLayerType> layer_types;  // both lists of schema 2, in file order
   std::optional<bool> validated;
   nlohmann::ordered_json raw;  // the whole file: unknown fields are kept
 
-  // An architecture field as the contract states it: the top level first, then the specs of
-  // the first text-model layer type that names it ("num_heads" also reads "num_query_heads").
+  // An architecture field as the contract states it: the top level first, then its `config`
+  // object (schema 2), then the specs of the first text-model layer type that names it
+  // ("num_heads" also reads "num_query_heads").
   std::optional<nlohmann::ordered_json> field(std::string_view name) const;
 };
 

@@ -17,7 +17,12 @@
 
 namespace mbuild {
 
-inline constexpr int k_emitted_config_schema_version = 1;
+inline constexpr int k_emitted_config_schema_version = 2;
+
+// `estimator`: `layer_types` holds only the catalog's classes (what the estimator loads as it
+// is), the rest is in `unsupported_layer_types`. `inline_list`: one `layer_types` list with
+// `"supported": false` entries among the others (schema 1's form).
+enum class ConfigLayout { estimator, inline_list };
 
 // The file stem and "model_id": the Hub id with '/' -> '_'. A local folder named like the
 // corpus ("org__name") stands for the Hub id "org/name" and gives "org_name"; any other folder
@@ -33,6 +38,8 @@ struct ValidationOutcome {
   std::string notes;
   std::vector<std::string> sources;
   ValidationReport report;  // the whole report, for <model_id>.validation.md
+  // The layer map's shapes against config.json (report/layer_checks): "findings".
+  std::vector<Finding> layer_findings;
 };
 
 // The validated fields: the validate command's checks with `options` (expected values, a
@@ -44,13 +51,13 @@ ValidationOutcome validation_for_emit(const Model& model, const Analysis& analys
 // The validation report's file name beside the config: "<model_id>.validation.md".
 std::string validation_report_file_name(std::string_view model_id);
 
-// The config document, from an analysis that holds the layer map. `gaps_prefix` is put before each
-// gap report file name
-// ("gaps" -> "gaps/mla.md").
+// The config document, from an analysis that holds the layer map (cut with the same catalog).
+// `gaps_prefix` is put before each gap report file name ("gaps" -> "gaps/mla.md").
 nlohmann::ordered_json build_emitted_config(const Model& model, const Analysis& analysis,
                                             const Catalog& catalog,
                                             const ValidationOutcome& validation,
-                                            std::string_view gaps_prefix);
+                                            std::string_view gaps_prefix,
+                                            ConfigLayout layout = ConfigLayout::estimator);
 
 // The bytes written: two-space indent, trailing newline.
 std::string render_emitted_config(const nlohmann::ordered_json& config);

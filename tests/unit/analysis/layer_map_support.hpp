@@ -10,6 +10,7 @@
 
 #include "mbuild/analysis/layer_map.hpp"
 #include "mbuild/analysis/param_count.hpp"
+#include "mbuild/arch/catalog.hpp"
 #include "mbuild/model/model.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
@@ -22,11 +23,26 @@ struct Mapped {
   LayerMap map;
 };
 
+// Every entry of a catalog class is exact under the class's own formula: what the estimator
+// computes from the specs is what the tensors hold. Checked on every model a test maps.
+inline void check_exact(const LayerMap& map) {
+  for (const LayerEntry& e : map.entries) {
+    if (const CatalogClass* cls = builtin_catalog().find(e.layer_class)) {
+      INFO(e.name << " " << e.layer_class << " " << e.specs.dump());
+      CHECK(check_arguments(*cls, e.specs).empty());
+      const auto formula = evaluate_param_count(*cls, e.specs);
+      REQUIRE(formula);
+      CHECK(static_cast<uint64_t>(*formula) == e.parameter_count);
+    }
+  }
+}
+
 inline Mapped mapped(Model model) {
   Mapped m;
   m.model = std::move(model);
   m.params = count_params(m.model);
   m.map = map_layers(m.model, m.params);
+  check_exact(m.map);
   return m;
 }
 

@@ -1,6 +1,7 @@
 // The layer mapper on the corpus and on small hand-written headers. Expected numbers come from
 // truth.json (published counts) or are worked out by hand in comments.
 #include "mbuild/analysis/layer_map.hpp"
+#include "mbuild/report/layer_checks.hpp"
 
 #include <set>
 #include <string>
@@ -86,7 +87,7 @@ TEST_CASE("Llama-3.3-70B maps to embedding, GQA attention, gated MLP, 161 norms 
   const LayerEntry& head = entry_named(m.map, "lm_head");
   CHECK(head.layer_class == "OutputHeadLayer");
   CHECK(head.parameter_count == 128256ULL * 8192);
-  CHECK(m.map.findings.empty());
+  CHECK(layer_findings(m.map, &*m.model.config).empty());
 }
 
 TEST_CASE(
@@ -116,7 +117,7 @@ TEST_CASE(
   CHECK(moe.specs["num_projections"] == 3);
   // 64 experts · 3 · 1408 · 2048 + shared 3 · 2816 · 2048 + gate 64 · 2048
   CHECK(moe.parameter_count == 64ULL * 3 * 1408 * 2048 + 3ULL * 2816 * 2048 + 64ULL * 2048);
-  CHECK(m.map.findings.empty());
+  CHECK(layer_findings(m.map, &*m.model.config).empty());
 }
 
 TEST_CASE(
@@ -134,15 +135,28 @@ TEST_CASE(
   // qkvz 12288·2048 + ba 64·2048 + conv 8192·4 + A_log 32 + dt_bias 32 + norm 128 + out 2048·4096
   CHECK(gdn.parameter_count ==
         12288ULL * 2048 + 64ULL * 2048 + 8192ULL * 4 + 32 + 32 + 128 + 2048ULL * 4096);
+  // The query carries a per-head output gate: no estimator class has it.
   const LayerEntry& attn = entry_named(m.map, "attention");
-  CHECK(attn.layer_class == "GroupedQueryAttentionLayer");
+  CHECK(attn.layer_class == "GatedAttentionLayer");
   CHECK(attn.count == 12);
   CHECK(attn.specs["num_heads"] == 16);  // q_proj 8192 rows = 16 heads · 256 · 2 (gated q)
   CHECK(attn.specs["num_kv_heads"] == 2);
+  // q 8192·2048 + k, v 2·512·2048 + o 2048·4096 (q/k norms are entries of their own)
+  CHECK(attn.parameter_count == 8192ULL * 2048 + 2 * 512ULL * 2048 + 2048ULL * 4096);
+  // The shared expert is as wide as a routed one (512): the MoE class's one shared expert.
+  // Its sigmoid gate (Linear 2048 -> 1) is not the class's: an entry of its own.
   const LayerEntry& moe = entry_named(m.map, "moe");
+  CHECK(moe.layer_class == "MoELayer");
   CHECK(moe.count == 48);
   CHECK(moe.specs["num_experts"] == 512);
   CHECK(moe.specs["num_shared_experts"] == 1);
+  CHECK(moe.specs["has_bias"] == false);
+  // router 2048·512 + (512 + 1) experts · 3 · 2048 · 512
+  CHECK(moe.parameter_count == 2048ULL * 512 + 513ULL * 3 * 2048 * 512);
+  const LayerEntry& gate = entry_named(m.map, "shared_expert_gate");
+  CHECK(gate.layer_class == "SharedExpertGateLayer");
+  CHECK(gate.count == 48);
+  CHECK(gate.parameter_count == 2048);
   const LayerEntry& mtp = entry_named(m.map, "mtp");
   CHECK(mtp.layer_class == "MultiTokenPredictionLayer");
   CHECK(mtp.count == 1);
@@ -155,11 +169,21 @@ TEST_CASE("GPT-2's attention-mask buffers are an entry of their own") {
   CHECK(buf.layer_class == "Buffer");
   CHECK(buf.count == 12);
   CHECK(buf.parameter_count == 1024ULL * 1024);
+  // c_attn 2304 = 3 · 768: 12 heads, MHA, biases on all four projections: the sliding class
+  // with no window and has_bias covers them exactly (2·h·nh·d + 2·h·nkv·d + nh·d + 2·nkv·d + h).
   const LayerEntry& attn = entry_named(m.map, "attention");
-  CHECK(attn.layer_class == "AttentionLayer");  // c_attn 2304 = 3 · 768: 12 heads, MHA
-  CHECK(attn.specs["num_heads"] == 12);
+  CHECK(attn.layer_class == "SlidingWindowAttentionLayer");
+  CHECK(attn.specs["num_query_heads"] == 12);
+  CHECK(attn.specs["sliding_window"].is_null());
+  CHECK(attn.specs["has_bias"] == true);
   CHECK(attn.parameter_count == 768ULL * 2304 + 2304 + 768 * 768 + 768);
-  CHECK(entry_named(m.map, "mlp").layer_class == "MLPLayer");
+  // MLPLayer has no biases: c_fc's 3072 and c_proj's 768 are an entry of their own.
+  const LayerEntry& mlp = entry_named(m.map, "mlp");
+  CHECK(mlp.layer_class == "MLPLayer");
+  CHECK(mlp.parameter_count == 2ULL * 768 * 3072);
+  const LayerEntry& bias = entry_named(m.map, "mlp_bias");
+  CHECK(bias.layer_class == "MLPBiasLayer");
+  CHECK(bias.parameter_count == 3072 + 768);
   CHECK(entry_named(m.map, "position_embedding").parameter_count == 1024ULL * 768);
 }
 
@@ -170,11 +194,16 @@ TEST_CASE(
   CHECK(cross.layer_class == "CrossAttentionLayer");
   CHECK(cross.count == 24);
   CHECK(cross.parameter_count == 4ULL * 1024 * 1024);
-  // Block 0 self-attention holds the relative bias table (32 buckets · 16 heads = 512).
-  const LayerEntry& first = entry_named(m.map, "encoder_attention");
-  CHECK(first.count == 1);
-  CHECK(first.parameter_count == 4ULL * 1024 * 1024 + 512);
-  CHECK(entry_named(m.map, "encoder_attention_2").count == 23);
+  // Block 0 self-attention holds the relative bias table (32 buckets · 16 heads = 512): an
+  // entry of its own, and every self-attention is then the same 4·h² module.
+  const LayerEntry& attn = entry_named(m.map, "encoder_attention");
+  CHECK(attn.layer_class == "AttentionLayer");
+  CHECK(attn.count == 24);
+  CHECK(attn.parameter_count == 4ULL * 1024 * 1024);
+  const LayerEntry& bias = entry_named(m.map, "encoder_relative_position_bias");
+  CHECK(bias.layer_class == "RelativePositionBiasLayer");
+  CHECK(bias.count == 1);
+  CHECK(bias.parameter_count == 512);
   CHECK(entry_named(m.map, "encoder_mlp").layer_class == "GatedMLPLayer");
 }
 
@@ -187,7 +216,7 @@ TEST_CASE("mamba-130m maps its mixer with specs read off the shapes") {
   CHECK(mixer.specs["d_state"] == 16);
   CHECK(mixer.specs["dt_rank"] == 48);  // dt_proj [1536, 48]
   CHECK(mixer.specs["d_conv"] == 4);
-  CHECK(m.map.findings.empty());
+  CHECK(layer_findings(m.map, &*m.model.config).empty());
 }
 
 TEST_CASE("Mixtral's numbered experts and AWQ-packed Mistral read the same dimensions") {
@@ -203,7 +232,7 @@ TEST_CASE("Mixtral's numbered experts and AWQ-packed Mistral read the same dimen
   CHECK(attn.specs["num_kv_heads"] == 8);
   CHECK(attn.specs["sliding_window"] == 4096);
   CHECK(entry_named(awq.map, "mlp").specs["intermediate_size"] == 14336);
-  CHECK(awq.map.findings.empty());
+  CHECK(layer_findings(awq.map, &*awq.model.config).empty());
 }
 
 TEST_CASE(
@@ -227,12 +256,15 @@ TEST_CASE("a k_proj narrower than config.json's kv heads is a finding, not a sil
                                {"model.layers.0.self_attn.k_proj.weight", "F32", {2, 8}},
                                {"model.layers.0.self_attn.v_proj.weight", "F32", {2, 8}},
                                {"model.layers.0.self_attn.o_proj.weight", "F32", {8, 8}}});
-  REQUIRE(m.map.findings.size() == 1);
-  CHECK(m.map.findings[0].text.find("num_kv_heads: the shapes say 1") != std::string::npos);
+  const std::vector<Finding> findings = layer_findings(m.map, &*m.model.config);
+  REQUIRE(findings.size() == 1);
+  CHECK(findings[0].where == "layer 0 attention");
+  CHECK(findings[0].text.find("num_kv_heads: the shapes say 1") != std::string::npos);
   CHECK(entry_named(m.map, "attention").specs["num_kv_heads"] == 1);
 }
 
-TEST_CASE("a sigmoid router with a correction bias is split from its MoE layer") {
+TEST_CASE(
+    "a sigmoid router's correction bias is split from its MoE layer, which keeps the router") {
   // DeepSeek-V3 style: 4 experts of intermediate 2, hidden 4, top-2, group-limited.
   const std::string config = R"({"model_type": "deepseek_v3", "hidden_size": 4,
     "num_hidden_layers": 1, "num_attention_heads": 2, "n_routed_experts": 4,
@@ -250,49 +282,80 @@ TEST_CASE("a sigmoid router with a correction bias is split from its MoE layer")
         {"model.layers.0.mlp.experts." + std::to_string(e) + ".down_proj.weight", "F32", {4, 2}});
   }
   Mapped m = model_of(config, t);
-  const LayerEntry& router = entry_named(m.map, "router");
-  CHECK(router.layer_class == "MoERouterLayer");
-  CHECK(router.parameter_count == 16 + 4);  // gate 4·4 + bias 4
-  CHECK(router.specs["scoring_func"] == "sigmoid");
-  CHECK(router.specs["has_correction_bias"] == true);
+  // MoELayer counts its router (h·E) inside: gate 4·4 + 4 experts · 3 projections · 2·4.
   const LayerEntry& moe = entry_named(m.map, "moe");
-  CHECK(moe.parameter_count == 4 * 3 * 8);  // 4 experts · 3 projections · 2·4
+  CHECK(moe.layer_class == "MoELayer");
+  CHECK(moe.parameter_count == 4 * 4 + 4 * 3 * 8);
   CHECK(moe.specs["intermediate_size"] == 2);
-  CHECK(m.map.total == 20 + 96);
+  CHECK(moe.specs["has_bias"] == false);
+  const LayerEntry& bias = entry_named(m.map, "router_bias");
+  CHECK(bias.layer_class == "MoERouterBiasLayer");
+  CHECK(bias.parameter_count == 4);  // e_score_correction_bias [4]
+  CHECK(bias.specs["scoring_func"] == "sigmoid");
+  CHECK(m.map.total == 16 + 96 + 4);
 }
 
 TEST_CASE(
-    "gpt-oss style layers: sliding attention with sinks is supported, full attention with sinks is "
-    "its own class") {
-  // hidden 4, 2 layers (sliding, full), 2 heads of dim 2, 1 kv head, 2 fused experts of 2.
-  const std::string config = R"({"model_type": "gpt_oss", "hidden_size": 4,
-    "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 2,
-    "num_local_experts": 2, "num_experts_per_tok": 1, "intermediate_size": 2,
-    "sliding_window": 8, "layer_types": ["sliding_attention", "full_attention"],
-    "vocab_size": 6})";
+    "gpt-oss layers: attention with four biases is the sliding class exactly, sinks and nothing "
+    "else are split off, the MoE with biases is exact") {
+  // gpt-oss-20b's per-layer shapes (config.json: hidden 2880, 64 heads of 64, 8 kv heads,
+  // 32 experts of 2880, biases on q/k/v/o, the router and the experts), two layers: sliding,
+  // then full.
+  const std::string config = R"({"model_type": "gpt_oss", "hidden_size": 2880,
+    "num_hidden_layers": 2, "num_attention_heads": 64, "num_key_value_heads": 8,
+    "head_dim": 64, "num_local_experts": 32, "num_experts_per_tok": 4,
+    "intermediate_size": 2880, "sliding_window": 128,
+    "layer_types": ["sliding_attention", "full_attention"], "vocab_size": 201088})";
   std::vector<test::TensorSpec> t;
   for (int l = 0; l < 2; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    t.push_back({p + "self_attn.q_proj.weight", "F32", {4, 4}});
-    t.push_back({p + "self_attn.q_proj.bias", "F32", {4}});
-    t.push_back({p + "self_attn.k_proj.weight", "F32", {2, 4}});
-    t.push_back({p + "self_attn.v_proj.weight", "F32", {2, 4}});
-    t.push_back({p + "self_attn.o_proj.weight", "F32", {4, 4}});
-    t.push_back({p + "self_attn.sinks", "F32", {2}});
-    t.push_back({p + "mlp.router.weight", "F32", {2, 4}});
-    t.push_back({p + "mlp.experts.gate_up_proj", "F32", {2, 4, 4}});
-    t.push_back({p + "mlp.experts.down_proj", "F32", {2, 2, 4}});
+    t.push_back({p + "self_attn.q_proj.weight", "BF16", {4096, 2880}});
+    t.push_back({p + "self_attn.q_proj.bias", "BF16", {4096}});
+    t.push_back({p + "self_attn.k_proj.weight", "BF16", {512, 2880}});
+    t.push_back({p + "self_attn.k_proj.bias", "BF16", {512}});
+    t.push_back({p + "self_attn.v_proj.weight", "BF16", {512, 2880}});
+    t.push_back({p + "self_attn.v_proj.bias", "BF16", {512}});
+    t.push_back({p + "self_attn.o_proj.weight", "BF16", {2880, 4096}});
+    t.push_back({p + "self_attn.o_proj.bias", "BF16", {2880}});
+    t.push_back({p + "self_attn.sinks", "BF16", {64}});
+    t.push_back({p + "mlp.router.weight", "BF16", {32, 2880}});
+    t.push_back({p + "mlp.router.bias", "BF16", {32}});
+    t.push_back({p + "mlp.experts.gate_up_proj", "BF16", {32, 2880, 5760}});
+    t.push_back({p + "mlp.experts.gate_up_proj_bias", "BF16", {32, 5760}});
+    t.push_back({p + "mlp.experts.down_proj", "BF16", {32, 2880, 2880}});
+    t.push_back({p + "mlp.experts.down_proj_bias", "BF16", {32, 2880}});
   }
   Mapped m = model_of(config, t);
+  // SlidingWindowAttentionLayer with has_bias: 2·h·nh·d + 2·h·nkv·d + nh·d + 2·nkv·d + h
+  //   = 2·2880·4096 + 2·2880·512 + 4096 + 1024 + 2880 = 23,592,960 + 2,949,120 + 8,000
+  const uint64_t attention = 26550080;
   const LayerEntry& sliding = entry_named(m.map, "attention_sliding");
   CHECK(sliding.layer_class == "SlidingWindowAttentionLayer");
-  CHECK(sliding.specs["num_sinks"] == 2);
+  CHECK(sliding.specs["sliding_window"] == 128);
+  CHECK(sliding.specs["num_sinks"] == 64);
   CHECK(sliding.specs["has_bias"] == true);
-  CHECK(entry_named(m.map, "attention").layer_class == "AttentionWithSinksLayer");
+  CHECK(sliding.parameter_count == attention);
+  // The full-attention layer: the same class with no window.
+  const LayerEntry& full = entry_named(m.map, "attention");
+  CHECK(full.layer_class == "SlidingWindowAttentionLayer");
+  CHECK(full.specs["sliding_window"].is_null());
+  CHECK(full.parameter_count == attention);
+  // The class takes num_sinks but counts nothing for them: 64 sink logits per layer apart.
+  const LayerEntry& sinks = entry_named(m.map, "attention_sinks");
+  CHECK(sinks.layer_class == "AttentionSinksLayer");
+  CHECK(sinks.count == 2);
+  CHECK(sinks.parameter_count == 64);
+  // MoELayer with has_bias, 3 projections: h·E + E + E·(3·h·I + 2·I + h)
+  //   = 92,160 + 32 + 32 · (24,883,200 + 5,760 + 2,880) = 796,631,072
   const LayerEntry& moe = entry_named(m.map, "moe");
+  CHECK(moe.layer_class == "MoELayer");
   CHECK(moe.count == 2);
-  CHECK(moe.specs["num_experts"] == 2);        // the first dimension of the fused tensors
-  CHECK(moe.specs["intermediate_size"] == 2);  // (2·4·4 + 2·2·4) / (2 experts · 3 · 4)
+  CHECK(moe.specs["num_experts"] == 32);  // the first dimension of the fused tensors
+  CHECK(moe.specs["intermediate_size"] == 2880);
+  CHECK(moe.specs["num_projections"] == 3);
+  CHECK(moe.specs["has_bias"] == true);
+  CHECK(moe.parameter_count == 796631072ULL);
+  CHECK(m.map.total == 2 * (attention + 64 + 796631072ULL));
 }
 
 TEST_CASE("RWKV blocks map to time-mix and channel-mix classes") {
@@ -325,4 +388,27 @@ TEST_CASE("module_of strips parameter and quantization suffixes") {
         "model.layers.0.mlp.down_proj");
   CHECK(module_of("model.layers.0.mlp.down_proj.qzeros") == "model.layers.0.mlp.down_proj");
   CHECK(module_of("model.layers.0.linear_attn.A_log") == "model.layers.0.linear_attn.A_log");
+}
+
+TEST_CASE("an RWKV-6 attention block's gate stays in its time mix, never an MoE") {
+  // RWKV/v6-Finch-*-HF names: attention.gate is the time mix's output gate, not a router.
+  const std::string config = R"({"model_type": "rwkv6", "hidden_size": 4, "num_hidden_layers": 1,
+    "attention_hidden_size": 4, "intermediate_size": 8, "vocab_size": 6})";
+  Mapped m = model_of(config, {{"rwkv.embeddings.weight", "F32", {6, 4}},
+                               {"rwkv.blocks.0.attention.time_decay", "F32", {4}},
+                               {"rwkv.blocks.0.attention.key.weight", "F32", {4, 4}},
+                               {"rwkv.blocks.0.attention.value.weight", "F32", {4, 4}},
+                               {"rwkv.blocks.0.attention.receptance.weight", "F32", {4, 4}},
+                               {"rwkv.blocks.0.attention.gate.weight", "F32", {4, 4}},
+                               {"rwkv.blocks.0.attention.output.weight", "F32", {4, 4}},
+                               {"rwkv.blocks.0.feed_forward.key.weight", "F32", {8, 4}},
+                               {"rwkv.blocks.0.feed_forward.receptance.weight", "F32", {4, 4}},
+                               {"rwkv.blocks.0.feed_forward.value.weight", "F32", {4, 8}}});
+  const LayerEntry& time_mix = entry_named(m.map, "time_mix");
+  CHECK(time_mix.layer_class == "RWKVTimeMixLayer");
+  CHECK(time_mix.parameter_count == 4 + 5 * 16);  // time_decay + key/value/receptance/gate/output
+  for (const LayerEntry& e : m.map.entries) {
+    CHECK(e.layer_class != "MoELayer");
+    CHECK(e.layer_class != "CustomMoELayer");
+  }
 }

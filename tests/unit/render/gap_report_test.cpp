@@ -3,6 +3,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <catch2/catch.hpp>
 
@@ -157,4 +158,94 @@ TEST_CASE("a class left out by a replacement catalog gets a generic report") {
   REQUIRE(s.count("SlidingWindowAttentionLayer"));
   check_complete(render_gap_report("SlidingWindowAttentionLayer",
                                    {{"google_gemma-2-9b", s["SlidingWindowAttentionLayer"]}}));
+}
+
+TEST_CASE("each class the mapper emits beside or instead of a catalog class has its own template") {
+  const std::pair<std::string_view, std::string_view> files[] = {
+      {"AttentionSinksLayer", "attention_sinks.md"},
+      {"MoERouterBiasLayer", "moe_router_bias.md"},
+      {"AttentionBiasLayer", "attention_bias.md"},
+      {"MLPBiasLayer", "mlp_bias.md"},
+      {"ExpertBiasLayer", "expert_bias.md"},
+      {"SharedExpertGateLayer", "shared_expert_gate.md"},
+      {"RelativePositionBiasLayer", "relative_position_bias.md"},
+      {"GatedAttentionLayer", "gated_attention.md"},
+      {"CustomAttentionLayer", "custom_attention.md"},
+      {"CustomMLPLayer", "custom_mlp.md"},
+      {"CustomMoELayer", "custom_moe.md"},
+      {"CustomNormLayer", "custom_norm.md"},
+      {"CustomEmbeddingLayer", "custom_embedding.md"},
+  };
+  for (const auto& [layer_class, file] : files) {
+    INFO(layer_class);
+    CHECK(gap_file_name(layer_class) == file);
+    const std::string doc = render_gap_report(layer_class, {});
+    // The class's own template, not the fallback for catalog classes a catalog left out.
+    CHECK(doc.find("The estimator's default catalog models this class") == std::string::npos);
+    for (std::string_view h : {"## What it computes", "## References", "## Parallelism"}) {
+      INFO(h);
+      CHECK_FALSE(section_body(doc, h).empty());
+    }
+    for (std::string_view source : {"PyTorch", "transformers", "vLLM", "SGLang"}) {
+      INFO(source);
+      CHECK(doc.find(source) != std::string::npos);
+    }
+    const std::string parallelism = section_body(doc, "## Parallelism");
+    for (std::string_view p : {"TP", "EP", "PP", "CP", "SP"}) {
+      INFO(p);
+      CHECK(parallelism.find(p) != std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("the attention-bias report of Qwen2.5 counts the q, k, v biases its attention leaves") {
+  Mapped m = corpus_model("Qwen__Qwen2.5-7B-Instruct");
+  auto sections = sections_of(m);
+  REQUIRE(sections.count("AttentionBiasLayer"));
+  const std::string doc = render_gap_report(
+      "AttentionBiasLayer", {{"Qwen_Qwen2.5-7B-Instruct", sections["AttentionBiasLayer"]}});
+  check_complete(doc);
+  // 28 heads and 4 KV heads of 128 (config.json): q 3584, k and v 512 each; o has no bias.
+  CHECK(doc.find("q_dim + 2·kv_dim = 3584 + 2·512 = 4,608") != std::string::npos);
+  CHECK(doc.find("which equals the stored 4,608") != std::string::npos);
+  CHECK(doc.find("`model.layers.0.self_attn.q_proj.bias` | (3584,) | BF16 | 3,584") !=
+        std::string::npos);
+  CHECK(doc.find("28 units repeat it (layers 0–27)") != std::string::npos);
+}
+
+TEST_CASE("Qwen3-Next's gated attention and shared-expert gate reports carry its numbers") {
+  Mapped m = corpus_model("Qwen__Qwen3-Next-80B-A3B-Thinking");
+  auto sections = sections_of(m);
+  REQUIRE(sections.count("GatedAttentionLayer"));
+  REQUIRE(sections.count("SharedExpertGateLayer"));
+  const std::string attention =
+      render_gap_report("GatedAttentionLayer",
+                        {{"Qwen_Qwen3-Next-80B-A3B-Thinking", sections["GatedAttentionLayer"]}});
+  check_complete(attention);
+  // q_proj holds a query and a gate per head: 2048·2·16·256 (config.json: 16 heads of 256).
+  CHECK(attention.find("H·2·n·d = 2048·2·16·256 = 16,777,216") != std::string::npos);
+  CHECK(attention.find("`model.layers.3.self_attn.q_proj.weight` | (8192, 2048) | BF16") !=
+        std::string::npos);
+  // KV cache as GQA: 2 KV heads of 256 at 2 B, 2·2·256·2 = 2,048 B per token per layer.
+  CHECK(attention.find("2·2·256·2 = 2,048 B") != std::string::npos);
+  const std::string gate =
+      render_gap_report("SharedExpertGateLayer",
+                        {{"Qwen_Qwen3-Next-80B-A3B-Thinking", sections["SharedExpertGateLayer"]}});
+  check_complete(gate);
+  CHECK(gate.find("H = 2,048, which equals the stored 2,048") != std::string::npos);
+}
+
+TEST_CASE("T5's relative position bias report reads the bucket count off its table") {
+  Mapped m = corpus_model("google__flan-t5-large");
+  auto sections = sections_of(m);
+  REQUIRE(sections.count("RelativePositionBiasLayer"));
+  const std::string doc =
+      render_gap_report("RelativePositionBiasLayer",
+                        {{"google_flan-t5-large", sections["RelativePositionBiasLayer"]}});
+  check_complete(doc);
+  // relative_attention_num_buckets 32 and num_heads 16 in config.json.
+  CHECK(doc.find("num_buckets·n = 32·16 = 512") != std::string::npos);
+  CHECK(doc.find("which equals the stored 512") != std::string::npos);
+  // A bucket table, not a matrix product.
+  CHECK(doc.find("FLOPs in the matrix products") == std::string::npos);
 }
