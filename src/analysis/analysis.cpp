@@ -84,7 +84,7 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
       a.kv_unavailable = kv.error().why;
     }
     a.layers.count = config.num_layers.value_or(0);
-    a.layers.kinds = layer_kinds(config.layer_attention, config.layer_mlp);
+    a.layers.kinds = config_layer_kinds(config.layer_attention, config.layer_mlp);
     a.layers.pattern = compress_layer_pattern(a.layers.kinds);
     if (options.explain) {
       a.explanation = explain_architecture(model, a.params, a.total);

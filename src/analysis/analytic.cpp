@@ -388,20 +388,19 @@ uint64_t dense_width(Tally& t, const DecoderTraits& tr, uint64_t hidden) {
 }
 
 // One decoder layer of the given kinds.
-void add_layer(Tally& t, const DecoderTraits& tr, const Dims& d, std::string_view attention,
-               std::string_view mlp) {
-  if (attention == "linear_attention") {
+void add_layer(Tally& t, const DecoderTraits& tr, const Dims& d, MixerKind attention, FfnKind mlp) {
+  if (attention == MixerKind::linear_attention) {
     add_gated_delta_net(t, d);
-  } else if (attention == "mamba") {
+  } else if (attention == MixerKind::mamba) {
     add_ssm_mixer(t, tr, d);
   } else if (tr.mla) {
     add_mla_attention(t, d);
   } else {
     add_standard_attention(t, tr, d);
   }
-  if (mlp == "moe") {
+  if (mlp == FfnKind::moe) {
     add_moe(t, tr, d);
-  } else if (mlp != "none") {
+  } else if (mlp != FfnKind::none) {
     t.add("mlp", mlp_params(t, tr, d.hidden, dense_width(t, tr, d.hidden)));
   }
   t.add("norms", t.mul({tr.layer_norms, norm_size(t, tr, d.hidden)}));
@@ -520,8 +519,8 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
     t.add("norms", norm_size(t, tr, d.hidden));
   }
 
-  auto kind = [](const std::vector<std::string>& kinds, uint64_t i, std::string_view fallback) {
-    return i < kinds.size() ? std::string_view(kinds[i]) : fallback;
+  auto kind = [](const auto& kinds, uint64_t i, auto fallback) {
+    return i < kinds.size() ? kinds[i] : fallback;
   };
   if ((!c.layer_attention.empty() && c.layer_attention.size() != layers) ||
       (!c.layer_mlp.empty() && c.layer_mlp.size() != layers)) {
@@ -529,8 +528,8 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
                          std::max(c.layer_attention.size(), c.layer_mlp.size()), layers));
   }
   for (uint64_t i = 0; i < layers; ++i) {
-    add_layer(t, tr, d, kind(c.layer_attention, i, "full_attention"),
-              kind(c.layer_mlp, i, c.is_moe() ? "moe" : "dense"));
+    add_layer(t, tr, d, kind(c.layer_attention, i, MixerKind::full_attention),
+              kind(c.layer_mlp, i, c.is_moe() ? FfnKind::moe : FfnKind::dense));
   }
   t.add("norms", norm_size(t, tr, d.hidden));
 
@@ -563,9 +562,9 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
     }
     if (mtp_layers > 0) {
       Tally m(c, family);
-      const std::string_view mlp = c.is_moe() ? "moe" : "dense";
+      const FfnKind mlp = c.is_moe() ? FfnKind::moe : FfnKind::dense;
       for (uint64_t i = 0; i < mtp_layers; ++i) {
-        add_layer(m, tr, d, "full_attention", mlp);
+        add_layer(m, tr, d, MixerKind::full_attention, mlp);
         if (tr.mtp == Mtp::deepseek) {
           // embed_tokens, enorm, hnorm, eh_proj, shared_head.norm, shared_head.head
           m.add("mtp", m.sum({m.mul({2, d.vocab, d.hidden}), m.mul({3, d.hidden}),

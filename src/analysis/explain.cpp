@@ -33,12 +33,12 @@ AttentionFacts attention_facts(const ModelConfig& c) {
   a.kv_heads = c.num_kv_heads.value_or(0);
   a.head_dim = c.head_dim.value_or(0);
   a.sliding_window = c.sliding_window;
-  for (const std::string& k : c.layer_attention) {
-    if (k == "linear_attention") {
+  for (MixerKind k : c.layer_attention) {
+    if (k == MixerKind::linear_attention) {
       a.state_kind = "gated delta-net (linear attention)";
-    } else if (k == "mamba") {
+    } else if (k == MixerKind::mamba) {
       a.state_kind = "Mamba (selective SSM)";
-    } else if (k == "rwkv") {
+    } else if (k == MixerKind::rwkv) {
       a.state_kind = "RWKV (WKV recurrence)";
     }
   }
@@ -92,9 +92,9 @@ FfnFacts ffn_facts(const Model& model, const ModelConfig& c) {
   if (f.hidden > 0 && f.intermediate > 0) {
     f.expansion = static_cast<double>(f.intermediate) / static_cast<double>(f.hidden);
   }
-  for (const std::string& k : c.layer_mlp) {
-    f.moe_layers += k == "moe" ? 1U : 0U;
-    f.dense_layers += k == "dense" ? 1U : 0U;
+  for (FfnKind k : c.layer_mlp) {
+    f.moe_layers += k == FfnKind::moe ? 1U : 0U;
+    f.dense_layers += k == FfnKind::dense ? 1U : 0U;
   }
   if (c.is_moe()) {
     f.experts = *c.num_experts;
@@ -146,7 +146,7 @@ PositionFacts position_facts(const Model& model, const ModelConfig& c) {
   const bool recurrent_only =
       !c.layer_attention.empty() &&
       std::all_of(c.layer_attention.begin(), c.layer_attention.end(),
-                  [](const std::string& k) { return k == "mamba" || k == "rwkv"; });
+                  [](MixerKind k) { return k == MixerKind::mamba || k == MixerKind::rwkv; });
   const bool learned_table =
       std::any_of(model.tensors.begin(), model.tensors.end(), [](const TensorInfo& t) {
         return contains(t.name, "wpe.") || contains(t.name, "position_embeddings.");

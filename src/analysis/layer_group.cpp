@@ -11,24 +11,26 @@
 namespace mbuild {
 namespace {
 
-// The token mixer a unit's facts show ("" when it is not one).
-std::string_view mixer_kind(const UnitShape& facts) {
-  if (const auto* a = std::get_if<AttentionShape>(&facts)) {
-    return a->cross ? "" : a->sliding ? "sliding_attention" : "full_attention";
+// The token mixer a unit's shape shows, or nullopt when it is not one.
+std::optional<MixerKind> mixer_kind(const UnitShape& shape) {
+  if (const auto* a = std::get_if<AttentionShape>(&shape)) {
+    return a->cross     ? std::nullopt
+           : a->sliding ? std::optional(MixerKind::sliding_attention)
+                        : std::optional(MixerKind::full_attention);
   }
-  if (std::holds_alternative<MlaShape>(facts)) {
-    return "full_attention";
+  if (std::holds_alternative<MlaShape>(shape)) {
+    return MixerKind::full_attention;
   }
-  if (std::holds_alternative<DeltaNetShape>(facts)) {
-    return "linear_attention";
+  if (std::holds_alternative<DeltaNetShape>(shape)) {
+    return MixerKind::linear_attention;
   }
-  if (std::holds_alternative<MambaShape>(facts)) {
-    return "mamba";
+  if (std::holds_alternative<MambaShape>(shape)) {
+    return MixerKind::mamba;
   }
-  if (const auto* r = std::get_if<RwkvShape>(&facts); r && r->time_mix) {
-    return "rwkv";
+  if (const auto* r = std::get_if<RwkvShape>(&shape); r && r->time_mix) {
+    return MixerKind::rwkv;
   }
-  return "";
+  return std::nullopt;
 }
 
 }  // namespace
@@ -38,21 +40,20 @@ void read_layer_kinds(const MapContext& ctx, LayerMap& out) {
     return;
   }
   const size_t n = static_cast<size_t>(std::min<uint64_t>(ctx.num_layers, 100'000));
-  std::vector<std::string> mixer(n), ffn(n);
+  out.layer_mixers.assign(n, std::nullopt);
+  out.layer_ffns.assign(n, std::nullopt);
   for (const LayerUnit& u : out.units) {
     if (!u.scope.empty() || !u.layer || *u.layer >= n) {
       continue;
     }
-    if (const std::string_view m = mixer_kind(u.shape); !m.empty()) {
-      mixer[*u.layer] = m;
+    if (const auto m = mixer_kind(u.shape)) {
+      out.layer_mixers[*u.layer] = m;
     } else if (std::holds_alternative<MoeShape>(u.shape)) {
-      ffn[*u.layer] = "moe";
-    } else if (std::holds_alternative<MlpShape>(u.shape) && ffn[*u.layer].empty()) {
-      ffn[*u.layer] = "dense";
+      out.layer_ffns[*u.layer] = FfnKind::moe;
+    } else if (std::holds_alternative<MlpShape>(u.shape) && !out.layer_ffns[*u.layer]) {
+      out.layer_ffns[*u.layer] = FfnKind::dense;
     }
   }
-  out.layer_kinds = std::move(mixer);
-  out.layer_ffn_kinds = std::move(ffn);
 }
 
 void group_parts(LayerMap& out) {

@@ -1,6 +1,8 @@
 // Per-layer kinds compressed into a readable pattern with period detection.
 #pragma once
 
+#include "mbuild/model/layer_kind.hpp"
+
 #include <string>
 #include <vector>
 
@@ -15,5 +17,8 @@ std::string compress_layer_pattern(const std::vector<std::string>& kinds);
 // vary, "attention/mlp" pairs when both do.
 std::vector<std::string> layer_kinds(const std::vector<std::string>& attention,
                                      const std::vector<std::string>& mlp);
+// The same, from config.json's per-layer kinds.
+std::vector<std::string> config_layer_kinds(const std::vector<MixerKind>& attention,
+                                            const std::vector<FfnKind>& mlp);
 
 }  // namespace mbuild

@@ -304,7 +304,7 @@ class Reader {
     f.num_sinks = sum_of(ut.param, {"sinks"});
     f.has_bias = ut.any_bias;
     if (!cross && m_cfg && u.scope.empty() && u.layer && *u.layer < m_cfg->layer_attention.size()) {
-      f.sliding = m_cfg->layer_attention[*u.layer] == "sliding_attention";
+      f.sliding = m_cfg->layer_attention[*u.layer] == MixerKind::sliding_attention;
     }
     f.sliding_window = m_cfg ? m_cfg->sliding_window.value_or(0) : 0;
     return f;

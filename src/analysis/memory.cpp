@@ -89,9 +89,7 @@ Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t b
   const uint64_t head_dim = config.head_dim.value_or(0);
   if (!mla && (kv_heads == 0 || head_dim == 0) &&
       std::any_of(config.layer_attention.begin(), config.layer_attention.end(),
-                  [](const std::string& k) {
-                    return k.find("attention") != std::string::npos && k != "linear_attention";
-                  })) {
+                  [](MixerKind k) { return is_softmax_attention(k); })) {
     return bad_input("config.json", "num_key_value_heads / head_dim missing: no KV-cache size");
   }
   const uint64_t per_token_full = mla ? sat_mul(*kv_lora + rope_dim.value_or(0), b)
@@ -128,20 +126,21 @@ Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t b
                           sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), b));
   }
 
-  for (const std::string& kind : config.layer_attention) {
-    if (kind == "linear_attention") {
+  for (MixerKind kind : config.layer_attention) {
+    if (kind == MixerKind::linear_attention) {
       kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, linear_state);
       ++kv.state_layers;
-    } else if (kind == "mamba") {
+    } else if (kind == MixerKind::mamba) {
       kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, mamba_state);
       ++kv.state_layers;
-    } else if (kind == "rwkv") {
+    } else if (kind == MixerKind::rwkv) {
       // RWKV-4 keeps five hidden-size vectors per layer, in FP32.
       kv.state_bytes_per_sequence = sat_add(
           kv.state_bytes_per_sequence, sat_mul(uint64_t{5} * 4, config.hidden_size.value_or(0)));
       ++kv.state_layers;
     } else {
-      const bool sliding = kind == "sliding_attention" || kind == "chunked_attention";
+      const bool sliding =
+          kind == MixerKind::sliding_attention || kind == MixerKind::chunked_attention;
       const uint64_t tokens = sliding ? std::min(kv.context, window) : kv.context;
       kv.bytes_per_token = sat_add(kv.bytes_per_token, per_token_full);
       kv.mha_bytes_per_token = sat_add(kv.mha_bytes_per_token, mha_per_token);

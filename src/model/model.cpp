@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <new>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <optional>
 #include <thread>
 #include <unordered_map>

@@ -91,16 +91,6 @@ std::string text_model_type(const json& root) {
   return mt != root.end() && mt->is_string() ? mt->get<std::string>() : std::string();
 }
 
-std::string normalise_layer_type(std::string s) {
-  if (s == "full_attention" || s == "attention" || s == "global" || s == "full") {
-    return "full_attention";
-  }
-  if (s == "sliding_attention" || s == "sliding_window" || s == "local" || s == "sliding") {
-    return "sliding_attention";
-  }
-  return s;
-}
-
 }  // namespace
 
 std::string quote_nonfinite_tokens(std::string_view text) {
@@ -328,53 +318,55 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
   }
   if (const json* lt = cfg.find("layer_types"); lt && lt->is_array()) {
     for (const json& v : *lt) {
-      cfg.layer_attention.push_back(v.is_string() ? normalise_layer_type(v.get<std::string>())
-                                                  : std::string("unknown"));
+      cfg.layer_attention.push_back(v.is_string() ? mixer_kind_of(v.get<std::string>())
+                                                  : MixerKind::unknown);
     }
   } else if (auto interval = cfg.count("full_attention_interval"); interval && *interval > 0) {
     for (uint64_t i = 0; i < layers; ++i) {
-      cfg.layer_attention.emplace_back((i + 1) % *interval == 0 ? "full_attention"
-                                                                : "linear_attention");
+      cfg.layer_attention.emplace_back((i + 1) % *interval == 0 ? MixerKind::full_attention
+                                                                : MixerKind::linear_attention);
     }
   } else if (family.schedule == LayerSchedule::gemma3) {
     uint64_t pattern = cfg.count("sliding_window_pattern").value_or(6);
     for (uint64_t i = 0; i < layers; ++i) {
-      cfg.layer_attention.emplace_back(pattern > 0 && (i + 1) % pattern == 0 ? "full_attention"
-                                                                             : "sliding_attention");
+      cfg.layer_attention.emplace_back(pattern > 0 && (i + 1) % pattern == 0
+                                           ? MixerKind::full_attention
+                                           : MixerKind::sliding_attention);
     }
   } else if (family.schedule == LayerSchedule::alternating) {
     for (uint64_t i = 0; i < layers; ++i) {
-      cfg.layer_attention.emplace_back((i + 1) % 2 ? "sliding_attention" : "full_attention");
+      cfg.layer_attention.emplace_back((i + 1) % 2 ? MixerKind::sliding_attention
+                                                   : MixerKind::full_attention);
     }
   } else if (family.schedule == LayerSchedule::ssm) {
-    cfg.layer_attention.assign(layers, "mamba");
+    cfg.layer_attention.assign(layers, MixerKind::mamba);
   } else if (family.schedule == LayerSchedule::rwkv) {
-    cfg.layer_attention.assign(layers, "rwkv");
+    cfg.layer_attention.assign(layers, MixerKind::rwkv);
   } else if (family.schedule == LayerSchedule::jamba) {
     uint64_t period = cfg.count("attn_layer_period").value_or(8);
     uint64_t offset = cfg.count("attn_layer_offset").value_or(4);
     for (uint64_t i = 0; i < layers; ++i) {
-      cfg.layer_attention.emplace_back(period > 0 && i % period == offset ? "full_attention"
-                                                                          : "mamba");
+      cfg.layer_attention.emplace_back(
+          period > 0 && i % period == offset ? MixerKind::full_attention : MixerKind::mamba);
     }
   } else {
     const json* use_sw = cfg.find("use_sliding_window");
     bool sliding = cfg.sliding_window.has_value() &&
                    !(use_sw && use_sw->is_boolean() && !use_sw->get<bool>()) &&
                    *cfg.sliding_window < cfg.max_position_embeddings.value_or(UINT64_MAX);
-    cfg.layer_attention.assign(layers, sliding ? "sliding_attention" : "full_attention");
+    cfg.layer_attention.assign(layers,
+                               sliding ? MixerKind::sliding_attention : MixerKind::full_attention);
   }
 
   // Per-layer MLP kinds.
   if (const json* mlt = cfg.find("mlp_layer_types"); mlt && mlt->is_array()) {
     for (const json& v : *mlt) {
-      std::string s = v.is_string() ? v.get<std::string>() : "unknown";
-      cfg.layer_mlp.push_back(s == "sparse" ? "moe" : s);
+      cfg.layer_mlp.push_back(v.is_string() ? ffn_kind_of(v.get<std::string>()) : FfnKind::unknown);
     }
   } else if (family.schedule == LayerSchedule::ssm) {
-    cfg.layer_mlp.assign(layers, "none");
+    cfg.layer_mlp.assign(layers, FfnKind::none);
   } else if (!cfg.is_moe()) {
-    cfg.layer_mlp.assign(layers, "dense");
+    cfg.layer_mlp.assign(layers, FfnKind::dense);
   } else {
     std::set<uint64_t> mlp_only;
     if (const json* m = cfg.find("mlp_only_layers"); m && m->is_array()) {
@@ -406,7 +398,7 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
       if (mlp_only.count(i)) {
         moe = false;
       }
-      cfg.layer_mlp.emplace_back(moe ? "moe" : "dense");
+      cfg.layer_mlp.emplace_back(moe ? FfnKind::moe : FfnKind::dense);
     }
   }
 

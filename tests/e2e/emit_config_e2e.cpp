@@ -201,7 +201,6 @@ TEST_CASE("emit-config exit codes: bad catalog 3, missing catalog or source 4", 
   CHECK_FALSE(std::filesystem::exists(dir / "model_configs"));
 }
 
-
 TEST_CASE("every corpus model's emitted config passes lint-config, the inline layout does not",
           "[emit]") {
   // The acceptance of the estimator-ready schema: loadable as it is (only catalog classes in

@@ -237,11 +237,10 @@ struct LayerMap {
   std::vector<LayerPart> parts;
   std::vector<LayerEntry> entries;  // stable order: embeddings, layers by index, heads
   uint64_t total = 0;               // Σ count × parameter_count (== ParamCount::total)
-  // Per decoder layer (config.json's num_hidden_layers), what the tensors show: the mixer
-  // ("full_attention", "sliding_attention", "linear_attention", "mamba", "rwkv") and the
-  // feed-forward ("dense", "moe"); "" where the tensors show none.
-  std::vector<std::string> layer_kinds;
-  std::vector<std::string> layer_ffn_kinds;
+  // Per decoder layer (config.json's num_hidden_layers), what the tensors show: the token
+  // mixer and the feed-forward; nullopt where the tensors show none.
+  std::vector<std::optional<MixerKind>> layer_mixers;
+  std::vector<std::optional<FfnKind>> layer_ffns;
   std::vector<ShapeReading> readings;  // what the shapes say, in unit order
 };
 

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mbuild/model/layer_kind.hpp"
 #include "mbuild/snapshot/snapshot.hpp"
 #include "mbuild/util/error.hpp"
 #include "mbuild/util/json_guard.hpp"
@@ -44,10 +45,9 @@ struct ModelConfig {
   std::optional<uint64_t> num_experts, top_k, moe_intermediate_size, num_shared_experts,
       shared_expert_intermediate_size;
 
-  // Per decoder layer, what the config says it is: attention kinds are "full_attention",
-  // "sliding_attention", "linear_attention", "mamba", ...; mlp kinds "dense" or "moe".
-  std::vector<std::string> layer_attention;
-  std::vector<std::string> layer_mlp;
+  // Per decoder layer, what the config says it is: its token mixer and its feed-forward.
+  std::vector<MixerKind> layer_attention;
+  std::vector<FfnKind> layer_mlp;
   std::optional<uint64_t> sliding_window;
 
   QuantConfig quant;

@@ -15,6 +15,16 @@
 
 using namespace mbuild;
 
+// Per-layer kinds by name, as config.json writes them.
+template <class Kind>
+std::vector<std::string> names(const std::vector<Kind>& kinds) {
+  std::vector<std::string> out;
+  for (Kind k : kinds) {
+    out.emplace_back(mbuild::kind_name(k));
+  }
+  return out;
+}
+
 namespace {
 
 ModelConfig config_of(std::string_view text) {
@@ -156,7 +166,7 @@ TEST_CASE("a nested text_config wins over the root and the vision config (Llama 
   CHECK(cfg.num_experts == 16U);
   CHECK(cfg.top_k == 1U);
   CHECK(cfg.torch_dtype == "bfloat16");
-  CHECK(count_of(cfg.layer_mlp, "moe") == 48);
+  CHECK(count_of(names(cfg.layer_mlp), "moe") == 48);
 }
 
 TEST_CASE("a nested gemma3_text config falls back to Gemma3TextConfig defaults") {
@@ -182,9 +192,9 @@ TEST_CASE("a nested gemma3_text config falls back to Gemma3TextConfig defaults")
   CHECK(std::count(cfg.defaulted.begin(), cfg.defaulted.end(), "hidden_size") == 0);
   // 34 layers, every 6th full: layers 5, 11, 17, 23, 29.
   REQUIRE(cfg.layer_attention.size() == 34);
-  CHECK(count_of(cfg.layer_attention, "full_attention") == 5);
-  CHECK(cfg.layer_attention[5] == "full_attention");
-  CHECK(cfg.layer_attention[0] == "sliding_attention");
+  CHECK(count_of(names(cfg.layer_attention), "full_attention") == 5);
+  CHECK(names(cfg.layer_attention)[5] == "full_attention");
+  CHECK(names(cfg.layer_attention)[0] == "sliding_attention");
 }
 
 TEST_CASE("a Qwen3.5-style nested config reads rope_parameters and layer_types") {
@@ -200,9 +210,9 @@ TEST_CASE("a Qwen3.5-style nested config reads rope_parameters and layer_types")
   CHECK(cfg.rope_theta == 1.0e7);
   // layer_types wins over full_attention_interval.
   REQUIRE(cfg.layer_attention.size() == 8);
-  CHECK(count_of(cfg.layer_attention, "full_attention") == 2);
-  CHECK(cfg.layer_attention[1] == "linear_attention");
-  CHECK(cfg.layer_attention[3] == "full_attention");
+  CHECK(count_of(names(cfg.layer_attention), "full_attention") == 2);
+  CHECK(names(cfg.layer_attention)[1] == "linear_attention");
+  CHECK(names(cfg.layer_attention)[3] == "full_attention");
 }
 
 TEST_CASE("rope_theta is read at the top level or inside rope_parameters") {
@@ -218,39 +228,40 @@ TEST_CASE("rope_theta is read at the top level or inside rope_parameters") {
 TEST_CASE("layer_types lists each layer's attention kind, normalised") {
   auto cfg = config_of(R"({"num_hidden_layers":4,
     "layer_types":["sliding_attention","full_attention","sliding_window","global"]})");
-  CHECK(cfg.layer_attention == std::vector<std::string>{"sliding_attention", "full_attention",
-                                                        "sliding_attention", "full_attention"});
+  CHECK(names(cfg.layer_attention) ==
+        std::vector<std::string>{"sliding_attention", "full_attention", "sliding_attention",
+                                 "full_attention"});
 }
 
 TEST_CASE("full_attention_interval makes every Nth layer full attention (Qwen3-Next)") {
   // Qwen/Qwen3-Next-80B-A3B: 48 layers, full_attention_interval 4 -> layers 3, 7, ..., 47.
   auto cfg = corpus_config_of("Qwen__Qwen3-Next-80B-A3B-Thinking");
   REQUIRE(cfg.layer_attention.size() == 48);
-  CHECK(count_of(cfg.layer_attention, "full_attention") == 12);
-  CHECK(count_of(cfg.layer_attention, "linear_attention") == 36);
-  CHECK(cfg.layer_attention[3] == "full_attention");
-  CHECK(cfg.layer_attention[47] == "full_attention");
-  CHECK(cfg.layer_attention[4] == "linear_attention");
+  CHECK(count_of(names(cfg.layer_attention), "full_attention") == 12);
+  CHECK(count_of(names(cfg.layer_attention), "linear_attention") == 36);
+  CHECK(names(cfg.layer_attention)[3] == "full_attention");
+  CHECK(names(cfg.layer_attention)[47] == "full_attention");
+  CHECK(names(cfg.layer_attention)[4] == "linear_attention");
   // decoder_sparse_step 1 and an empty mlp_only_layers: every layer is MoE.
-  CHECK(count_of(cfg.layer_mlp, "moe") == 48);
+  CHECK(count_of(names(cfg.layer_mlp), "moe") == 48);
 }
 
 TEST_CASE("sliding_window_pattern makes every Nth gemma3 layer global") {
   // google/gemma-3-1b-it: 26 layers, sliding_window_pattern 6 -> full at 5, 11, 17, 23.
   auto cfg = corpus_config_of("google__gemma-3-1b-it");
   REQUIRE(cfg.layer_attention.size() == 26);
-  CHECK(count_of(cfg.layer_attention, "full_attention") == 4);
-  CHECK(cfg.layer_attention[23] == "full_attention");
-  CHECK(cfg.layer_attention[24] == "sliding_attention");
-  CHECK(cfg.layer_attention[25] == "sliding_attention");
+  CHECK(count_of(names(cfg.layer_attention), "full_attention") == 4);
+  CHECK(names(cfg.layer_attention)[23] == "full_attention");
+  CHECK(names(cfg.layer_attention)[24] == "sliding_attention");
+  CHECK(names(cfg.layer_attention)[25] == "sliding_attention");
 }
 
 TEST_CASE("gemma2 alternates sliding and full attention") {
   auto cfg = corpus_config_of("google__gemma-2-9b");
   REQUIRE(cfg.layer_attention.size() == 42);
-  CHECK(count_of(cfg.layer_attention, "sliding_attention") == 21);
-  CHECK(cfg.layer_attention[0] == "sliding_attention");
-  CHECK(cfg.layer_attention[1] == "full_attention");
+  CHECK(count_of(names(cfg.layer_attention), "sliding_attention") == 21);
+  CHECK(names(cfg.layer_attention)[0] == "sliding_attention");
+  CHECK(names(cfg.layer_attention)[1] == "full_attention");
   CHECK(cfg.sliding_window == 4096U);
 }
 
@@ -258,14 +269,14 @@ TEST_CASE("first_k_dense_replace and moe_layer_freq choose the MoE layers") {
   SECTION("DeepSeek-V2-Lite: 27 layers, the first dense") {
     auto cfg = corpus_config_of("deepseek-ai__DeepSeek-V2-Lite");
     REQUIRE(cfg.layer_mlp.size() == 27);
-    CHECK(cfg.layer_mlp[0] == "dense");
-    CHECK(count_of(cfg.layer_mlp, "moe") == 26);
+    CHECK(names(cfg.layer_mlp)[0] == "dense");
+    CHECK(count_of(names(cfg.layer_mlp), "moe") == 26);
   }
   SECTION("first 2 dense, then every 2nd layer") {
     auto cfg = config_of(R"({"num_hidden_layers":8,"n_routed_experts":4,
                              "first_k_dense_replace":2,"moe_layer_freq":2})");
-    CHECK(cfg.layer_mlp == std::vector<std::string>{"dense", "dense", "moe", "dense", "moe",
-                                                    "dense", "moe", "dense"});
+    CHECK(names(cfg.layer_mlp) == std::vector<std::string>{"dense", "dense", "moe", "dense", "moe",
+                                                           "dense", "moe", "dense"});
   }
 }
 
@@ -273,7 +284,7 @@ TEST_CASE("decoder_sparse_step and mlp_only_layers choose the MoE layers") {
   // Qwen2-MoE: MoE where (i + 1) % step == 0, unless i is in mlp_only_layers.
   auto cfg = config_of(R"({"model_type":"qwen2_moe","num_hidden_layers":6,"num_experts":8,
                            "decoder_sparse_step":2,"mlp_only_layers":[3]})");
-  CHECK(cfg.layer_mlp ==
+  CHECK(names(cfg.layer_mlp) ==
         std::vector<std::string>{"dense", "moe", "dense", "dense", "dense", "moe"});
 }
 
@@ -282,9 +293,9 @@ TEST_CASE("interleave_moe_layer_step makes every Nth layer MoE (Llama 4 Maverick
     "num_hidden_layers":48,"num_local_experts":128,"num_experts_per_tok":1,
     "interleave_moe_layer_step":2}})");
   REQUIRE(cfg.layer_mlp.size() == 48);
-  CHECK(count_of(cfg.layer_mlp, "moe") == 24);
-  CHECK(cfg.layer_mlp[0] == "dense");
-  CHECK(cfg.layer_mlp[1] == "moe");
+  CHECK(count_of(names(cfg.layer_mlp), "moe") == 24);
+  CHECK(names(cfg.layer_mlp)[0] == "dense");
+  CHECK(names(cfg.layer_mlp)[1] == "moe");
 }
 
 TEST_CASE("Jamba periods place attention and MoE layers") {
@@ -293,13 +304,13 @@ TEST_CASE("Jamba periods place attention and MoE layers") {
                            "num_experts_per_tok":2,"attn_layer_period":8,"attn_layer_offset":4,
                            "expert_layer_period":2,"expert_layer_offset":1})");
   REQUIRE(cfg.layer_attention.size() == 32);
-  CHECK(count_of(cfg.layer_attention, "full_attention") == 4);
-  CHECK(cfg.layer_attention[4] == "full_attention");
-  CHECK(cfg.layer_attention[12] == "full_attention");
-  CHECK(cfg.layer_attention[0] == "mamba");
-  CHECK(count_of(cfg.layer_mlp, "moe") == 16);
-  CHECK(cfg.layer_mlp[1] == "moe");
-  CHECK(cfg.layer_mlp[4] == "dense");
+  CHECK(count_of(names(cfg.layer_attention), "full_attention") == 4);
+  CHECK(names(cfg.layer_attention)[4] == "full_attention");
+  CHECK(names(cfg.layer_attention)[12] == "full_attention");
+  CHECK(names(cfg.layer_attention)[0] == "mamba");
+  CHECK(count_of(names(cfg.layer_mlp), "moe") == 16);
+  CHECK(names(cfg.layer_mlp)[1] == "moe");
+  CHECK(names(cfg.layer_mlp)[4] == "dense");
 }
 
 // ---- quantization -----------------------------------------------------------------------
@@ -436,7 +447,8 @@ TEST_CASE("sliding_window false or 0 means no sliding window") {
                                            "max_position_embeddings":32768,"sliding_window":)") +
                            value + "}");
       CHECK_FALSE(cfg.sliding_window.has_value());
-      CHECK(cfg.layer_attention == std::vector<std::string>{"full_attention", "full_attention"});
+      CHECK(names(cfg.layer_attention) ==
+            std::vector<std::string>{"full_attention", "full_attention"});
     }
   }
 }
@@ -445,12 +457,13 @@ TEST_CASE("a sliding_window below the context makes every layer sliding (Mistral
   auto cfg = config_of(R"({"model_type":"mistral","num_hidden_layers":2,
                            "max_position_embeddings":32768,"sliding_window":4096})");
   CHECK(cfg.sliding_window == 4096U);
-  CHECK(cfg.layer_attention == std::vector<std::string>{"sliding_attention", "sliding_attention"});
+  CHECK(names(cfg.layer_attention) ==
+        std::vector<std::string>{"sliding_attention", "sliding_attention"});
 }
 
 TEST_CASE("use_sliding_window false turns the window off (Qwen2.5)") {
   auto cfg = config_of(R"({"model_type":"qwen2","num_hidden_layers":2,
                            "max_position_embeddings":32768,"sliding_window":4096,
                            "use_sliding_window":false})");
-  CHECK(cfg.layer_attention == std::vector<std::string>{"full_attention", "full_attention"});
+  CHECK(names(cfg.layer_attention) == std::vector<std::string>{"full_attention", "full_attention"});
 }

@@ -1,0 +1,41 @@
+// What a decoder layer is: its token mixer and its feed-forward, as config.json's
+// `layer_types` / `mlp_layer_types` (or the family's schedule) name them, and as the tensors
+// show them. Named as transformers names them ("full_attention", ...).
+#pragma once
+
+#include <string_view>
+
+namespace mbuild {
+
+enum class MixerKind : unsigned char {
+  full_attention,
+  sliding_attention,
+  chunked_attention,  // attention over fixed chunks (Llama 4): a window for the KV cache
+  linear_attention,   // gated delta-net (Qwen3-Next, Qwen3.5)
+  mamba,
+  rwkv,
+  unknown,  // a name mbuild does not know
+};
+
+enum class FfnKind : unsigned char { dense, moe, none, unknown };
+
+std::string_view kind_name(MixerKind kind);
+std::string_view kind_name(FfnKind kind);
+
+// A config.json name, synonyms included ("attention", "global", "full" -> full_attention;
+// "sliding_window", "local", "sliding" -> sliding_attention; "sparse" -> moe).
+MixerKind mixer_kind_of(std::string_view name);
+FfnKind ffn_kind_of(std::string_view name);
+
+// Softmax attention over a KV cache (full, sliding or chunked).
+constexpr bool is_softmax_attention(MixerKind k) {
+  return k == MixerKind::full_attention || k == MixerKind::sliding_attention ||
+         k == MixerKind::chunked_attention;
+}
+
+// A constant recurrent state per sequence instead of a KV cache.
+constexpr bool holds_state(MixerKind k) {
+  return k == MixerKind::linear_attention || k == MixerKind::mamba || k == MixerKind::rwkv;
+}
+
+}  // namespace mbuild

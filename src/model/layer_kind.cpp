@@ -1,0 +1,60 @@
+#include "mbuild/model/layer_kind.hpp"
+
+#include <array>
+#include <utility>
+
+namespace mbuild {
+namespace {
+
+constexpr std::array<std::string_view, 7> k_mixer_names = {
+    "full_attention", "sliding_attention", "chunked_attention", "linear_attention", "mamba", "rwkv",
+    "unknown"};
+constexpr std::array<std::string_view, 4> k_ffn_names = {"dense", "moe", "none", "unknown"};
+
+constexpr std::array<std::pair<std::string_view, MixerKind>, 7> k_mixer_synonyms = {{
+    {"attention", MixerKind::full_attention},
+    {"global", MixerKind::full_attention},
+    {"full", MixerKind::full_attention},
+    {"sliding_window", MixerKind::sliding_attention},
+    {"local", MixerKind::sliding_attention},
+    {"sliding", MixerKind::sliding_attention},
+    {"chunked", MixerKind::chunked_attention},
+}};
+
+}  // namespace
+
+std::string_view kind_name(MixerKind kind) {
+  return k_mixer_names[static_cast<size_t>(kind)];
+}
+
+std::string_view kind_name(FfnKind kind) {
+  return k_ffn_names[static_cast<size_t>(kind)];
+}
+
+MixerKind mixer_kind_of(std::string_view name) {
+  for (size_t i = 0; i + 1 < k_mixer_names.size(); ++i) {
+    if (k_mixer_names[i] == name) {
+      return static_cast<MixerKind>(i);
+    }
+  }
+  for (const auto& [synonym, kind] : k_mixer_synonyms) {
+    if (synonym == name) {
+      return kind;
+    }
+  }
+  return MixerKind::unknown;
+}
+
+FfnKind ffn_kind_of(std::string_view name) {
+  if (name == "sparse") {
+    return FfnKind::moe;
+  }
+  for (size_t i = 0; i + 1 < k_ffn_names.size(); ++i) {
+    if (k_ffn_names[i] == name) {
+      return static_cast<FfnKind>(i);
+    }
+  }
+  return FfnKind::unknown;
+}
+
+}  // namespace mbuild
