@@ -34,6 +34,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       config->layer_mlp.size() > 100'000 + size) {
     std::abort();
   }
-  (void)mbuild::layer_kinds(config->layer_attention, config->layer_mlp);
+  (void)mbuild::config_layer_kinds(config->layer_attention, config->layer_mlp);
   return 0;
 }

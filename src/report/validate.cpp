@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "mbuild/analysis/param_count.hpp"
+#include "mbuild/model/tensor_name.hpp"
 #include "util/format.hpp"
 
 namespace mbuild {
@@ -109,23 +110,9 @@ void observe(std::map<Dim, Observation>& obs, Dim d, uint64_t v, std::string_vie
   }
 }
 
-// "experts.<n>." -> n
+// "...experts.<n>...." -> n, read by the one tensor-name parser.
 std::optional<uint64_t> expert_index(std::string_view name) {
-  const size_t at = name.find("experts.");
-  if (at == std::string_view::npos) {
-    return std::nullopt;
-  }
-  uint64_t v = 0;
-  size_t i = at + 8;
-  const size_t start = i;
-  while (i < name.size() && name[i] >= '0' && name[i] <= '9' && i - start < 9) {
-    v = v * 10 + static_cast<uint64_t>(name[i] - '0');
-    ++i;
-  }
-  if (i == start || i >= name.size() || name[i] != '.') {
-    return std::nullopt;
-  }
-  return v;
+  return TensorName(name).expert_index();
 }
 
 bool decoder_component(Component c) {
