@@ -66,8 +66,10 @@ class PartCutter {
   // A part for the whole unit.
   void whole(const LayerUnit& u, size_t index, std::string_view layer_class, ordered_json specs,
              std::string name = {}) {
-    LayerPart p =
-        part_of(u, index, name.empty() ? u.name : std::move(name), layer_class, u.tensors);
+    if (name.empty()) {
+      name = u.name;
+    }
+    LayerPart p = part_of(u, index, std::move(name), layer_class, u.tensors);
     p.specs = std::move(specs);
     add(std::move(p));
   }

@@ -6,19 +6,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "unit/model/kind_names.hpp"
+
 #include "mbuild/model/model_config.hpp"
 
 using namespace mbuild;
 
-// Per-layer kinds by name, as config.json writes them.
-template <class Kind>
-std::vector<std::string> names(const std::vector<Kind>& kinds) {
-  std::vector<std::string> out;
-  for (Kind k : kinds) {
-    out.emplace_back(mbuild::kind_name(k));
-  }
-  return out;
-}
+using mbuild::test::names;
 
 TEST_CASE("family table: one row per model_type, and unknown families get the defaults") {
   std::set<std::string_view> seen;

@@ -11,19 +11,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "unit/model/kind_names.hpp"
+
 #include "test_support.hpp"
 
 using namespace mbuild;
 
-// Per-layer kinds by name, as config.json writes them.
-template <class Kind>
-std::vector<std::string> names(const std::vector<Kind>& kinds) {
-  std::vector<std::string> out;
-  for (Kind k : kinds) {
-    out.emplace_back(mbuild::kind_name(k));
-  }
-  return out;
-}
+using mbuild::test::names;
 
 namespace {
 
