@@ -157,18 +157,6 @@ bool describes_text_model(const ContractLayerType& t) {
 
 }  // namespace
 
-const std::vector<std::string_view>& default_catalog_classes() {
-  static const std::vector<std::string_view> k_classes = {"EmbeddingLayer",
-                                                          "AttentionLayer",
-                                                          "GroupedQueryAttentionLayer",
-                                                          "SlidingWindowAttentionLayer",
-                                                          "MLPLayer",
-                                                          "GatedMLPLayer",
-                                                          "MoELayer",
-                                                          "NormLayer"};
-  return k_classes;
-}
-
 std::optional<ojson> Contract::field(std::string_view key) const {
   if (auto it = raw.find(key); it != raw.end() && !it->is_null()) {
     return *it;
@@ -332,7 +320,7 @@ Result<Contract> load_contract(const std::filesystem::path& path) {
   return parse_contract(path.string(), bytes->view());
 }
 
-std::vector<ContractCheck> check_contract(const Contract& c) {
+std::vector<ContractCheck> check_contract(const Contract& c, const Catalog& catalog) {
   std::vector<ContractCheck> out;
 
   // DESIGN.md accounting invariant: Σ count × parameter_count == total_params.
@@ -369,10 +357,9 @@ std::vector<ContractCheck> check_contract(const Contract& c) {
   }
 
   // Classes: a layer the estimator is told it supports must be one it has.
-  const auto& known = default_catalog_classes();
   std::vector<std::string> unknown, unsupported;
   for (const ContractLayerType& t : c.layer_types) {
-    const bool in_catalog = std::find(known.begin(), known.end(), t.layer_class) != known.end();
+    const bool in_catalog = catalog.supports(t.layer_class);
     if (!in_catalog && t.supported.value_or(true)) {
       unknown.push_back(fmt::format("{} ({})", t.layer_class, t.name));
     } else if (!in_catalog) {

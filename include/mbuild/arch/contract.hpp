@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mbuild/arch/catalog.hpp"
 #include "mbuild/util/error.hpp"
 
 namespace mbuild {
@@ -53,10 +54,6 @@ Result<Contract> parse_contract(std::string_view file, std::string_view text);
 // Reads and parses a contract file; fails (not_found) when it cannot be read.
 Result<Contract> load_contract(const std::filesystem::path& path);
 
-// The 8 layer classes of DESIGN.md "Layer catalog".
-// TODO(catalog): read the catalog module once it lands (and honour --catalog).
-const std::vector<std::string_view>& default_catalog_classes();
-
 enum class ContractCheckStatus { pass, fail, info };
 
 struct ContractCheck {
@@ -68,6 +65,7 @@ struct ContractCheck {
 // The self-consistency a well-formed contract can still lack: Σ count × parameter_count equal
 // to total_params, every supported class known to the catalog, model_id equal to the file stem
 // (when loaded from a file), schema_version known.
-std::vector<ContractCheck> check_contract(const Contract& contract);
+std::vector<ContractCheck> check_contract(const Contract& contract,
+                                          const Catalog& catalog = builtin_catalog());
 
 }  // namespace mbuild
