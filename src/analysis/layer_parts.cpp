@@ -161,7 +161,7 @@ class PartCutter {
   Groups group(const LayerUnit& u, OtherName other_name) const {
     Groups g;
     for (size_t i : u.tensors) {
-      const Leaf& leaf = m_ctx.leaves[i];
+      const Leaf& leaf = m_ctx.names[i].leaf;
       if (m_ctx.params.classes[i].role == TensorRole::quant_aux) {
         g.aux.push_back(i);
       } else if (std::string name = other_name(i, leaf); !name.empty()) {
@@ -335,15 +335,15 @@ class PartCutter {
     // Routed experts, the router, shared experts and a shared expert's gate.
     std::vector<size_t> router_w, router_b, expert_w, expert_b, shared_w, shared_b, gate, aux;
     for (size_t i : u.tensors) {
-      const Leaf& leaf = m_ctx.leaves[i];
-      const TensorName name(m_ctx.model.tensors[i].name);
+      const Leaf& leaf = m_ctx.names[i].leaf;
+      const NameFacts& name = m_ctx.names[i];
       if (m_ctx.params.classes[i].role == TensorRole::quant_aux) {
         aux.push_back(i);
-      } else if (name.has_segment("shared_expert_gate")) {
+      } else if (name.shared_expert_gate) {
         gate.push_back(i);
-      } else if (name.has_segment_containing("shared_expert")) {
+      } else if (name.shared_expert) {
         (leaf.kind == Leaf::bias ? shared_b : shared_w).push_back(i);
-      } else if (m_ctx.expert_tensor[i]) {
+      } else if (name.routed_expert) {
         (leaf.kind == Leaf::bias ? expert_b : expert_w).push_back(i);
       } else if (leaf.module == "e_score_correction_bias" || leaf.kind == Leaf::bias) {
         router_b.push_back(i);

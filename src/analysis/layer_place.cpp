@@ -251,12 +251,16 @@ void place_units(MapContext& ctx, LayerMap& out) {
   const size_t n = ctx.model.tensors.size();
   std::map<std::tuple<std::string, int64_t, int, std::string>, size_t> index;
   out.unit_of_tensor.resize(n);
-  ctx.leaves.resize(n);
-  ctx.expert_tensor.assign(n, false);
+  ctx.names.resize(n);
   ctx.slot_of_unit.clear();
   for (size_t i = 0; i < n; ++i) {
     const TensorName name(ctx.model.tensors[i].name);
-    ctx.leaves[i] = leaf_of(name);
+    NameFacts& facts = ctx.names[i];
+    facts.leaf = leaf_of(name);
+    facts.expert = name.expert_index();
+    facts.under_experts = name.has_segment("experts") || name.has_segment("switch_mlp");
+    facts.shared_expert = name.has_segment_containing("shared_expert");
+    facts.shared_expert_gate = name.has_segment("shared_expert_gate");
     const Placement p = place(ctx, i, name);
     const int64_t layer_key = p.layer ? static_cast<int64_t>(*p.layer) : -1;
     auto key = std::make_tuple(p.scope, layer_key, static_cast<int>(p.slot), p.key_module);
@@ -275,9 +279,7 @@ void place_units(MapContext& ctx, LayerMap& out) {
     u.tensors.push_back(i);
     u.params += ctx.params.classes[i].params;
     out.unit_of_tensor[i] = it->second;
-    if (p.slot == Slot::moe && is_expert_tensor(name)) {
-      ctx.expert_tensor[i] = true;
-    }
+    facts.routed_expert = p.slot == Slot::moe && is_expert_tensor(name);
   }
 }
 

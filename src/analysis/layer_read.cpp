@@ -124,7 +124,7 @@ class Reader {
       if (c.role == TensorRole::quant_aux) {
         continue;
       }
-      const Leaf& leaf = m_ctx.leaves[i];
+      const Leaf& leaf = m_ctx.names[i].leaf;
       auto& bucket = leaf.kind == Leaf::weight ? ut.weight
                      : leaf.kind == Leaf::bias ? ut.bias
                                                : ut.param;
@@ -134,12 +134,11 @@ class Reader {
         ut.first.emplace(leaf.module, &t);
       }
       ut.any_bias = ut.any_bias || leaf.kind == Leaf::bias;
-      const TensorName name(t.name);
-      if (auto e = name.expert_index()) {
-        ut.expert_ids.insert(*e);
+      const NameFacts& name = m_ctx.names[i];
+      if (name.expert) {
+        ut.expert_ids.insert(*name.expert);
       }
-      if ((name.has_segment("experts") || name.has_segment("switch_mlp")) &&
-          ut.expert_ids.empty() && t.shape.size() >= 3) {
+      if (name.under_experts && ut.expert_ids.empty() && t.shape.size() >= 3) {
         ut.fused_experts = std::max(ut.fused_experts, t.shape[0]);
       }
     }
@@ -449,10 +448,10 @@ class Reader {
     u.name = "moe";
     std::vector<size_t> routed, shared;
     for (size_t i : u.tensors) {
-      const TensorName name(m_ctx.model.tensors[i].name);
-      if (name.has_segment_containing("shared_expert") && !name.has_segment("shared_expert_gate")) {
+      const NameFacts& name = m_ctx.names[i];
+      if (name.shared_expert && !name.shared_expert_gate) {
         shared.push_back(i);
-      } else if (m_ctx.expert_tensor[i]) {
+      } else if (name.routed_expert) {
         routed.push_back(i);
       }
     }

@@ -20,6 +20,16 @@ namespace mbuild {
 // Which part of a block a tensor belongs to.
 enum class Slot { buffer, head, norm, embedding, moe, cross_attention, mixer, mlp, other };
 
+// What the steps need of a tensor's name, parsed once at placement.
+struct NameFacts {
+  Leaf leaf;
+  std::optional<uint32_t> expert;   // N of "experts.N"
+  bool under_experts = false;       // a segment "experts" or "switch_mlp"
+  bool routed_expert = false;       // in an MoE unit, under "experts"/"switch_mlp" (not the leaf)
+  bool shared_expert = false;       // a segment containing "shared_expert"
+  bool shared_expert_gate = false;  // a segment "shared_expert_gate"
+};
+
 // Everything the steps share: the inputs, and per-tensor / per-unit scratch.
 struct MapContext {
   MapContext(const Model& m, const ParamCount& p, const Catalog& c);
@@ -30,9 +40,8 @@ struct MapContext {
   const ModelConfig* cfg = nullptr;
   uint64_t num_layers = 0;
   uint64_t mtp_layers = 0;
-  std::vector<Leaf> leaves;         // per tensor
-  std::vector<bool> expert_tensor;  // per tensor: a routed expert's
-  std::vector<Slot> slot_of_unit;   // per unit
+  std::vector<NameFacts> names;    // per tensor
+  std::vector<Slot> slot_of_unit;  // per unit
 
   std::optional<uint64_t> cfg_count(std::string_view field) const;
 };
