@@ -167,13 +167,14 @@ CrossValidation cross_validate(const Contract& contract, const ModelConfig& conf
   };
   auto config_json = [&](std::string_view key) -> std::optional<ojson> {
     if (const nlohmann::json* v = config.find(key); v && !v->is_null()) {
-      return ojson::parse(v->dump());
+      return ojson(*v);
     }
     return std::nullopt;
   };
-  const std::optional<ojson> stated = contract.field("config").value_or(ojson());
+  // The emitted config's `config` object (schema 2); hand-written contracts have none.
+  const auto stated = contract.raw.find("config");
   auto stated_field = [&](std::string_view key) -> std::optional<ojson> {
-    if (stated && stated->is_object()) {
+    if (stated != contract.raw.end() && stated->is_object()) {
       if (auto it = stated->find(key); it != stated->end() && !it->is_null()) {
         return *it;
       }

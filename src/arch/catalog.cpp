@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <sstream>
 #include <utility>
 
 #include <fmt/format.h>
 #include <muParser.h>
 
+#include "mbuild/source/local_source.hpp"
 #include "mbuild/util/json_guard.hpp"
 
 namespace mbuild {
@@ -419,21 +418,12 @@ Result<Catalog> parse_catalog(std::string_view file, std::string_view text) {
 }
 
 Result<Catalog> load_catalog(const std::filesystem::path& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {
-    return fail(ErrorKind::not_found, path.string(), "no such catalog file");
+  // The same bounded, regular-files-only read as every other input file.
+  auto bytes = read_small_file(path, k_max_catalog_bytes);
+  if (!bytes) {
+    return tl::unexpected(bytes.error());
   }
-  if (const auto size = std::filesystem::file_size(path, ec); !ec && size > k_max_catalog_bytes) {
-    return bad_input(path.string(),
-                     fmt::format("{} bytes, over the {} byte limit", size, k_max_catalog_bytes));
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    return fail(ErrorKind::io, path.string(), "cannot read the catalog file");
-  }
-  return parse_catalog(path.string(), text.str());
+  return parse_catalog(path.string(), bytes->view());
 }
 
 ordered_json catalog_json(const Catalog& catalog) {
