@@ -6,8 +6,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 
@@ -175,6 +178,16 @@ Environment Environment::from_process() {
   }
   env.offline = env_true("HF_HUB_OFFLINE") || env_true("TRANSFORMERS_OFFLINE");
   env.no_color = !getenv_str("NO_COLOR").empty();
+  // curl's own tool reads CURL_CA_BUNDLE, then SSL_CERT_FILE/SSL_CERT_DIR; Python's requests
+  // (huggingface_hub) reads REQUESTS_CA_BUNDLE: whichever a user already set is honoured.
+  for (const char* var : {"CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"}) {
+    if (std::string f = getenv_str(var); !f.empty()) {
+      env.ca_file = f;
+      env.ca_file_var = var;
+      break;
+    }
+  }
+  env.ca_path = getenv_str("SSL_CERT_DIR");
   if (std::string t = getenv_str("HF_HUB_DOWNLOAD_TIMEOUT"); !t.empty()) {
     char* end = nullptr;
     long v = std::strtol(t.c_str(), &end, 10);
@@ -204,6 +217,10 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
       ->check(CLI::IsMember({"text", "json", "md"}));
   app.add_option("--jobs,-j", o.jobs, "Sources / requests in flight at once")
       ->check(CLI::Range(1U, 256U));
+  app.add_option("--max-connections", o.max_connections,
+                 "Open connections per host at most (HTTP/2 multiplexes on one)")
+      ->check(CLI::Range(1U, 256U));
+  app.add_flag("--verbose,-v", o.verbose, "Also print what each remote read cost on the wire");
   app.add_flag("--quiet,-q", o.quiet, "Print nothing but the result and errors");
   app.add_flag("--no-progress", o.no_progress, "No progress display on stderr");
   app.add_option("--color", o.color, "Colour output")
@@ -212,7 +229,7 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
 
 Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
                                                  const CommonOptions& options,
-                                                 const Environment& env) {
+                                                 const Environment& env, ProgressLine* progress) {
   std::error_code ec;
   const fs::path path(spec);
   if (fs::is_directory(path, ec)) {
@@ -274,11 +291,21 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
   }
   o.cache_dir = env.mbuild_cache;
   o.max_in_flight = options.jobs;
+  o.max_connections = options.max_connections;
   o.timeout = std::chrono::seconds(env.download_timeout);
-  if (!options.quiet && !options.no_progress && ::isatty(2)) {
-    o.progress = [id](size_t done, size_t total, uint64_t bytes) {
-      std::fprintf(stderr, "\r%s: %zu/%zu files, %.1f KiB%s", id.c_str(), done, total,
-                   static_cast<double>(bytes) / 1024.0, done == total ? "\n" : "");
+  if (!env.ca_file.empty() && !fs::is_regular_file(env.ca_file, ec)) {
+    return fail(ErrorKind::usage, env.ca_file_var,
+                fmt::format("'{}' is not a CA bundle file", excerpt(env.ca_file, 200)));
+  }
+  if (!env.ca_path.empty() && !fs::is_directory(env.ca_path, ec)) {
+    return fail(ErrorKind::usage, "SSL_CERT_DIR",
+                fmt::format("'{}' is not a folder", excerpt(env.ca_path, 200)));
+  }
+  o.ca_file = env.ca_file;
+  o.ca_path = env.ca_path;
+  if (progress) {
+    o.progress = [progress, id](size_t done, size_t total, uint64_t bytes) {
+      progress->update(id, done, total, bytes);
     };
   }
   if (!module) {
@@ -287,21 +314,90 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
   return (*module)->open(id, revision, std::move(o));
 }
 
+ProgressLine::ProgressLine(size_t sources) : m_sources(sources) {}
+
+ProgressLine::~ProgressLine() {
+  std::lock_guard lock(m_mutex);
+  if (m_drawn) {
+    std::fputs("\r\x1b[K", stderr);  // the result is printed where the line was
+  }
+}
+
+void ProgressLine::update(const std::string& id, size_t done, size_t total, uint64_t bytes) {
+  std::lock_guard lock(m_mutex);
+  m_files[id] = {done, total, bytes};
+  draw(false);
+}
+
+void ProgressLine::source_done() {
+  std::lock_guard lock(m_mutex);
+  ++m_sources_done;
+  draw(true);
+}
+
+void ProgressLine::draw(bool force) {
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && m_drawn && now - m_last_draw < std::chrono::milliseconds(100)) {
+    return;
+  }
+  size_t done = 0, total = 0;
+  uint64_t bytes = 0;
+  for (const auto& [id, f] : m_files) {
+    done += f.done;
+    total += f.total;
+    bytes += f.bytes;
+  }
+  std::string line =
+      m_sources > 1 ? fmt::format("{}/{} sources, ", m_sources_done, m_sources) : std::string();
+  line += fmt::format("{}/{} files, {:.1f} KiB", done, total, static_cast<double>(bytes) / 1024);
+  std::fprintf(stderr, "\r\x1b[K%s", line.c_str());
+  std::fflush(stderr);
+  m_drawn = true;
+  m_last_draw = now;
+}
+
 std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
                                        const CommonOptions& options, const Environment& env) {
   std::vector<Result<Model>> out(specs.size(), tl::unexpected(Error{}));
   std::atomic<size_t> next{0};
+  // One line for every source together, redrawn in place; only on a terminal.
+  std::optional<ProgressLine> progress;
+  if (!options.quiet && !options.no_progress && ::isatty(2)) {
+    progress.emplace(specs.size());
+  }
+  std::mutex verbose_mutex;
   auto worker = [&] {
     for (size_t i = next++; i < specs.size(); i = next++) {
-      auto source = open_source(specs[i], options, env);
+      auto source = open_source(specs[i], options, env, progress ? &*progress : nullptr);
       if (!source) {
         out[i] = tl::unexpected(source.error());
         continue;
       }
       auto snapshot = (*source)->snapshot();
+      if (progress) {
+        progress->source_done();
+      }
       if (!snapshot) {
         out[i] = tl::unexpected(snapshot.error());
         continue;
+      }
+      if (options.verbose && snapshot->transfer) {
+        const TransferSummary& t = *snapshot->transfer;
+        std::lock_guard lock(verbose_mutex);
+        std::fprintf(
+            stderr,
+            "mbuild: %s: %llu requests on %llu new connections (%s), %llu retries, %.1f KiB; "
+            "%llu weight files, %.2f header reads per file\n",
+            specs[i].c_str(), static_cast<unsigned long long>(t.requests),
+            static_cast<unsigned long long>(t.connections),
+            t.http2 == t.requests && t.requests > 0 ? "HTTP/2"
+            : t.http2 > 0                           ? "HTTP/2 and HTTP/1.1"
+                                                    : "HTTP/1.1",
+            static_cast<unsigned long long>(t.retries), static_cast<double>(t.bytes) / 1024,
+            static_cast<unsigned long long>(t.header_files),
+            t.header_files
+                ? static_cast<double>(t.header_reads) / static_cast<double>(t.header_files)
+                : 0.0);
       }
       out[i] = build_model(std::move(*snapshot));
     }

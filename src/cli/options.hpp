@@ -1,8 +1,12 @@
 // Options shared by every subcommand, the environment they fall back to, and source opening.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -24,7 +28,9 @@ struct CommonOptions {
   bool offline = false;
   bool quiet = false;
   bool no_progress = false;
+  bool verbose = false;
   unsigned jobs = 256;
+  unsigned max_connections = 16;
 };
 
 // The Hub's environment variables (DESIGN.md "Environment"), read once in main.
@@ -37,6 +43,10 @@ struct Environment {
   bool offline = false;
   bool no_color = false;
   long download_timeout = 10;
+  // TLS trust for a private CA (corporate proxies, mirrors): libcurl reads none of these itself.
+  std::string ca_file;      // $CURL_CA_BUNDLE, else $REQUESTS_CA_BUNDLE, else $SSL_CERT_FILE
+  std::string ca_file_var;  // which of them it came from, for messages
+  std::string ca_path;      // $SSL_CERT_DIR
 
   static Environment from_process();
 };
@@ -44,11 +54,38 @@ struct Environment {
 // Registers --revision, --endpoint, --token, --offline, --format, --jobs, --quiet, ...
 void add_common_options(CLI::App& app, CommonOptions& options);
 
+// One progress line on stderr for every source of a call (files done / in all, bytes), redrawn
+// in place at most ten times a second and erased when done. Only made for a terminal.
+class ProgressLine {
+ public:
+  explicit ProgressLine(size_t sources);
+  ~ProgressLine();
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  void update(const std::string& id, size_t done, size_t total, uint64_t bytes);
+  void source_done();
+
+ private:
+  struct Files {
+    size_t done = 0;
+    size_t total = 0;
+    uint64_t bytes = 0;
+  };
+  void draw(bool force);
+  std::mutex m_mutex;
+  size_t m_sources = 0;
+  size_t m_sources_done = 0;
+  std::map<std::string, Files> m_files;
+  bool m_drawn = false;
+  std::chrono::steady_clock::time_point m_last_draw{};
+};
+
 // What a source string names: a local folder or .safetensors file, or a Hub id (org/name[@rev])
 // read from the Hub, or from the HF cache when offline.
 Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
                                                  const CommonOptions& options,
-                                                 const Environment& env);
+                                                 const Environment& env,
+                                                 ProgressLine* progress = nullptr);
 
 // Opens and builds each source, several at a time (--jobs), results in input order.
 std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,

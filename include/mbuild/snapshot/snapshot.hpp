@@ -33,6 +33,17 @@ struct WeightFile {
   ByteBuffer head;
 };
 
+// What reading a snapshot from the network cost (absent for local sources and cache hits).
+struct TransferSummary {
+  uint64_t requests = 0;      // HTTP requests: redirect hops and retries included
+  uint64_t connections = 0;   // connections opened for them (fewer than requests: reuse)
+  uint64_t http2 = 0;         // requests answered over HTTP/2
+  uint64_t retries = 0;       // requests sent again (failures, 429, 5xx)
+  uint64_t bytes = 0;         // body bytes received
+  uint64_t header_files = 0;  // weight files whose header was read
+  uint64_t header_reads = 0;  // ranged reads of those headers: one per file when sized right
+};
+
 struct Snapshot {
   ModelRef ref;
   std::optional<std::string> config_json;
@@ -43,6 +54,7 @@ struct Snapshot {
   std::vector<Finding> findings;
   // Put before a file name in error messages: the folder path, or "org/name@rev/".
   std::string display_prefix;
+  std::optional<TransferSummary> transfer;
 };
 
 class ModelSource {

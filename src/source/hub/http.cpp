@@ -2,14 +2,23 @@
 
 #include <curl/curl.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <charconv>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <unordered_map>
 
@@ -148,8 +157,10 @@ bool is_retry_status(long status) {
 }
 
 // A fetch in progress: the hop being made, and what earlier hops left behind.
+struct Batch;
 struct FetchState {
   Fetch* fetch = nullptr;
+  Batch* batch = nullptr;
   std::string url;
   std::set<std::string> visited;
   Clock::time_point ready_at{};
@@ -157,21 +168,55 @@ struct FetchState {
   unsigned retries_left = 0;
 };
 
+// One run_fetches call: its fetches, and what the calling thread waits for. Shared between the
+// caller and the pool's thread; every field after `stats` is guarded by the pool's mutex.
+struct Batch {
+  const HttpSettings* settings = nullptr;
+  std::string endpoint_origin;
+  std::vector<std::unique_ptr<FetchState>> states;
+  TransferStats stats;  // written by the pool's thread, read by the caller once done
+  std::condition_variable cv;
+  std::deque<Fetch*> done;  // completed, not yet handed to on_done
+  size_t remaining = 0;
+  std::exception_ptr failure;  // the pool's thread gave up (out of memory)
+};
+
+// One server origin: its request window and its sockets. Lives as long as the pool, since
+// libcurl keeps the socket callbacks' pointer with each connection.
+struct Host {
+  std::string origin;
+  std::atomic<double> window{1};  // requests allowed in flight (AIMD)
+  unsigned in_flight = 0;
+  std::atomic<bool> multiplexed{false};  // answered over HTTP/2: one connection carries streams
+  Clock::time_point paused_until{};
+  Clock::time_point last_cut{};
+  std::deque<FetchState*> queue;  // ready to start, in arrival order
+  // Written by libcurl's socket callbacks on the pool's thread; read by pool_host_stats().
+  std::atomic<unsigned> open{0};
+  std::atomic<unsigned> peak_open{0};
+  std::atomic<uint64_t> opened{0};
+  int socket_errno = 0;  // errno of the last socket() that failed (EMFILE: out of descriptors)
+};
+
 // One HTTP request on the wire.
 struct Transfer {
   FetchState* state = nullptr;
+  Host* host = nullptr;
   EasyHandle easy;
   SlistHandle headers;
   std::map<std::string, std::string> response_headers;
   std::string body;
-  bool stopped_complete = false;  // aborted on purpose: the header is in
+  uint64_t received = 0;          // body bytes the server sent, kept or not
+  bool header_complete = false;   // the safetensors header is in: the rest only drains
+  bool stopped_complete = false;  // aborted on purpose: everything wanted is in
   bool too_large = false;
   uint64_t max_body = 0;
   bool safetensors_head = false;
-  bool discard_body = false;  // a redirect's or an error's body is not the file
+  bool discard_body = false;  // a redirect's body is not the file
   long status = 0;
   uint64_t range_start = 0;
   std::optional<uint64_t> range_end;
+  std::string range;  // CURLOPT_RANGE's string: libcurl keeps the pointer
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -206,15 +251,37 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
+// The safetensors length prefix says the header ends at byte 8 + N; true once that many are in.
+bool safetensors_header_in(std::string& body) {
+  if (body.size() < 8) {
+    return false;
+  }
+  uint64_t len = 0;
+  for (int i = 7; i >= 0; --i) {
+    len = (len << 8) | static_cast<unsigned char>(body[static_cast<size_t>(i)]);
+  }
+  // An absurd length is left for the header parser to reject with a clear message.
+  const uint64_t need = len > (uint64_t{1} << 40) ? 8 : len + 8;
+  if (body.size() < need) {
+    return false;
+  }
+  body.resize(need);
+  return true;
+}
+
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* t = static_cast<Transfer*>(user);
   const size_t n = size * count;
-  if (t->discard_body) {
+  t->received += n;
+  if (t->discard_body || t->header_complete) {
+    // A 206 sized to the header ends by itself: draining it keeps the connection for the next
+    // request, where stopping would close it.
     return n;
   }
-  // A 200 to a Range request past byte 0 (Range ignored) is the file from byte 0: read up to the
-  // range's end and stop; complete() keeps the range.
-  if (t->status == 200 && t->range_end && t->range_start > 0) {
+  // A 200 to a Range request (Range ignored) is the whole file from byte 0: read up to the
+  // range's end and stop (the connection is lost, the rest of a large file is not read);
+  // complete() keeps the range.
+  if (t->status == 200 && t->range_end) {
     const uint64_t want = *t->range_end + 1;
     const size_t take = static_cast<size_t>(std::min<uint64_t>(n, want - t->body.size()));
     if (t->body.size() + take > t->max_body + t->range_start) {
@@ -222,6 +289,10 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
       return 0;
     }
     t->body.append(data, take);
+    if (t->range_start == 0 && t->safetensors_head && safetensors_header_in(t->body)) {
+      t->stopped_complete = true;
+      return 0;
+    }
     if (t->body.size() >= want) {
       t->stopped_complete = true;
       return 0;
@@ -233,109 +304,312 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     return 0;
   }
   t->body.append(data, n);
-  if (t->safetensors_head && t->status >= 200 && t->status < 300 && t->body.size() >= 8) {
-    uint64_t len = 0;
-    for (int i = 7; i >= 0; --i) {
-      len = (len << 8) | static_cast<unsigned char>(t->body[static_cast<size_t>(i)]);
-    }
-    // Stop as soon as the length prefix and the JSON are in; an absurd length is left for
-    // the header parser to reject with a clear message.
-    const uint64_t need = len > (uint64_t{1} << 40) ? 8 : len + 8;
-    if (t->body.size() >= need) {
-      t->body.resize(need);
-      t->stopped_complete = true;
-      return 0;
-    }
+  if (t->safetensors_head && t->status >= 200 && t->status < 300 &&
+      safetensors_header_in(t->body)) {
+    t->header_complete = true;
   }
   return n;
 }
 
-class Engine {
+// Socket accounting per host (peak and opened connections), and the errno of a socket() that
+// failed: libcurl reports EMFILE as "could not connect" and keeps the cause to itself.
+curl_socket_t open_socket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr* address) {
+  auto* host = static_cast<Host*>(clientp);
+  const curl_socket_t s = ::socket(address->family, address->socktype, address->protocol);
+  if (s == CURL_SOCKET_BAD) {
+    host->socket_errno = errno;
+    return s;
+  }
+  const unsigned open = ++host->open;
+  ++host->opened;
+  if (open > host->peak_open) {
+    host->peak_open = open;
+  }
+  return s;
+}
+
+int close_socket(void* clientp, curl_socket_t s) {
+  auto* host = static_cast<Host*>(clientp);
+  if (host->open > 0) {
+    --host->open;
+  }
+  return ::close(s);
+}
+
+// Refusals, resets and timeouts: what a server or a network under load answers.
+bool is_congestion(CURLcode rc) {
+  return rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+         rc == CURLE_GOT_NOTHING || rc == CURLE_OPERATION_TIMEDOUT;
+}
+
+bool is_tls_trust_failure(CURLcode rc) {
+  return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+         rc == CURLE_SSL_ISSUER_ERROR;
+}
+
+// The requests a host is sent at most at once over one HTTP/2 connection: the streams a server
+// commonly allows (nghttpx, the Hub's CDN: 100-128).
+constexpr double k_streams_per_connection = 100;
+// A window is halved at most once in this long: one burst of refusals is one signal.
+constexpr auto k_cut_interval = std::chrono::milliseconds(250);
+
+// The process's pool for one (max_in_flight, max_connections) pair: one libcurl multi handle
+// driven by one thread, so connections are reused across calls, rounds and sources.
+class Pool {
  public:
-  Engine(const HttpSettings& settings, const std::function<void(const Fetch&)>& on_done)
-      : m_settings(settings), m_on_done(on_done), m_endpoint_origin(origin_of(settings.endpoint)) {
+  Pool(unsigned max_in_flight, unsigned max_connections)
+      : m_max_in_flight(std::max(1U, max_in_flight)),
+        m_max_connections(std::max(1U, max_connections)) {
     init_curl();
     m_multi.reset(curl_multi_init());
-    curl_multi_setopt(m_multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS,
-                      static_cast<long>(settings.max_in_flight));
-    // Over HTTP/2 (the Hub and its CDN offer it over TLS), requests to a host multiplex on the
-    // connections already up; over HTTP/1.1 each in-flight request has its own.
+    if (!m_multi) {
+      throw std::bad_alloc();
+    }
+    curl_multi_setopt(m_multi.get(), CURLMOPT_MAX_HOST_CONNECTIONS,
+                      static_cast<long>(m_max_connections));
+    // Idle connections stay cached for the next round or source instead of being closed.
+    curl_multi_setopt(m_multi.get(), CURLMOPT_MAXCONNECTS,
+                      static_cast<long>(std::max(m_max_in_flight, m_max_connections * 4)));
+    // Over HTTP/2 requests to a host multiplex on one connection; over HTTP/1.1 each in-flight
+    // request has its own, at most max_connections per host, the rest wait in our queues.
     curl_multi_setopt(m_multi.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    m_thread = std::thread([this] { serve(); });
   }
 
-  void run(std::vector<Fetch*>& fetches) {
-    m_states.reserve(fetches.size());
-    for (Fetch* f : fetches) {
-      auto state = std::make_unique<FetchState>();
-      state->fetch = f;
-      state->url = f->url;
-      state->retries_left = m_settings.max_attempts > 0 ? m_settings.max_attempts - 1 : 0;
-      m_pending.push_back(state.get());
-      m_states.push_back(std::move(state));
+  ~Pool() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stop = true;
     }
-    while (!m_pending.empty() || !m_active.empty()) {
-      start_ready();
-      int running = 0;
-      curl_multi_perform(m_multi.get(), &running);
-      int left = 0;
-      while (CURLMsg* msg = curl_multi_info_read(m_multi.get(), &left)) {
-        if (msg->msg == CURLMSG_DONE) {
-          complete(msg->easy_handle, msg->data.result);
+    curl_multi_wakeup(m_multi.get());
+    m_thread.join();
+    m_multi.reset();  // closes cached connections: their socket callbacks still see m_hosts
+  }
+
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // Runs a batch to completion; returns on the calling thread once every fetch is done.
+  void run(Batch& batch, const std::function<void(const Fetch&)>& on_done) {
+    std::unique_lock lock(m_mutex);
+    if (m_failure) {
+      std::rethrow_exception(m_failure);
+    }
+    m_incoming.push_back(&batch);
+    lock.unlock();
+    curl_multi_wakeup(m_multi.get());
+    lock.lock();
+    while (true) {
+      batch.cv.wait(lock,
+                    [&] { return !batch.done.empty() || batch.remaining == 0 || batch.failure; });
+      if (batch.failure) {
+        std::rethrow_exception(batch.failure);
+      }
+      while (!batch.done.empty()) {
+        Fetch* f = batch.done.front();
+        batch.done.pop_front();
+        if (on_done) {
+          lock.unlock();
+          on_done(*f);
+          lock.lock();
         }
       }
-      if (m_active.empty() && !m_pending.empty()) {
-        auto next = std::min_element(m_pending.begin(), m_pending.end(),
-                                     [](auto* a, auto* b) { return a->ready_at < b->ready_at; });
-        auto wait = (*next)->ready_at - Clock::now();
-        if (wait > Clock::duration::zero()) {
-          std::this_thread::sleep_for(std::min<Clock::duration>(wait, std::chrono::seconds(1)));
-        }
-        continue;
-      }
-      if (!m_active.empty()) {
-        curl_multi_poll(m_multi.get(), nullptr, 0, 50, nullptr);
+      if (batch.remaining == 0) {
+        return;
       }
     }
+  }
+
+  std::vector<HostStats> host_stats() {
+    std::lock_guard lock(m_hosts_mutex);
+    std::vector<HostStats> out;
+    for (const auto& [origin, h] : m_hosts) {
+      out.push_back({origin, h->opened.load(), h->peak_open.load(),
+                     static_cast<unsigned>(h->window.load()), h->multiplexed.load()});
+    }
+    return out;
   }
 
  private:
+  // The pool's thread: admits batches, starts what each host's window allows, completes what
+  // libcurl finishes, and sleeps in curl_multi_poll until something happens.
+  void serve() {
+    try {
+      while (true) {
+        {
+          std::lock_guard lock(m_mutex);
+          if (m_stop) {
+            break;
+          }
+          for (Batch* b : m_incoming) {
+            admit(*b);
+          }
+          m_incoming.clear();
+        }
+        start_ready();
+        int running = 0;
+        curl_multi_perform(m_multi.get(), &running);
+        int left = 0;
+        while (CURLMsg* msg = curl_multi_info_read(m_multi.get(), &left)) {
+          if (msg->msg == CURLMSG_DONE) {
+            complete(msg->easy_handle, msg->data.result);
+          }
+        }
+        if (!can_start_now()) {
+          curl_multi_poll(m_multi.get(), nullptr, 0, poll_timeout_ms(), nullptr);
+        }
+      }
+    } catch (...) {
+      // Out of memory inside the pool: every waiting caller gives up the same way.
+      std::lock_guard lock(m_mutex);
+      m_failure = std::current_exception();
+    }
+    for (auto& [h, t] : m_active) {
+      curl_multi_remove_handle(m_multi.get(), h);
+    }
+    m_active.clear();
+    std::lock_guard lock(m_mutex);
+    if (!m_failure) {
+      m_failure = std::make_exception_ptr(std::runtime_error("the HTTP pool stopped"));
+    }
+    for (Batch* b : m_batches) {
+      b->failure = m_failure;
+      b->cv.notify_all();
+    }
+    for (Batch* b : m_incoming) {
+      b->failure = m_failure;
+      b->cv.notify_all();
+    }
+  }
+
+  // Called with m_mutex held.
+  void admit(Batch& b) {
+    m_batches.insert(&b);
+    for (auto& s : b.states) {
+      host_of(s->url).queue.push_back(s.get());
+    }
+    if (b.remaining == 0) {
+      finish_batch_if_done(b);
+    }
+  }
+
+  Host& host_of(const std::string& url) {
+    std::string origin = origin_of(url);
+    std::lock_guard lock(m_hosts_mutex);
+    auto it = m_hosts.find(origin);
+    if (it == m_hosts.end()) {
+      auto h = std::make_unique<Host>();
+      h->origin = origin;
+      h->window = m_max_connections;
+      it = m_hosts.emplace(origin, std::move(h)).first;
+    }
+    return *it->second;
+  }
+
+  double host_cap(const Host& h) const {
+    return h.multiplexed ? k_streams_per_connection : static_cast<double>(m_max_connections);
+  }
+
+  // True when a queued request (a redirect's next hop, say) could start without waiting.
+  bool can_start_now() const {
+    if (m_active.size() >= m_max_in_flight) {
+      return false;
+    }
+    const auto now = Clock::now();
+    for (const auto& [origin, h] : m_hosts) {
+      if (!h->queue.empty() && h->paused_until <= now &&
+          h->in_flight < static_cast<unsigned>(h->window.load())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  int poll_timeout_ms() const {
+    auto now = Clock::now();
+    auto next = now + std::chrono::seconds(1);
+    for (const auto& d : m_delayed) {
+      next = std::min(next, d->ready_at);
+    }
+    for (const auto& [origin, h] : m_hosts) {
+      if (!h->queue.empty() && h->paused_until > now) {
+        next = std::min(next, h->paused_until);
+      }
+    }
+    long curl_ms = -1;
+    curl_multi_timeout(m_multi.get(), &curl_ms);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count();
+    if (curl_ms >= 0) {
+      ms = std::min<long>(ms, curl_ms);
+    }
+    return static_cast<int>(std::clamp<long>(ms, 0, 1000));
+  }
+
   void start_ready() {
     const auto now = Clock::now();
-    for (auto it = m_pending.begin();
-         it != m_pending.end() && m_active.size() < m_settings.max_in_flight;) {
+    for (auto it = m_delayed.begin(); it != m_delayed.end();) {
       if ((*it)->ready_at <= now) {
-        start(*it);
-        it = m_pending.erase(it);
+        host_of((*it)->url).queue.push_back(*it);
+        it = m_delayed.erase(it);
       } else {
         ++it;
       }
     }
+    for (auto& [origin, host] : m_hosts) {
+      Host& h = *host;
+      while (!h.queue.empty() && m_active.size() < m_max_in_flight && h.paused_until <= now &&
+             h.in_flight < static_cast<unsigned>(h.window.load())) {
+        FetchState* s = h.queue.front();
+        h.queue.pop_front();
+        start(s, h);
+      }
+    }
   }
 
-  void start(FetchState* state) {
+  void start(FetchState* state, Host& host) {
     Fetch& f = *state->fetch;
+    const HttpSettings& settings = *state->batch->settings;
     ++f.attempts;
+    ++state->batch->stats.requests;
     auto t = std::make_unique<Transfer>();
     t->state = state;
+    t->host = &host;
     t->easy.reset(curl_easy_init());
+    if (!t->easy) {
+      throw std::bad_alloc();
+    }
     t->max_body = f.max_body;
     t->safetensors_head = f.safetensors_head;
     t->range_start = f.range_start;
     t->range_end = f.range_end;
     CURL* h = t->easy.get();
     curl_easy_setopt(h, CURLOPT_URL, state->url.c_str());
-    curl_easy_setopt(h, CURLOPT_USERAGENT, m_settings.user_agent.c_str());
+    curl_easy_setopt(h, CURLOPT_USERAGENT, settings.user_agent.c_str());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT,
-                     static_cast<long>(m_settings.connect_timeout.count()));
+                     static_cast<long>(settings.connect_timeout.count()));
     curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-                     static_cast<long>(m_settings.low_speed_time.count()));
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, static_cast<long>(settings.low_speed_time.count()));
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-    // No CURLOPT_PIPEWAIT: against an HTTP/1.1 server (the mock) it made each request wait for
-    // a connection to come free, 191 headers one after another (572 ms -> 8.5-10.6 s).
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &host);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, &host);
+    if (state->url.starts_with("https://")) {
+      // HTTP/2 is offered over TLS (ALPN): a burst waits for the first connection's handshake
+      // to learn whether it multiplexes instead of opening a connection per request. Not on
+      // http://, where no upgrade is asked and waiting would serialise requests.
+      curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+      curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+      if (!settings.ca_file.empty()) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, settings.ca_file.c_str());
+      }
+      if (!settings.ca_path.empty()) {
+        curl_easy_setopt(h, CURLOPT_CAPATH, settings.ca_path.c_str());
+      }
+    }
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, t.get());
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -344,43 +618,78 @@ class Engine {
     if (f.head_only) {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     }
-    std::string range;
     if (f.range_end) {
       // No Accept-Encoding on ranged GETs: a CDN may ignore Range for a gzip request.
-      range = fmt::format("{}-{}", f.range_start, *f.range_end);
-      curl_easy_setopt(h, CURLOPT_RANGE, range.c_str());
+      t->range = fmt::format("{}-{}", f.range_start, *f.range_end);
+      curl_easy_setopt(h, CURLOPT_RANGE, t->range.c_str());
     } else if (!f.head_only) {
       curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     }
     curl_slist* list = nullptr;
     // The token goes to the endpoint's origin only: never to a CDN on another host or port. One
     // with a line break is never sent (open_source refuses it first): it would add headers.
-    if (!m_settings.token.empty() && origin_of(state->url) == m_endpoint_origin &&
-        m_settings.token.find_first_of("\r\n") == std::string::npos) {
-      const std::string auth = "Authorization: Bearer " + m_settings.token;
+    if (!settings.token.empty() && host.origin == state->batch->endpoint_origin &&
+        settings.token.find_first_of("\r\n") == std::string::npos) {
+      const std::string auth = "Authorization: Bearer " + settings.token;
       list = curl_slist_append(list, auth.c_str());
     }
     t->headers.reset(list);
     if (list) {
       curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
     }
+    ++host.in_flight;
     curl_multi_add_handle(m_multi.get(), h);
     m_active.emplace(h, std::move(t));
   }
 
-  void retry_later(FetchState* state, std::chrono::milliseconds delay) {
-    state->ready_at = Clock::now() + delay;
-    m_pending.push_back(state);
+  // Again after `delay`, or at once.
+  void requeue(FetchState* state, std::chrono::milliseconds delay = {}) {
+    if (delay.count() > 0) {
+      state->ready_at = Clock::now() + delay;
+      m_delayed.push_back(state);
+    } else {
+      host_of(state->url).queue.push_back(state);
+    }
   }
 
-  std::chrono::milliseconds backoff(const FetchState& state) const {
-    const unsigned used = m_settings.max_attempts - 1 - state.retries_left;
-    return m_settings.backoff_base * (1 << std::min(used, 6U));
+  // Exponential backoff with ±50 % jitter: requests that failed together retry apart.
+  std::chrono::milliseconds backoff(const FetchState& state) {
+    const HttpSettings& s = *state.batch->settings;
+    const unsigned used = s.max_attempts - 1 - state.retries_left;
+    const auto base = s.backoff_base * (1 << std::min(used, 6U));
+    std::uniform_real_distribution<double> jitter(0.5, 1.5);
+    return std::chrono::milliseconds(
+        static_cast<int64_t>(static_cast<double>(base.count()) * jitter(m_random)));
+  }
+
+  void congestion(Host& h, Batch& b) {
+    ++b.stats.congestion;
+    const auto now = Clock::now();
+    if (now - h.last_cut >= k_cut_interval) {
+      h.window = std::max(1.0, h.window.load() / 2);
+      h.last_cut = now;
+    }
+  }
+
+  void success(Host& h) {
+    const double w = h.window.load();
+    h.window = std::min(host_cap(h), w + 1.0 / w);
   }
 
   void finish(FetchState* state) {
-    if (m_on_done) {
-      m_on_done(*state->fetch);
+    Batch& b = *state->batch;
+    std::lock_guard lock(m_mutex);
+    --b.remaining;
+    b.done.push_back(state->fetch);
+    finish_batch_if_done(b);
+    b.cv.notify_all();
+  }
+
+  // Called with m_mutex held.
+  void finish_batch_if_done(Batch& b) {
+    if (b.remaining == 0) {
+      m_batches.erase(&b);
+      b.cv.notify_all();
     }
   }
 
@@ -394,11 +703,29 @@ class Engine {
     curl_multi_remove_handle(m_multi.get(), h);
     std::unique_ptr<Transfer> t = std::move(node.mapped());
     FetchState* state = t->state;
+    Batch& batch = *state->batch;
+    const HttpSettings& settings = *batch.settings;
+    Host& host = *t->host;
+    --host.in_flight;
     Fetch& f = *state->fetch;
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    long connects = 0;
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &connects);
+    long version = 0;
+    curl_easy_getinfo(h, CURLINFO_HTTP_VERSION, &version);
+    batch.stats.connections += static_cast<uint64_t>(std::max(0L, connects));
+    batch.stats.bytes += t->received;
+    if (version == CURL_HTTP_VERSION_2_0) {
+      ++batch.stats.http2;
+      if (!host.multiplexed) {
+        // The server multiplexes: open the window to one connection's streams at once.
+        host.multiplexed = true;
+        host.window = std::max(host.window.load(), k_streams_per_connection);
+      }
+    }
     const std::string where = redact_url(state->url);
-    const bool hub_hop = origin_of(state->url) == m_endpoint_origin;
+    const bool hub_hop = host.origin == batch.endpoint_origin;
     const auto& headers = t->response_headers;
     auto header = [&](const char* name) -> std::string {
       auto it = headers.find(name);
@@ -410,9 +737,31 @@ class Engine {
                                      fmt::format("response is larger than {} bytes", f.max_body)));
     }
     if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && t->stopped_complete)) {
+      if (is_tls_trust_failure(rc)) {
+        return fail_fetch(
+            state, Error(ErrorKind::network, origin_of(state->url),
+                         fmt::format("TLS certificate not trusted ({})", curl_easy_strerror(rc)),
+                         "a private CA? point CURL_CA_BUNDLE, SSL_CERT_FILE, REQUESTS_CA_BUNDLE "
+                         "or SSL_CERT_DIR at it"));
+      }
+      long os_errno = 0;
+      curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
+      const bool out_of_fds = rc == CURLE_COULDNT_CONNECT &&
+                              (os_errno == EMFILE || os_errno == ENFILE ||
+                               host.socket_errno == EMFILE || host.socket_errno == ENFILE);
+      if (out_of_fds) {
+        host.socket_errno = 0;
+        return fail_fetch(state, Error(ErrorKind::network, where,
+                                       "out of file descriptors (socket: Too many open files)",
+                                       "raise the limit with 'ulimit -n' or lower --jobs"));
+      }
+      if (is_congestion(rc)) {
+        congestion(host, batch);
+      }
       if (is_transient(rc) && state->retries_left > 0) {
         --state->retries_left;
-        return retry_later(state, backoff(*state));
+        ++batch.stats.retries;
+        return requeue(state, backoff(*state));
       }
       return fail_fetch(state, Error(ErrorKind::network, where,
                                      fmt::format("{} (after {} attempt(s))", curl_easy_strerror(rc),
@@ -430,6 +779,7 @@ class Engine {
       }
     }
     if (status >= 300 && status < 400 && status != 304) {
+      success(host);
       const std::string location = header("location");
       if (location.empty()) {
         return fail_fetch(state, Error(ErrorKind::network, where,
@@ -444,42 +794,53 @@ class Engine {
       if (state->visited.count(*next)) {
         return fail_fetch(state, Error(ErrorKind::network, where, "redirect loop"));
       }
-      if (++f.redirects > m_settings.max_redirects) {
+      if (++f.redirects > settings.max_redirects) {
         return fail_fetch(state,
                           Error(ErrorKind::network, where,
-                                fmt::format("more than {} redirects", m_settings.max_redirects)));
+                                fmt::format("more than {} redirects", settings.max_redirects)));
       }
       state->url = *next;
-      state->ready_at = {};
-      m_pending.push_back(state);
-      return;
+      return requeue(state);
     }
     if (status == 429) {
+      congestion(host, batch);
       if (state->retries_left > 0) {
         --state->retries_left;
-        auto wait = std::min(rate_limit_wait(headers), m_settings.max_rate_limit_wait);
-        return retry_later(state, std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+        ++batch.stats.retries;
+        // The whole host waits: its other requests would only be refused too.
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::min(rate_limit_wait(headers), settings.max_rate_limit_wait));
+        host.paused_until = std::max(host.paused_until, Clock::now() + wait);
+        return requeue(state, wait);
       }
       return fail_fetch(
           state, Error(ErrorKind::network, where,
                        fmt::format("rate limited (HTTP 429) after {} attempts", f.attempts)));
     }
     if (is_retry_status(status)) {
+      if (status == 503) {
+        congestion(host, batch);
+      }
       if (state->retries_left > 0) {
         --state->retries_left;
-        return retry_later(state, backoff(*state));
+        ++batch.stats.retries;
+        auto wait = backoff(*state);
+        if (headers.count("retry-after")) {
+          wait = std::max(wait, std::chrono::duration_cast<std::chrono::milliseconds>(std::min(
+                                    rate_limit_wait(headers), settings.max_rate_limit_wait)));
+        }
+        return requeue(state, wait);
       }
       return fail_fetch(state, Error(ErrorKind::network, where,
                                      fmt::format("HTTP {} after {} attempts", status, f.attempts)));
     }
+    success(host);
     // A signed CDN URL may have expired: resolve it again once from the Hub.
     if (status == 403 && !hub_hop && !state->reresolved) {
       state->reresolved = true;
       state->url = f.resolve_url.empty() ? f.url : f.resolve_url;
       state->visited.clear();
-      state->ready_at = {};
-      m_pending.push_back(state);
-      return;
+      return requeue(state);
     }
 
     f.status = status;
@@ -524,21 +885,81 @@ class Engine {
     finish(state);
   }
 
-  const HttpSettings& m_settings;
-  const std::function<void(const Fetch&)>& m_on_done;
-  std::string m_endpoint_origin;
+  const unsigned m_max_in_flight;
+  const unsigned m_max_connections;
+  // Shared with callers, under m_mutex.
+  std::mutex m_mutex;
+  std::vector<Batch*> m_incoming;
+  std::set<Batch*> m_batches;
+  bool m_stop = false;
+  std::exception_ptr m_failure;
+  // The pool thread's own (the map's shape also under m_hosts_mutex, for host_stats). m_hosts
+  // outlives m_multi: cached connections call back into it.
+  std::mutex m_hosts_mutex;
+  std::map<std::string, std::unique_ptr<Host>> m_hosts;
   MultiHandle m_multi;
-  std::vector<std::unique_ptr<FetchState>> m_states;
-  std::deque<FetchState*> m_pending;
+  std::vector<FetchState*> m_delayed;  // waiting out a backoff or a rate limit
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> m_active;
+  std::minstd_rand m_random{std::random_device{}()};
+  std::thread m_thread;
 };
+
+// The pools of this process, one per (max_in_flight, max_connections): callers with the same
+// settings (every source of one command) share connections. Null when none is made and
+// `create` is false.
+Pool* pool_for(const HttpSettings& s, bool create) {
+  static std::mutex mutex;
+  static std::map<std::pair<unsigned, unsigned>, std::unique_ptr<Pool>> pools;
+  std::lock_guard lock(mutex);
+  auto key = std::make_pair(s.max_in_flight, s.max_connections);
+  auto it = pools.find(key);
+  if (it == pools.end()) {
+    if (!create) {
+      return nullptr;
+    }
+    it = pools.emplace(key, std::make_unique<Pool>(s.max_in_flight, s.max_connections)).first;
+  }
+  return it->second.get();
+}
 
 }  // namespace
 
+TransferStats& TransferStats::operator+=(const TransferStats& o) {
+  requests += o.requests;
+  connections += o.connections;
+  http2 += o.http2;
+  retries += o.retries;
+  congestion += o.congestion;
+  bytes += o.bytes;
+  return *this;
+}
+
 void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
-                 const std::function<void(const Fetch&)>& on_done) {
-  Engine engine(settings, on_done);
-  engine.run(fetches);
+                 const std::function<void(const Fetch&)>& on_done, TransferStats* stats) {
+  Batch batch;
+  batch.settings = &settings;
+  batch.endpoint_origin = origin_of(settings.endpoint);
+  batch.states.reserve(fetches.size());
+  for (Fetch* f : fetches) {
+    auto state = std::make_unique<FetchState>();
+    state->fetch = f;
+    state->batch = &batch;
+    state->url = f->url;
+    state->retries_left = settings.max_attempts > 0 ? settings.max_attempts - 1 : 0;
+    batch.states.push_back(std::move(state));
+  }
+  batch.remaining = fetches.size();
+  if (!fetches.empty()) {
+    pool_for(settings, true)->run(batch, on_done);
+  }
+  if (stats) {
+    *stats += batch.stats;
+  }
+}
+
+std::vector<HostStats> pool_host_stats(const HttpSettings& settings) {
+  Pool* pool = pool_for(settings, false);
+  return pool ? pool->host_stats() : std::vector<HostStats>{};
 }
 
 std::string redact_url(const std::string& url) {

@@ -1,5 +1,8 @@
-// Concurrent HTTP fetches over libcurl: manual redirects (token only to the endpoint's origin),
-// retries with backoff, Range reads that stop once a safetensors header is in.
+// Concurrent HTTP fetches over libcurl, on one connection pool per process: per-host connection
+// caps, keep-alive reuse across calls and sources, HTTP/2 multiplexing when a TLS server offers
+// it, a per-host request window that halves on congestion and grows back on success (AIMD),
+// manual redirects (token only to the endpoint's origin), retries with jittered backoff, and
+// RateLimit / Retry-After honoured per host.
 // Nothing here names a CURL type: callers see plain data.
 #pragma once
 
@@ -21,9 +24,14 @@ struct HttpSettings {
   std::string user_agent = "mbuild/" MBUILD_VERSION;
   std::chrono::seconds connect_timeout{10};
   std::chrono::seconds low_speed_time{10};  // abort when < 1 byte/s for this long
-  unsigned max_in_flight = 64;
+  // Pool-wide (the first call with a given pair creates the pool every later one shares).
+  unsigned max_in_flight = 64;    // requests in flight at once, all hosts together
+  unsigned max_connections = 16;  // open connections per host (HTTP/1.1 and HTTP/2 alike)
+  // TLS trust: a CA bundle file and/or a folder of hashed certificates; empty: libcurl's default.
+  std::string ca_file;
+  std::string ca_path;
   unsigned max_attempts = 5;                     // per request, retries included
-  std::chrono::milliseconds backoff_base{200};   // doubled per retry
+  std::chrono::milliseconds backoff_base{200};   // doubled per retry, with jitter
   std::chrono::seconds max_rate_limit_wait{60};  // cap on 429 waits
   unsigned max_redirects = 10;
 };
@@ -34,9 +42,9 @@ struct Fetch {
   std::string url;
   std::string resolve_url;  // where to re-resolve an expired CDN URL (default: url)
   bool head_only = false;
-  std::optional<uint64_t> range_end;  // GET bytes=0-range_end (inclusive)
+  std::optional<uint64_t> range_end;  // GET bytes=range_start-range_end (inclusive)
   uint64_t range_start = 0;
-  bool safetensors_head = false;  // stop once 8 + N bytes have arrived
+  bool safetensors_head = false;  // keep only the 8 + N header bytes of what arrives
   uint64_t max_body = 64ull << 20;
 
   // What came back (the final hop).
@@ -55,10 +63,37 @@ struct Fetch {
   unsigned redirects = 0;
 };
 
-// Runs every fetch to completion, at most settings.max_in_flight at once. `on_done` (optional)
-// is called after each fetch completes, from the calling thread.
+// What a call cost on the wire.
+struct TransferStats {
+  uint64_t requests = 0;     // requests sent: redirect hops and retries included
+  uint64_t connections = 0;  // connections these requests had to open (reuse: fewer)
+  uint64_t http2 = 0;        // requests answered over HTTP/2
+  uint64_t retries = 0;      // requests sent again after a failure, a 429 or a 5xx
+  uint64_t congestion = 0;   // refusals, resets, timeouts, 429 and 503 seen
+  uint64_t bytes = 0;        // body bytes received (what the server sent, kept or not)
+
+  TransferStats& operator+=(const TransferStats& o);
+};
+
+// Per-host figures of the pool since the process started.
+struct HostStats {
+  std::string origin;        // scheme://host:port
+  uint64_t opened = 0;       // connections opened
+  unsigned peak_open = 0;    // most connections open at once
+  unsigned window = 0;       // the request window now
+  bool multiplexed = false;  // the host answered over HTTP/2
+};
+
+// Runs every fetch to completion on the process's pool for these settings. `on_done`
+// (optional) is called after each fetch completes, from the calling thread; `stats` (optional)
+// receives what the call cost. Several threads may call at once: their requests share the
+// pool's connections and per-host caps.
 void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
-                 const std::function<void(const Fetch&)>& on_done = {});
+                 const std::function<void(const Fetch&)>& on_done = {},
+                 TransferStats* stats = nullptr);
+
+// The pool's per-host figures for these settings' pool (empty if none was made).
+std::vector<HostStats> pool_host_stats(const HttpSettings& settings);
 
 // A URL without its secrets, for messages and outputs: no user:password@ in the authority and
 // the query (signatures) cut off.

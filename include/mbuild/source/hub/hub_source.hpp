@@ -17,7 +17,10 @@ struct HubOptions {
   std::string token;
   std::filesystem::path cache_dir;  // mbuild's own cache; empty: no cache
   bool offline = false;             // answer from the cache only
-  unsigned max_in_flight = 64;
+  unsigned max_in_flight = 64;      // requests in flight at once, all hosts
+  unsigned max_connections = 16;    // open connections per host
+  std::string ca_file;              // TLS trust: a CA bundle, a certificate folder
+  std::string ca_path;
   std::chrono::seconds timeout{10};
   std::chrono::milliseconds backoff_base{200};
   // Called as files complete: (files done, files in all, bytes received).
