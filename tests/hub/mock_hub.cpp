@@ -579,16 +579,47 @@ class Server : public httplib::Server {
 // A worker pool that starts threads on demand, up to `max`: httplib's ThreadPool starts them all
 // up front, which costs seconds per hub under ASan when ~200 workers are allowed. Each
 // keep-alive connection holds a worker for its lifetime.
+// Set while a connection the server refuses (one over MockHubOptions::refuse_connections_above)
+// is being handled: its first request closes it, as a server that accepts and drops does.
+thread_local bool t_refused_connection = false;
+
+// Connections of one server: open now, the most open at once, opened, refused.
+struct ConnectionCounters {
+  std::atomic<std::size_t> open{0};
+  std::atomic<std::size_t> peak{0};
+  std::atomic<std::size_t> opened{0};
+  std::atomic<std::size_t> refused{0};
+  std::size_t refuse_above = 0;  // 0: never
+};
+
+// httplib's task queue, one task per accepted connection (it holds a worker until the client
+// closes it or the keep-alive timeout ends it): threads are made as needed, up to `max`, and
+// connections beyond that wait for one to finish. Counts connections for ConnectionStats.
 class ElasticPool : public httplib::TaskQueue {
  public:
-  explicit ElasticPool(std::size_t max) : m_max(max) {}
+  ElasticPool(std::size_t max, ConnectionCounters* counters) : m_max(max), m_counters(counters) {}
   ~ElasticPool() override = default;
   ElasticPool(const ElasticPool&) = delete;
   ElasticPool& operator=(const ElasticPool&) = delete;
 
   void enqueue(std::function<void()> fn) override {
+    ConnectionCounters& c = *m_counters;
+    const std::size_t open = ++c.open;
+    ++c.opened;
+    std::size_t peak = c.peak.load();
+    while (open > peak && !c.peak.compare_exchange_weak(peak, open)) {
+    }
+    const bool refused = c.refuse_above > 0 && open > c.refuse_above;
+    if (refused) {
+      ++c.refused;
+    }
     std::lock_guard lock(m_mutex);
-    m_jobs.push_back(std::move(fn));
+    m_jobs.push_back([fn = std::move(fn), refused, &c] {
+      t_refused_connection = refused;
+      fn();
+      t_refused_connection = false;
+      --c.open;
+    });
     if (m_jobs.size() > m_idle && m_threads.size() < m_max) {
       m_threads.emplace_back([this] { work(); });
     } else {
@@ -628,6 +659,7 @@ class ElasticPool : public httplib::TaskQueue {
   }
 
   std::size_t m_max;
+  ConnectionCounters* m_counters;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   std::deque<std::function<void()>> m_jobs;
@@ -712,6 +744,10 @@ class MockHub::Impl {
   std::string cdn_origin() const {
     return fmt::format("http://{}:{}", m_options.cdn_host, m_cdn_port);
   }
+  // Where redirects send clients: a front before the CDN server when there is one.
+  std::string cdn_link_origin() const {
+    return m_options.cdn_advertised_origin.empty() ? cdn_origin() : m_options.cdn_advertised_origin;
+  }
   std::string commit_of(std::string_view id, std::string_view rev) const;
   std::optional<std::uint64_t> served_size(std::string_view id, std::string_view path) const;
 
@@ -740,6 +776,17 @@ class MockHub::Impl {
   std::size_t request_count() const {
     std::lock_guard lock(m_log_mutex);
     return m_log.size();
+  }
+  ConnectionStats connection_stats(bool cdn) const {
+    const ConnectionCounters& c = m_connections[cdn ? 1 : 0];
+    return {c.opened.load(), c.peak.load(), c.refused.load()};
+  }
+  void reset_connection_stats() {
+    for (ConnectionCounters& c : m_connections) {
+      c.opened = 0;
+      c.refused = 0;
+      c.peak = c.open.load();
+    }
   }
 
  private:
@@ -828,6 +875,7 @@ class MockHub::Impl {
   mutable std::mutex m_log_mutex;
   std::vector<RequestRecord> m_log;
   std::unordered_set<std::string> m_seen_connections[2];  // [hub, cdn]: "addr:port"
+  ConnectionCounters m_connections[2];                    // [hub, cdn]
 };
 
 namespace {
@@ -930,7 +978,9 @@ MockHub::Impl::~Impl() {
 
 void MockHub::Impl::configure(httplib::Server& server, bool cdn) {
   std::size_t threads = std::max<std::size_t>(m_options.worker_threads, 4);
-  server.new_task_queue = [threads] { return new ElasticPool(threads); };
+  ConnectionCounters* counters = &m_connections[cdn ? 1 : 0];
+  counters->refuse_above = m_options.refuse_connections_above;
+  server.new_task_queue = [threads, counters] { return new ElasticPool(threads, counters); };
   server.set_keep_alive_max_count(std::max<std::size_t>(m_options.keep_alive_max_requests, 1));
   server.set_keep_alive_timeout(std::max(m_options.keep_alive_timeout_seconds, 1));
   server.set_tcp_nodelay(true);
@@ -1125,7 +1175,7 @@ void MockHub::Impl::handle(bool cdn, const httplib::Request& req, httplib::Respo
     sleep_for(ex.faults.stall);
   }
 
-  bool reset = false;
+  bool reset = t_refused_connection;
   if (ex.random) {
     switch (*ex.random) {
       case RandomFault::status_500:
@@ -1186,7 +1236,7 @@ void MockHub::Impl::handle(bool cdn, const httplib::Request& req, httplib::Respo
     // Recorded first, so the log is complete by the time the client sees the connection die.
     // Nothing reaches the client: httplib's write of this answer fails on the dead socket.
     if (int fd = connection_socket(cdn, req); fd >= 0) {
-      record(cdn, req, 0, "reset", new_connection);
+      record(cdn, req, 0, t_refused_connection ? "refused" : "reset", new_connection);
       linger abortive{1, 0};
       setsockopt(fd, SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
       ::shutdown(fd, SHUT_RDWR);
@@ -1759,7 +1809,7 @@ std::string MockHub::Impl::cdn_url(const std::string& repo_id, const FileEntry& 
   return fmt::format(
       "{}/xet-bridge/{}/{}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires={}&X-Amz-Signature={}"
       "&response-content-disposition={}&Expires={}",
-      cdn_origin(), repo_object_id(repo_id), f.sha256, lifetime, signature(key, expires_s),
+      cdn_link_origin(), repo_object_id(repo_id), f.sha256, lifetime, signature(key, expires_s),
       url_encode(fmt::format("inline; filename*=UTF-8''{}; filename=\"{}\";", name, name), false),
       expires_s);
 }
@@ -1821,7 +1871,7 @@ void MockHub::Impl::resolve(Exchange& ex, const RepoPtr& repo, const std::string
                      fmt::format("<{0}/api/{1}/{2}/xet-read-token/{3}>; rel=\"xet-auth\", "
                                  "<{4}/v1/reconstructions/{5}>; rel=\"xet-reconstruction-info\"",
                                  endpoint(), type_plural(repo->spec.type), repo->spec.id, commit,
-                                 cdn_origin(), xet_hash));
+                                 cdn_link_origin(), xet_hash));
     }
     std::string location = cdn_url(repo->spec.id, file, f);
     redirect(ex, 302, location);
@@ -2116,6 +2166,12 @@ void MockHub::clear_requests() {
 }
 std::size_t MockHub::request_count() const {
   return m_impl->request_count();
+}
+ConnectionStats MockHub::connection_stats(bool cdn) const {
+  return m_impl->connection_stats(cdn);
+}
+void MockHub::reset_connection_stats() {
+  m_impl->reset_connection_stats();
 }
 
 }  // namespace mbuild::test

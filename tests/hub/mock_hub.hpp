@@ -172,7 +172,20 @@ struct MockHubOptions {
   int cdn_port = 0;
   std::size_t worker_threads = 200;  // per server; a keep-alive connection holds one
   std::size_t keep_alive_max_requests = 10000;
+  // A connection beyond this many open at once (per server) is accepted and closed at its first
+  // request, as a server or proxy that limits clients does. 0: never.
+  std::size_t refuse_connections_above = 0;
+  // The CDN origin put in redirects, when a front (a TLS proxy) stands before the CDN server;
+  // "" = the CDN server's own.
+  std::string cdn_advertised_origin;
   int keep_alive_timeout_seconds = 5;
+};
+
+// Connections one server saw (since start or reset_connection_stats()).
+struct ConnectionStats {
+  std::size_t opened = 0;   // accepted
+  std::size_t peak = 0;     // most open at once
+  std::size_t refused = 0;  // closed for being over refuse_connections_above
 };
 
 // The mock Hub. Starts both servers in the constructor (throws std::runtime_error if a port
@@ -215,6 +228,10 @@ class MockHub {
   void clear_requests();
   // The number of requests recorded so far.
   std::size_t request_count() const;
+  // Connections of the Hub server (cdn false) or the CDN server (cdn true).
+  ConnectionStats connection_stats(bool cdn) const;
+  // Starts counting again: opened and refused to 0, the peak to the connections open now.
+  void reset_connection_stats();
 
  private:
   class Impl;

@@ -3,6 +3,11 @@
 //   mock_hub_server [--corpus DIR] [--repo org/name=DIR]... [--gated org/name[=TOKEN]]...
 //                   [--private org/name[=TOKEN]]... [--latency-ms N] [--connection-latency-ms N]
 //                   [--port N] [--cdn-port N] [--threads N] [--port-file FILE] [--log-file FILE]
+//                   [--refuse-above N] [--cdn-origin URL] [--stats-file FILE]
+//
+// --refuse-above N: a connection beyond N open at once (per server) is closed at its first
+// request. --cdn-origin URL: the CDN origin put in redirects (a TLS front before the CDN).
+// --stats-file FILE: at exit, {"hub": {opened, peak, refused}, "cdn": {...}} as JSON.
 //
 // Prints the endpoint on stdout (and writes it to --port-file), serves until SIGINT/SIGTERM,
 // then prints "mock_hub_server: N requests" on stderr and writes every request as JSON lines to
@@ -32,6 +37,7 @@ struct ServerOptions {
   long connection_latency_ms = 0;
   std::string port_file;
   std::string log_file;
+  std::string stats_file;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -39,7 +45,8 @@ struct ServerOptions {
             << "usage: mock_hub_server [--corpus DIR] [--repo org/name=DIR]... "
                "[--gated org/name[=TOKEN]]... [--private org/name[=TOKEN]]... [--latency-ms N] "
                "[--connection-latency-ms N] [--port N] [--cdn-port N] [--threads N] "
-               "[--port-file FILE] [--log-file FILE]\n";
+               "[--port-file FILE] [--log-file FILE] [--refuse-above N] [--cdn-origin URL] "
+               "[--stats-file FILE]\n";
   std::exit(2);
 }
 
@@ -98,6 +105,12 @@ ServerOptions parse(int argc, char** argv) {
       o.port_file = value;
     } else if (flag == "--log-file") {
       o.log_file = value;
+    } else if (flag == "--stats-file") {
+      o.stats_file = value;
+    } else if (flag == "--refuse-above") {
+      o.hub.refuse_connections_above = static_cast<std::size_t>(to_number(flag, value));
+    } else if (flag == "--cdn-origin") {
+      o.hub.cdn_advertised_origin = value;
     } else {
       usage("unknown option " + flag);
     }
@@ -149,6 +162,16 @@ int main(int argc, char** argv) {
 
     std::vector<mbuild::test::RequestRecord> log = hub.requests();
     std::cerr << "mock_hub_server: " << log.size() << " requests\n";
+    if (!options.stats_file.empty()) {
+      std::ofstream out(options.stats_file);
+      auto one = [](const mbuild::test::ConnectionStats& c) {
+        return "{\"opened\": " + std::to_string(c.opened) +
+               ", \"peak\": " + std::to_string(c.peak) +
+               ", \"refused\": " + std::to_string(c.refused) + "}";
+      };
+      out << "{\"hub\": " << one(hub.connection_stats(false))
+          << ", \"cdn\": " << one(hub.connection_stats(true)) << "}\n";
+    }
     if (!options.log_file.empty()) {
       std::ofstream out(options.log_file);
       for (const auto& record : log) {

@@ -39,6 +39,7 @@ struct TransferSummary {
   uint64_t connections = 0;   // connections opened for them (fewer than requests: reuse)
   uint64_t http2 = 0;         // requests answered over HTTP/2
   uint64_t retries = 0;       // requests sent again (failures, 429, 5xx)
+  uint64_t congestion = 0;    // refusals, resets, timeouts, 429 and 503 met
   uint64_t bytes = 0;         // body bytes received
   uint64_t header_files = 0;  // weight files whose header was read
   uint64_t header_reads = 0;  // ranged reads of those headers: one per file when sized right

@@ -502,6 +502,7 @@ Result<Snapshot> HubSource::snapshot() {
   t.connections = wire.connections;
   t.http2 = wire.http2;
   t.retries = wire.retries;
+  t.congestion = wire.congestion;
   t.bytes = wire.bytes;
   t.header_files = wanted.size();
   t.header_reads = wanted.size() + tails.size();
