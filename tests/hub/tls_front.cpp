@@ -101,6 +101,7 @@ TlsFront::TlsFront(const std::string& host, const std::string& backend_origin,
       "--errorlog-file=/dev/null",
       "--log-level=WARN",
       "--backend-keep-alive-timeout=30s",
+      "--backend-connections-per-host=128",  // the front is not the bottleneck
       (cert_dir / "server.key").string(),
       (cert_dir / "server.pem").string()};
   std::vector<char*> argv;

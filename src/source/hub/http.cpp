@@ -26,6 +26,34 @@
 #include <nlohmann/json.hpp>
 
 namespace mbuild::hub {
+
+struct FetchBatch;
+
+// A fetch in progress: the hop being made, and what earlier hops left behind.
+struct FetchState {
+  Fetch* fetch = nullptr;
+  FetchBatch* batch = nullptr;
+  std::string url;
+  std::set<std::string> visited;
+  std::chrono::steady_clock::time_point ready_at{};
+  bool reresolved = false;
+  unsigned retries_left = 0;
+};
+
+// One run_fetches call or FetchQueue: its fetches, and what the calling thread waits for. Shared
+// between the caller and the pool's thread; every field after `stats` is guarded by the pool's
+// mutex.
+struct FetchBatch {
+  const HttpSettings* settings = nullptr;
+  std::string endpoint_origin;
+  std::vector<std::unique_ptr<FetchState>> states;  // added under the pool's mutex
+  TransferStats stats;  // written by the pool's thread, read by the caller once done
+  std::condition_variable cv;
+  std::deque<Fetch*> done;  // completed, not yet handed to on_done
+  size_t remaining = 0;
+  std::exception_ptr failure;  // the pool's thread gave up (out of memory)
+};
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -156,36 +184,12 @@ bool is_retry_status(long status) {
   return status == 408 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-// A fetch in progress: the hop being made, and what earlier hops left behind.
-struct Batch;
-struct FetchState {
-  Fetch* fetch = nullptr;
-  Batch* batch = nullptr;
-  std::string url;
-  std::set<std::string> visited;
-  Clock::time_point ready_at{};
-  bool reresolved = false;
-  unsigned retries_left = 0;
-};
-
-// One run_fetches call: its fetches, and what the calling thread waits for. Shared between the
-// caller and the pool's thread; every field after `stats` is guarded by the pool's mutex.
-struct Batch {
-  const HttpSettings* settings = nullptr;
-  std::string endpoint_origin;
-  std::vector<std::unique_ptr<FetchState>> states;
-  TransferStats stats;  // written by the pool's thread, read by the caller once done
-  std::condition_variable cv;
-  std::deque<Fetch*> done;  // completed, not yet handed to on_done
-  size_t remaining = 0;
-  std::exception_ptr failure;  // the pool's thread gave up (out of memory)
-};
-
 // One server origin: its request window and its sockets. Lives as long as the pool, since
 // libcurl keeps the socket callbacks' pointer with each connection.
 struct Host {
   std::string origin;
   std::atomic<double> window{1};  // requests allowed in flight (AIMD)
+  double threshold = 0;           // below it the window grows by one per success (slow start)
   unsigned in_flight = 0;
   std::atomic<bool> multiplexed{false};  // answered over HTTP/2: one connection carries streams
   Clock::time_point paused_until{};
@@ -350,6 +354,8 @@ bool is_tls_trust_failure(CURLcode rc) {
 // The requests a host is sent at most at once over one HTTP/2 connection: the streams a server
 // commonly allows (nghttpx, the Hub's CDN: 100-128).
 constexpr double k_streams_per_connection = 100;
+// Requests a new host is sent at once; the window then doubles per round trip up to the cap.
+constexpr double k_initial_window = 4;
 // A window is halved at most once in this long: one burst of refusals is one signal.
 constexpr auto k_cut_interval = std::chrono::milliseconds(250);
 
@@ -389,35 +395,36 @@ class Pool {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  // Runs a batch to completion; returns on the calling thread once every fetch is done.
-  void run(Batch& batch, const std::function<void(const Fetch&)>& on_done) {
+  // Adds fetches to a batch; each starts as soon as its host's window allows.
+  void submit(FetchBatch& batch, std::vector<std::unique_ptr<FetchState>> states) {
     std::unique_lock lock(m_mutex);
     if (m_failure) {
       std::rethrow_exception(m_failure);
     }
-    m_incoming.push_back(&batch);
+    batch.remaining += states.size();
+    m_batches.insert(&batch);
+    for (auto& s : states) {
+      m_incoming.push_back(s.get());
+      batch.states.push_back(std::move(s));
+    }
     lock.unlock();
     curl_multi_wakeup(m_multi.get());
-    lock.lock();
-    while (true) {
-      batch.cv.wait(lock,
-                    [&] { return !batch.done.empty() || batch.remaining == 0 || batch.failure; });
-      if (batch.failure) {
-        std::rethrow_exception(batch.failure);
-      }
-      while (!batch.done.empty()) {
-        Fetch* f = batch.done.front();
-        batch.done.pop_front();
-        if (on_done) {
-          lock.unlock();
-          on_done(*f);
-          lock.lock();
-        }
-      }
-      if (batch.remaining == 0) {
-        return;
-      }
+  }
+
+  // The next fetch of `batch` to complete, in completion order; null once none is pending.
+  Fetch* next_done(FetchBatch& batch) {
+    std::unique_lock lock(m_mutex);
+    batch.cv.wait(lock,
+                  [&] { return !batch.done.empty() || batch.remaining == 0 || batch.failure; });
+    if (batch.failure) {
+      std::rethrow_exception(batch.failure);
     }
+    if (batch.done.empty()) {
+      return nullptr;
+    }
+    Fetch* f = batch.done.front();
+    batch.done.pop_front();
+    return f;
   }
 
   std::vector<HostStats> host_stats() {
@@ -441,8 +448,8 @@ class Pool {
           if (m_stop) {
             break;
           }
-          for (Batch* b : m_incoming) {
-            admit(*b);
+          for (FetchState* state : m_incoming) {
+            host_of(state->url).queue.push_back(state);
           }
           m_incoming.clear();
         }
@@ -472,24 +479,9 @@ class Pool {
     if (!m_failure) {
       m_failure = std::make_exception_ptr(std::runtime_error("the HTTP pool stopped"));
     }
-    for (Batch* b : m_batches) {
+    for (FetchBatch* b : m_batches) {
       b->failure = m_failure;
       b->cv.notify_all();
-    }
-    for (Batch* b : m_incoming) {
-      b->failure = m_failure;
-      b->cv.notify_all();
-    }
-  }
-
-  // Called with m_mutex held.
-  void admit(Batch& b) {
-    m_batches.insert(&b);
-    for (auto& s : b.states) {
-      host_of(s->url).queue.push_back(s.get());
-    }
-    if (b.remaining == 0) {
-      finish_batch_if_done(b);
     }
   }
 
@@ -500,7 +492,10 @@ class Pool {
     if (it == m_hosts.end()) {
       auto h = std::make_unique<Host>();
       h->origin = origin;
-      h->window = m_max_connections;
+      // Connections are opened a few at a time: a burst of SYNs overflows a small listen
+      // backlog (5 for Python's http.server), and each dropped SYN costs a 1 s retransmit.
+      h->window = std::min(static_cast<double>(m_max_connections), k_initial_window);
+      h->threshold = m_max_connections;
       it = m_hosts.emplace(origin, std::move(h)).first;
     }
     return *it->second;
@@ -642,13 +637,14 @@ class Pool {
     m_active.emplace(h, std::move(t));
   }
 
-  // Again after `delay`, or at once.
+  // Again after `delay`, or at once: a redirect's next hop goes first in its host's queue, so a
+  // fetch under way (the index) finishes before the queue's newcomers (hundreds of shards).
   void requeue(FetchState* state, std::chrono::milliseconds delay = {}) {
     if (delay.count() > 0) {
       state->ready_at = Clock::now() + delay;
       m_delayed.push_back(state);
     } else {
-      host_of(state->url).queue.push_back(state);
+      host_of(state->url).queue.push_front(state);
     }
   }
 
@@ -662,22 +658,25 @@ class Pool {
         static_cast<int64_t>(static_cast<double>(base.count()) * jitter(m_random)));
   }
 
-  void congestion(Host& h, Batch& b) {
+  void congestion(Host& h, FetchBatch& b) {
     ++b.stats.congestion;
     const auto now = Clock::now();
     if (now - h.last_cut >= k_cut_interval) {
       h.window = std::max(1.0, h.window.load() / 2);
+      h.threshold = h.window;
       h.last_cut = now;
     }
   }
 
+  // Slow start below the threshold (one more per success: doubling per round trip), then one
+  // more per window of successes.
   void success(Host& h) {
     const double w = h.window.load();
-    h.window = std::min(host_cap(h), w + 1.0 / w);
+    h.window = std::min(host_cap(h), w < h.threshold ? w + 1 : w + 1.0 / w);
   }
 
   void finish(FetchState* state) {
-    Batch& b = *state->batch;
+    FetchBatch& b = *state->batch;
     std::lock_guard lock(m_mutex);
     --b.remaining;
     b.done.push_back(state->fetch);
@@ -686,7 +685,7 @@ class Pool {
   }
 
   // Called with m_mutex held.
-  void finish_batch_if_done(Batch& b) {
+  void finish_batch_if_done(FetchBatch& b) {
     if (b.remaining == 0) {
       m_batches.erase(&b);
       b.cv.notify_all();
@@ -703,7 +702,7 @@ class Pool {
     curl_multi_remove_handle(m_multi.get(), h);
     std::unique_ptr<Transfer> t = std::move(node.mapped());
     FetchState* state = t->state;
-    Batch& batch = *state->batch;
+    FetchBatch& batch = *state->batch;
     const HttpSettings& settings = *batch.settings;
     Host& host = *t->host;
     --host.in_flight;
@@ -789,6 +788,12 @@ class Pool {
       if (!next) {
         return fail_fetch(state,
                           Error(ErrorKind::network, where, "redirect to an unusable Location"));
+      }
+      if (f.stop_at_other_origin && origin_of(*next) != host.origin) {
+        // The caller reads the other origin (a CDN) itself, with what it learnt meanwhile.
+        f.status = status;
+        f.final_url = *next;
+        return finish(state);
       }
       state->visited.insert(state->url);
       if (state->visited.count(*next)) {
@@ -889,8 +894,8 @@ class Pool {
   const unsigned m_max_connections;
   // Shared with callers, under m_mutex.
   std::mutex m_mutex;
-  std::vector<Batch*> m_incoming;
-  std::set<Batch*> m_batches;
+  std::vector<FetchState*> m_incoming;
+  std::set<FetchBatch*> m_batches;
   bool m_stop = false;
   std::exception_ptr m_failure;
   // The pool thread's own (the map's shape also under m_hosts_mutex, for host_stats). m_hosts
@@ -934,27 +939,61 @@ TransferStats& TransferStats::operator+=(const TransferStats& o) {
   return *this;
 }
 
+namespace {
+
+std::unique_ptr<FetchState> state_for(Fetch* f, FetchBatch& batch) {
+  auto state = std::make_unique<FetchState>();
+  state->fetch = f;
+  state->batch = &batch;
+  state->url = f->url;
+  state->retries_left = batch.settings->max_attempts > 0 ? batch.settings->max_attempts - 1 : 0;
+  return state;
+}
+
+}  // namespace
+
 void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
                  const std::function<void(const Fetch&)>& on_done, TransferStats* stats) {
-  Batch batch;
-  batch.settings = &settings;
-  batch.endpoint_origin = origin_of(settings.endpoint);
-  batch.states.reserve(fetches.size());
+  FetchQueue queue(settings);
   for (Fetch* f : fetches) {
-    auto state = std::make_unique<FetchState>();
-    state->fetch = f;
-    state->batch = &batch;
-    state->url = f->url;
-    state->retries_left = settings.max_attempts > 0 ? settings.max_attempts - 1 : 0;
-    batch.states.push_back(std::move(state));
+    queue.add(f);
   }
-  batch.remaining = fetches.size();
-  if (!fetches.empty()) {
-    pool_for(settings, true)->run(batch, on_done);
+  while (Fetch* f = queue.next_done()) {
+    if (on_done) {
+      on_done(*f);
+    }
   }
   if (stats) {
-    *stats += batch.stats;
+    *stats += queue.stats();
   }
+}
+
+FetchQueue::FetchQueue(const HttpSettings& settings) : m_batch(std::make_unique<FetchBatch>()) {
+  m_batch->settings = &settings;
+  m_batch->endpoint_origin = origin_of(settings.endpoint);
+}
+
+FetchQueue::~FetchQueue() {
+  // The pool holds this batch's fetches until they complete.
+  try {
+    while (next_done() != nullptr) {
+    }
+  } catch (...) {  // the pool stopped: nothing of ours is left in it
+  }
+}
+
+void FetchQueue::add(Fetch* fetch) {
+  std::vector<std::unique_ptr<FetchState>> one;
+  one.push_back(state_for(fetch, *m_batch));
+  pool_for(*m_batch->settings, true)->submit(*m_batch, std::move(one));
+}
+
+Fetch* FetchQueue::next_done() {
+  return pool_for(*m_batch->settings, true)->next_done(*m_batch);
+}
+
+const TransferStats& FetchQueue::stats() const {
+  return m_batch->stats;
 }
 
 std::vector<HostStats> pool_host_stats(const HttpSettings& settings) {

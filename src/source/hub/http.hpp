@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ struct Fetch {
   std::optional<uint64_t> range_end;  // GET bytes=range_start-range_end (inclusive)
   uint64_t range_start = 0;
   bool safetensors_head = false;  // keep only the 8 + N header bytes of what arrives
+  // A redirect to another origin (the Hub's 302 to its CDN) ends the fetch: status 3xx,
+  // final_url the Location, Hub headers (X-Linked-Size, X-Repo-Commit) kept.
+  bool stop_at_other_origin = false;
   uint64_t max_body = 64ull << 20;
 
   // What came back (the final hop).
@@ -82,6 +86,28 @@ struct HostStats {
   unsigned peak_open = 0;    // most connections open at once
   unsigned window = 0;       // the request window now
   bool multiplexed = false;  // the host answered over HTTP/2
+};
+
+struct FetchBatch;
+
+// Fetches added while others are in flight, on the process's pool for these settings (which
+// must outlive the queue): each starts at once; next_done() hands them back as they complete.
+// One thread uses a queue; the destructor waits for what is still in flight.
+class FetchQueue {
+ public:
+  explicit FetchQueue(const HttpSettings& settings);
+  ~FetchQueue();
+  FetchQueue(const FetchQueue&) = delete;
+  FetchQueue& operator=(const FetchQueue&) = delete;
+
+  void add(Fetch* fetch);
+  // The next fetch to complete; null once none is pending.
+  Fetch* next_done();
+  // What the queue's requests cost so far (complete once next_done() returned null).
+  const TransferStats& stats() const;
+
+ private:
+  std::unique_ptr<FetchBatch> m_batch;
 };
 
 // Runs every fetch to completion on the process's pool for these settings. `on_done`

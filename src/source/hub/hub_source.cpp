@@ -4,6 +4,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -359,36 +360,120 @@ Result<Snapshot> HubSource::snapshot() {
     return f;
   };
 
-  // Round 2: config.json and the index; without an index, every weight file's header too, all
-  // in flight at once. With one, the headers wait for it: it says how long each will be.
+  // Round 2, one queue: config.json, the index and every weight file's first hop at once. With
+  // an index, a shard's hop to the Hub stops at its redirect to the CDN, and the CDN read
+  // starts as soon as both that redirect and the index are in: the index says how long the
+  // header is, so one ranged read brings it whole (a 3 MB header of a frontier MoE shard
+  // included), and the Hub hops overlap the index's own round trips.
   Fetch config_fetch, index_fetch;
-  std::map<std::string, Fetch> heads;
-  std::vector<Fetch*> round;
+  std::map<std::string, Fetch> heads;     // per path: the first hop (or the whole read)
+  std::map<std::string, Fetch> reads;     // per path: the CDN read after a stopped redirect
+  std::map<std::string, uint64_t> sized;  // per path: the header length the index implies
+  const bool has_index = !layout.index.empty();
+  size_t done = 0;
+  uint64_t bytes = 0;
+  size_t total_files = 0;
+  FetchQueue queue(settings);
+  std::unordered_map<const Fetch*, std::string> path_of;  // first hops, to their paths
+  auto add = [&](Fetch& f) {
+    ++total_files;
+    queue.add(&f);
+  };
   if (has_config) {
     config_fetch.url = file_url(layout.folder + "config.json");
     config_fetch.max_body = k_max_config_bytes;
-    round.push_back(&config_fetch);
+    add(config_fetch);
   }
-  if (!layout.index.empty()) {
+  if (has_index) {
     index_fetch.url = file_url(layout.index);
     index_fetch.max_body = k_max_index_bytes;
-    round.push_back(&index_fetch);
-  } else {
-    for (const std::string& file : layout.files) {
-      round.push_back(&heads.emplace(file, header_fetch(file, k_speculative_range)).first->second);
-    }
+    add(index_fetch);
   }
-  size_t done = 0;
-  uint64_t bytes = 0;
-  size_t total_files = round.size();
-  auto on_done = [&](const Fetch& f) {
+  for (const std::string& file : layout.files) {
+    Fetch& f = heads.emplace(file, header_fetch(file, k_speculative_range)).first->second;
+    f.stop_at_other_origin = has_index;
+    path_of[&f] = file;
+    add(f);
+  }
+  // The CDN read of `path`, once its redirect and its size are both known.
+  auto read_from_cdn = [&](const std::string& path) {
+    auto head = heads.find(path);
+    auto size = sized.find(path);
+    if (head == heads.end() || size == sized.end() || reads.count(path) ||
+        head->second.status < 300 || head->second.status >= 400 || head->second.error) {
+      return;
+    }
+    Fetch read = header_fetch(path, size->second);
+    read.url = head->second.final_url;  // the signed CDN URL: one hop, no token
+    read.resolve_url = head->second.url;
+    add(reads.emplace(path, std::move(read)).first->second);
+  };
+  std::optional<ShardIndex> index;
+  std::optional<Error> index_error;
+  std::string index_bytes;
+  std::vector<std::string> wanted = layout.files;
+  while (Fetch* f = queue.next_done()) {
     ++done;
-    bytes += f.body.size();
+    bytes += f->body.size();
     if (o.progress) {
       o.progress(done, total_files, bytes);
     }
-  };
-  run_fetches(round, settings, on_done, &wire);
+    if (f == &index_fetch) {
+      if (f->error || f->status != 200) {
+        index_error = hub_error(*f, m_repo, layout.index, has_token, m_revision);
+        continue;
+      }
+      index_bytes = std::move(f->body);
+      auto parsed = parse_shard_index(layout.index, index_bytes);
+      if (!parsed) {
+        index_error = parsed.error();
+        continue;
+      }
+      index = std::move(*parsed);
+      std::vector<uint64_t> estimate(index->shards.size(), 8 + k_header_metadata_allowance);
+      for (const auto& e : index->weight_map) {
+        estimate[e.shard] += e.name_size + k_header_bytes_per_tensor;
+      }
+      // The index is authoritative: read the shards it names, in its order.
+      wanted.clear();
+      for (size_t i = 0; i < index->shards.size(); ++i) {
+        const std::string path = layout.folder + index->shards[i];
+        wanted.push_back(path);
+        sized[path] = (estimate[i] + 4095) / 4096 * 4096;
+        if (!heads.count(path)) {
+          // Named by the index, not by the listing: read it whole from the Hub.
+          add(heads.emplace(path, header_fetch(path, sized[path])).first->second);
+        } else {
+          read_from_cdn(path);
+        }
+      }
+    } else if (auto it = path_of.find(f); it != path_of.end()) {
+      read_from_cdn(it->second);
+    }
+  }
+  if (has_config) {
+    if (config_fetch.error || config_fetch.status != 200) {
+      return tl::unexpected(hub_error(config_fetch, m_repo, "config.json", has_token, m_revision));
+    }
+  }
+  if (index_error) {
+    return tl::unexpected(*index_error);
+  }
+  // A path's header: the CDN read when the first hop stopped at its redirect.
+  for (auto& [path, read] : reads) {
+    Fetch& head = heads.at(path);
+    const std::string commit_seen = head.repo_commit;
+    const std::optional<uint64_t> linked_size = head.total_size;
+    const std::string hub_url = head.url;
+    head = std::move(read);
+    head.url = hub_url;  // a tail read re-resolves from the Hub when a signature expires
+    if (head.repo_commit.empty()) {
+      head.repo_commit = commit_seen;
+    }
+    if (!head.total_size) {
+      head.total_size = linked_size;
+    }
+  }
 
   Snapshot snap;
   snap.ref.id = m_repo;
@@ -404,40 +489,13 @@ Result<Snapshot> HubSource::snapshot() {
                              "transformers layout only"});
   }
   if (has_config) {
-    if (config_fetch.error || config_fetch.status != 200) {
-      return tl::unexpected(hub_error(config_fetch, m_repo, "config.json", has_token, m_revision));
-    }
     snap.config_json = std::move(config_fetch.body);
   }
-  std::string index_bytes;
-  std::vector<std::string> wanted = layout.files;
-  if (!layout.index.empty()) {
-    if (index_fetch.error || index_fetch.status != 200) {
-      return tl::unexpected(hub_error(index_fetch, m_repo, layout.index, has_token, m_revision));
-    }
-    index_bytes = std::move(index_fetch.body);
-    auto index = parse_shard_index(layout.index, index_bytes);
-    if (!index) {
-      return tl::unexpected(index.error());
-    }
-    // Round 3: the shards the index names, in its order, each read in one request sized from
-    // the names it holds (a 3 MB header of a frontier MoE shard included).
-    std::vector<uint64_t> estimate(index->shards.size(), 8 + k_header_metadata_allowance);
-    for (const auto& e : index->weight_map) {
-      estimate[e.shard] += e.name_size + k_header_bytes_per_tensor;
-    }
-    wanted.clear();
-    std::vector<Fetch*> shards;
-    for (size_t i = 0; i < index->shards.size(); ++i) {
-      const std::string path = layout.folder + index->shards[i];
-      wanted.push_back(path);
-      const uint64_t first_bytes = (estimate[i] + 4095) / 4096 * 4096;
-      shards.push_back(&heads.emplace(path, header_fetch(path, first_bytes)).first->second);
-    }
-    total_files += shards.size();
-    run_fetches(shards, settings, on_done, &wire);
+  if (index) {
     snap.index = std::move(*index);
   }
+  TransferStats wire_rest = queue.stats();
+  wire += wire_rest;
 
   // Headers longer than the speculative range need one more read for the rest.
   std::vector<Fetch*> rest;
