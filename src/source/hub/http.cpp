@@ -355,7 +355,10 @@ bool is_tls_trust_failure(CURLcode rc) {
 // commonly allows (nghttpx, the Hub's CDN: 100-128).
 constexpr double k_streams_per_connection = 100;
 // Requests a new host is sent at once; the window then doubles per round trip up to the cap.
-constexpr double k_initial_window = 4;
+// Six, as browsers open per host: a burst of more SYNs overflows a small listen backlog (5 for
+// Python's http.server, whose accept queue holds 6), and each dropped SYN costs a 1 s
+// retransmit.
+constexpr double k_initial_window = 6;
 // A window is halved at most once in this long: one burst of refusals is one signal.
 constexpr auto k_cut_interval = std::chrono::milliseconds(250);
 
@@ -492,8 +495,7 @@ class Pool {
     if (it == m_hosts.end()) {
       auto h = std::make_unique<Host>();
       h->origin = origin;
-      // Connections are opened a few at a time: a burst of SYNs overflows a small listen
-      // backlog (5 for Python's http.server), and each dropped SYN costs a 1 s retransmit.
+      // Connections are opened a few at a time (k_initial_window).
       h->window = std::min(static_cast<double>(m_max_connections), k_initial_window);
       h->threshold = m_max_connections;
       it = m_hosts.emplace(origin, std::move(h)).first;
