@@ -1,5 +1,7 @@
 // mbuild emit-config <source>...: writes model_configs/<model_id>.json, its validation report
 // <model_id>.validation.md beside it, and gaps/<layer>.md.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -82,25 +84,55 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
   }
   const fs::path out_dir(o.out_dir), gaps_dir(o.gaps_dir);
   const std::string prefix = gaps_prefix(out_dir, gaps_dir);
-  auto models = load_models(o.sources, o.common, environment());
-
+  auto sources = gather_sources(o.sources, o.common);
+  if (!sources) {
+    print_error(sources.error());
+    return exit_code(sources.error().kind);
+  }
+  const bool jsonl = o.common.format == "jsonl";
+  const auto started = std::chrono::steady_clock::now();
+  BatchSummary summary;
   int exit = 0;
-  auto note_error = [&](const Error& e) {
-    print_error(e);
-    exit = exit ? exit : exit_code(e.kind);
-  };
   std::vector<std::string> written;
   // class -> (model id -> section): every report touched by this run.
   std::map<std::string, std::map<std::string, std::string>> gap_sections;
-  for (auto& model : models) {
+  // Each model's files are written as soon as it is read; the gap reports, which gather every
+  // model, at the end.
+  for_each_model(*sources, o.common, environment(), o.common.ordered, [&](SourceResult& r) {
+    const size_t written_before = written.size();
+    int code = 0;
+    auto note_error = [&](const Error& e) {
+      print_error(e);
+      code = std::max(code, exit_code(e.kind));
+      exit = std::max(exit, exit_code(e.kind));
+    };
+    auto report = [&] {
+      summary.add(r, code);
+      if (jsonl) {
+        nlohmann::json files(std::vector<std::string>(
+            written.begin() + static_cast<long>(written_before), written.end()));
+        std::fputs(
+            (nlohmann::json{{"source", *r.spec}, {"exit_code", code}, {"written", files}}.dump() +
+             "\n")
+                .c_str(),
+            stdout);
+        std::fflush(stdout);
+      } else if (o.common.format != "json" && !o.common.quiet) {
+        for (size_t i = written_before; i < written.size(); ++i) {
+          std::fputs(fmt::format("wrote {}\n", written[i]).c_str(), stdout);
+        }
+        std::fflush(stdout);
+      }
+    };
+    auto& model = r.model;
     if (!model) {
       note_error(model.error());
-      continue;
+      return report();
     }
     if (model->tensors.empty()) {
       note_error({ErrorKind::not_found, model->ref.id, "no safetensors weights",
                   "emit-config maps the tensors of safetensors headers"});
-      continue;
+      return report();
     }
     // Every figure once: the counts, the layer map, the checks' inputs.
     const Analysis analysis = analyze(*model, {.context = checks->context,
@@ -117,24 +149,30 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
         o.layout == "inline" ? ConfigLayout::inline_list : ConfigLayout::estimator);
     if (auto ok = make_dir(out_dir); !ok) {
       note_error(ok.error());
-      continue;
+      return report();
     }
     const fs::path path = out_dir / (id + ".json");
     if (auto ok = write_file_atomic(path, render_emitted_config(doc)); !ok) {
       note_error(ok.error());
-      continue;
+      return report();
     }
     written.push_back(path.string());
     const fs::path report_path = out_dir / validation_report_file_name(id);
     if (auto ok = write_file_atomic(report_path, render_validation_md(validation.report)); !ok) {
       note_error(ok.error());
-      continue;
+      return report();
     }
     written.push_back(report_path.string());
     for (auto& [layer_class, section] : render_gap_sections(*model, params, map, catalog, id)) {
       gap_sections[layer_class][id] = std::move(section);
     }
-  }
+    report();
+  });
+  auto note_error = [&](const Error& e) {
+    print_error(e);
+    exit = std::max(exit, exit_code(e.kind));
+  };
+  const size_t gap_files_from = written.size();
   if (!gap_sections.empty()) {
     if (auto ok = make_dir(gaps_dir); !ok) {
       note_error(ok.error());
@@ -158,15 +196,22 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
     }
     written.push_back(path.string());
   }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (o.common.format == "json") {
     std::fputs((nlohmann::json(written).dump(2) + "\n").c_str(), stdout);
+  } else if (jsonl) {
+    std::fputs(summary.json_line(seconds).c_str(), stdout);
   } else if (!o.common.quiet) {
-    for (const std::string& w : written) {
-      std::fputs(fmt::format("wrote {}\n", w).c_str(), stdout);
+    for (size_t i = gap_files_from; i < written.size(); ++i) {
+      std::fputs(fmt::format("wrote {}\n", written[i]).c_str(), stdout);
+    }
+    if (sources->size() > 1) {
+      std::fputs(summary.text(seconds).c_str(), stderr);
     }
   }
   std::fflush(stdout);
-  return exit;
+  return std::max(exit, summary.exit_code());
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // mbuild inspect <source>...: a summary of each model (config, files, params, memory, layers).
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
@@ -21,58 +23,99 @@ struct InspectCommandOptions {
 };
 
 int run_inspect(const InspectCommandOptions& o) {
-  if (!o.tensors_csv.empty() && o.sources.size() != 1) {
+  if (o.common.format == "md") {
+    print_error({ErrorKind::usage, "--format md", "inspect writes text, json or jsonl"});
+    return 2;
+  }
+  auto sources = gather_sources(o.sources, o.common);
+  if (!sources) {
+    print_error(sources.error());
+    return exit_code(sources.error().kind);
+  }
+  if (!o.tensors_csv.empty() && sources->size() != 1) {
     print_error({ErrorKind::usage, "--tensors-csv", "takes exactly one source"});
     return 2;
   }
-  if (o.common.format == "md") {
-    print_error({ErrorKind::usage, "--format md", "inspect writes text or json"});
-    return 2;
-  }
   const Environment& env = environment();
-  auto models = load_models(o.sources, o.common, env);
-  int exit = 0;
-  std::string json_items;
-  size_t json_count = 0;
-  for (size_t i = 0; i < models.size(); ++i) {
-    auto& model = models[i];
-    if (!model) {
-      print_error(model.error());
-      exit = exit ? exit : exit_code(model.error().kind);
-      continue;
+  const bool jsonl = o.common.format == "jsonl";
+  const bool json = o.common.format == "json";
+  const auto started = std::chrono::steady_clock::now();
+  BatchSummary summary;
+  // json: one array in input order, so the documents wait; text and jsonl go out as each
+  // source completes (or in input order with --ordered) and are not kept.
+  std::vector<std::string> json_items(json ? sources->size() : 0);
+  size_t printed = 0;
+  for_each_model(*sources, o.common, env, o.common.ordered, [&](SourceResult& r) {
+    auto fail_with = [&](const Error& e) {
+      const int code = exit_code(e.kind);
+      summary.add(r, code);
+      if (jsonl) {
+        const std::string line =
+            nlohmann::json{{"source", *r.spec}, {"exit_code", code}, {"error", e.message()}}
+                .dump() +
+            "\n";
+        std::fputs(line.c_str(), stdout);
+        std::fflush(stdout);
+      } else {
+        print_error(e);
+      }
+    };
+    if (!r.model) {
+      return fail_with(r.model.error());
     }
+    const Model& model = *r.model;
     // No weights, no report: exit 4 and nothing on stdout, as for a bin-only or GGUF-only repo
     // (README "Exit codes"); config.json alone is checked by validate.
-    if (model->files.empty()) {
-      Error e{ErrorKind::not_found, model->ref.id, "no safetensors weights",
-              model->other_weights.empty()
-                  ? "mbuild reads safetensors headers"
-                  : fmt::format("found {}; mbuild reads safetensors headers only",
-                                fmt::join(model->other_weights, ", "))};
-      print_error(e);
-      exit = exit ? exit : exit_code(e.kind);
-      continue;
+    if (model.files.empty()) {
+      return fail_with(Error{ErrorKind::not_found, model.ref.id, "no safetensors weights",
+                             model.other_weights.empty()
+                                 ? "mbuild reads safetensors headers"
+                                 : fmt::format("found {}; mbuild reads safetensors headers only",
+                                               fmt::join(model.other_weights, ", "))});
     }
-    const Analysis report = analyze(*model, {.context = o.context, .batch = o.batch});
-    if (o.common.format == "json") {
-      json_items += (json_count++ ? "," : "") + render_inspect_json(*model, report);
-    } else {
-      std::string text = render_inspect_text(*model, report);
-      std::fputs((i > 0 ? "\n" + text : text).c_str(), stdout);
-    }
+    const Analysis report = analyze(model, {.context = o.context, .batch = o.batch});
+    int code = 0;
     if (!o.tensors_csv.empty()) {
-      if (auto ok = write_file_atomic(o.tensors_csv, render_tensors_csv(*model, report)); !ok) {
+      if (auto ok = write_file_atomic(o.tensors_csv, render_tensors_csv(model, report)); !ok) {
         print_error(ok.error());
-        exit = exit ? exit : exit_code(ok.error().kind);
+        code = exit_code(ok.error().kind);
       }
     }
-  }
-  if (o.common.format == "json" && json_count > 0) {
-    std::fputs(o.sources.size() == 1 ? json_items.c_str() : ("[" + json_items + "]\n").c_str(),
-               stdout);
+    summary.add(r, code);
+    if (json) {
+      json_items[r.index] = render_inspect_json(model, report);
+    } else if (jsonl) {
+      auto doc = nlohmann::json::parse(render_inspect_json(model, report));
+      doc["source"] = *r.spec;
+      doc["exit_code"] = code;
+      std::fputs((doc.dump() + "\n").c_str(), stdout);
+      std::fflush(stdout);
+    } else {
+      std::string text = render_inspect_text(model, report);
+      std::fputs((printed++ > 0 ? "\n" + text : text).c_str(), stdout);
+      std::fflush(stdout);
+    }
+  });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (json) {
+    std::string items;
+    size_t n = 0;
+    for (const std::string& item : json_items) {
+      if (!item.empty()) {
+        items += (n++ ? "," : "") + item;
+      }
+    }
+    if (n > 0) {
+      std::fputs(sources->size() == 1 ? items.c_str() : ("[" + items + "]\n").c_str(), stdout);
+    }
+  } else if (jsonl) {
+    std::fputs(summary.json_line(seconds).c_str(), stdout);
+  } else if (sources->size() > 1 && !o.common.quiet) {
+    std::fputs(summary.text(seconds).c_str(), stderr);
   }
   std::fflush(stdout);
-  return exit;
+  return summary.exit_code();
 }
 
 }  // namespace
@@ -82,8 +125,7 @@ void setup_inspect(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "inspect", "Summarise models: config, files, params by dtype and component, memory, layers");
   sub->add_option("source", options->sources,
-                  "Hub id org/name[@revision], model folder, or .safetensors file")
-      ->required();
+                  "Hub id org/name[@revision], model folder, or .safetensors file (or --from)");
   add_common_options(*sub, options->common);
   sub->add_option("--tensors-csv", options->tensors_csv,
                   "Write one row per tensor (kind,name,shape,dtype) to FILE");

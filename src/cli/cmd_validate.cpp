@@ -27,6 +27,11 @@ int run_validate(const ValidateCommandOptions& o) {
   }
   options->context = o.context;
   options->batch = o.batch;
+  if (o.common.format == "jsonl" || !o.common.from.empty()) {
+    print_error({ErrorKind::usage, o.common.from.empty() ? "--format jsonl" : "--from",
+                 "validate checks one source"});
+    return 2;
+  }
   auto models = load_models({o.source}, o.common, environment());
   auto& model = models.front();
   if (!model) {

@@ -1,6 +1,7 @@
 #include "cli/options.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,8 +14,10 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <unordered_set>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "cli/hub_module.hpp"
 #include "mbuild/source/local_source.hpp"
@@ -188,6 +191,19 @@ Environment Environment::from_process() {
     }
   }
   env.ca_path = getenv_str("SSL_CERT_DIR");
+  // As build tools do, the soft descriptor limit goes up to the hard one: a batch of sources
+  // holds sockets and files at once, and 1024 is a common default.
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    if (limit.rlim_cur < limit.rlim_max) {
+      rlimit raised = limit;
+      raised.rlim_cur = std::min<rlim_t>(limit.rlim_max, 1 << 20);
+      if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+        limit = raised;
+      }
+    }
+    env.fd_limit = static_cast<unsigned>(std::min<rlim_t>(limit.rlim_cur, 1 << 20));
+  }
   if (std::string t = getenv_str("HF_HUB_DOWNLOAD_TIMEOUT"); !t.empty()) {
     char* end = nullptr;
     long v = std::strtol(t.c_str(), &end, 10);
@@ -213,8 +229,11 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
                  "Hub token (default $HF_TOKEN, $HF_TOKEN_PATH, $HF_HOME/token)");
   app.add_flag("--offline", o.offline,
                "No network: local folders, the HF cache and mbuild's cache only");
-  app.add_option("--format", o.format, "Output format")
-      ->check(CLI::IsMember({"text", "json", "md"}));
+  app.add_option("--format", o.format,
+                 "Output format (jsonl: one object per source as it completes, then a summary)")
+      ->check(CLI::IsMember({"text", "json", "jsonl", "md"}));
+  app.add_option("--from", o.from, "Read more sources from FILE, one per line ('-': stdin)");
+  app.add_flag("--ordered", o.ordered, "Print results in input order, not as they complete");
   app.add_option("--jobs,-j", o.jobs, "Sources / requests in flight at once")
       ->check(CLI::Range(1U, 256U));
   app.add_option("--max-connections", o.max_connections,
@@ -303,6 +322,7 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
   }
   o.ca_file = env.ca_file;
   o.ca_path = env.ca_path;
+  o.fd_limit = env.fd_limit;
   if (progress) {
     o.progress = [progress, id](size_t done, size_t total, uint64_t bytes) {
       progress->update(id, done, total, bytes);
@@ -356,54 +376,128 @@ void ProgressLine::draw(bool force) {
   m_last_draw = now;
 }
 
-std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
-                                       const CommonOptions& options, const Environment& env) {
-  std::vector<Result<Model>> out(specs.size(), tl::unexpected(Error{}));
+Result<std::vector<std::string>> gather_sources(const std::vector<std::string>& args,
+                                                const CommonOptions& options) {
+  std::vector<std::string> all = args;
+  if (!options.from.empty()) {
+    std::string text;
+    if (options.from == "-") {
+      char buf[65536];
+      size_t n = 0;
+      while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) {
+        text.append(buf, n);
+      }
+    } else {
+      auto bytes = read_small_file(options.from, uint64_t{256} << 20);
+      if (!bytes) {
+        return tl::unexpected(
+            Error{ErrorKind::usage, "--from " + excerpt(options.from, 200), "cannot read it"});
+      }
+      text = std::string(bytes->view());
+    }
+    size_t start = 0;
+    while (start < text.size()) {
+      size_t end = text.find('\n', start);
+      if (end == std::string::npos) {
+        end = text.size();
+      }
+      std::string_view line(text.data() + start, end - start);
+      start = end + 1;
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) {
+        line.remove_suffix(1);
+      }
+      while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front()))) {
+        line.remove_prefix(1);
+      }
+      if (!line.empty() && line.front() != '#') {
+        all.emplace_back(line);
+      }
+    }
+  }
+  std::vector<std::string> out;
+  std::unordered_set<std::string> seen;
+  for (std::string& s : all) {
+    if (seen.insert(s).second) {
+      out.push_back(std::move(s));
+    }
+  }
+  if (out.empty()) {
+    return tl::unexpected(Error{ErrorKind::usage, "sources", "none given (arguments or --from)"});
+  }
+  return out;
+}
+
+void for_each_model(const std::vector<std::string>& specs, const CommonOptions& options,
+                    const Environment& env, bool ordered,
+                    const std::function<void(SourceResult&)>& on_result) {
   std::atomic<size_t> next{0};
   // One line for every source together, redrawn in place; only on a terminal.
   std::optional<ProgressLine> progress;
   if (!options.quiet && !options.no_progress && ::isatty(2)) {
     progress.emplace(specs.size());
   }
-  std::mutex verbose_mutex;
-  auto worker = [&] {
-    for (size_t i = next++; i < specs.size(); i = next++) {
-      auto source = open_source(specs[i], options, env, progress ? &*progress : nullptr);
-      if (!source) {
-        out[i] = tl::unexpected(source.error());
-        continue;
-      }
-      auto snapshot = (*source)->snapshot();
-      if (progress) {
-        progress->source_done();
-      }
-      if (!snapshot) {
-        out[i] = tl::unexpected(snapshot.error());
-        continue;
-      }
-      if (options.verbose && snapshot->transfer) {
-        const TransferSummary& t = *snapshot->transfer;
-        std::lock_guard lock(verbose_mutex);
+  std::mutex deliver_mutex;
+  std::map<size_t, SourceResult> waiting;  // ordered: done, but an earlier one is not
+  size_t next_to_deliver = 0;
+  auto deliver = [&](SourceResult r) {
+    std::lock_guard lock(deliver_mutex);
+    if (options.verbose) {
+      if (const auto& t = r.transfer) {
         std::fprintf(
             stderr,
             "mbuild: %s: %llu requests on %llu new connections (%s), %llu retries, %.1f KiB; "
             "%llu weight files, %.2f header reads per file\n",
-            specs[i].c_str(), static_cast<unsigned long long>(t.requests),
-            static_cast<unsigned long long>(t.connections),
-            t.http2 == t.requests && t.requests > 0 ? "HTTP/2"
-            : t.http2 > 0                           ? "HTTP/2 and HTTP/1.1"
-                                                    : "HTTP/1.1",
-            static_cast<unsigned long long>(t.retries), static_cast<double>(t.bytes) / 1024,
-            static_cast<unsigned long long>(t.header_files),
-            t.header_files
-                ? static_cast<double>(t.header_reads) / static_cast<double>(t.header_files)
+            r.spec->c_str(), static_cast<unsigned long long>(t->requests),
+            static_cast<unsigned long long>(t->connections),
+            t->http2 == t->requests && t->requests > 0 ? "HTTP/2"
+            : t->http2 > 0                             ? "HTTP/2 and HTTP/1.1"
+                                                       : "HTTP/1.1",
+            static_cast<unsigned long long>(t->retries), static_cast<double>(t->bytes) / 1024,
+            static_cast<unsigned long long>(t->header_files),
+            t->header_files
+                ? static_cast<double>(t->header_reads) / static_cast<double>(t->header_files)
                 : 0.0);
       }
-      out[i] = build_model(std::move(*snapshot));
+    }
+    if (!ordered) {
+      on_result(r);
+      return;
+    }
+    waiting.emplace(r.index, std::move(r));
+    for (auto it = waiting.begin(); it != waiting.end() && it->first == next_to_deliver;
+         it = waiting.erase(it), ++next_to_deliver) {
+      on_result(it->second);
     }
   };
-  // Sources read side by side; each Hub source has its own requests in flight.
-  const size_t threads = std::min<size_t>({specs.size(), options.jobs, 16});
+  auto worker = [&] {
+    for (size_t i = next++; i < specs.size(); i = next++) {
+      SourceResult r;
+      r.index = i;
+      r.spec = &specs[i];
+      const auto start = std::chrono::steady_clock::now();
+      auto source = open_source(specs[i], options, env, progress ? &*progress : nullptr);
+      if (!source) {
+        r.model = tl::unexpected(source.error());
+      } else {
+        auto snapshot = (*source)->snapshot();
+        if (progress) {
+          progress->source_done();
+        }
+        if (!snapshot) {
+          r.model = tl::unexpected(snapshot.error());
+        } else {
+          r.transfer = snapshot->transfer;
+          r.requests = snapshot->transfer ? snapshot->transfer->requests : 0;
+          r.model = build_model(std::move(*snapshot));
+        }
+      }
+      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      deliver(std::move(r));
+    }
+  };
+  // Sources read side by side, up to --jobs; their requests share the process's connection
+  // pool, which bounds what reaches each host.
+  const size_t threads = std::min<size_t>(specs.size(), options.jobs);
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) {
     pool.emplace_back(worker);
@@ -412,7 +506,60 @@ std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
   for (auto& t : pool) {
     t.join();
   }
+}
+
+std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
+                                       const CommonOptions& options, const Environment& env) {
+  std::vector<Result<Model>> out(specs.size(), tl::unexpected(Error{}));
+  for_each_model(specs, options, env, false,
+                 [&](SourceResult& r) { out[r.index] = std::move(r.model); });
   return out;
+}
+
+void BatchSummary::add(const SourceResult& r, int code) {
+  ++m_sources;
+  ++m_codes[code];
+  m_worst = std::max(m_worst, code);
+  m_requests += r.requests;
+  m_slowest.emplace_back(r.seconds, *r.spec);
+  std::sort(m_slowest.begin(), m_slowest.end(), std::greater<>());
+  if (m_slowest.size() > 3) {
+    m_slowest.pop_back();
+  }
+}
+
+std::string BatchSummary::text(double seconds) const {
+  std::string codes;
+  for (const auto& [code, n] : m_codes) {
+    codes += fmt::format("{}{} {}", codes.empty() ? "" : ", ", n,
+                         code == 0 ? std::string("ok") : fmt::format("exit {}", code));
+  }
+  std::string slow;
+  for (const auto& [secs, spec] : m_slowest) {
+    slow += fmt::format("{}{} ({:.2f} s)", slow.empty() ? "" : ", ", spec, secs);
+  }
+  return fmt::format("mbuild: {} sources in {:.2f} s: {}; {} requests; slowest: {}\n", m_sources,
+                     seconds, codes, m_requests, slow);
+}
+
+std::string BatchSummary::json_line(double seconds) const {
+  nlohmann::json codes = nlohmann::json::object();
+  for (const auto& [code, n] : m_codes) {
+    codes[std::to_string(code)] = n;
+  }
+  nlohmann::json slowest = nlohmann::json::array();
+  for (const auto& [secs, spec] : m_slowest) {
+    slowest.push_back({{"source", spec}, {"seconds", secs}});
+  }
+  return nlohmann::json{{"summary",
+                         {{"sources", m_sources},
+                          {"seconds", seconds},
+                          {"exit_codes", codes},
+                          {"exit_code", m_worst},
+                          {"requests", m_requests},
+                          {"slowest", slowest}}}}
+             .dump() +
+         "\n";
 }
 
 int exit_code(ErrorKind kind) {
@@ -428,6 +575,8 @@ int exit_code(ErrorKind kind) {
       return 5;
     case ErrorKind::network:
       return 6;
+    case ErrorKind::resource:
+      return k_exit_out_of_memory;  // a resource of the machine ran out: memory or descriptors
   }
   return 3;
 }

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,8 @@ struct CommonOptions {
   bool verbose = false;
   unsigned jobs = 256;
   unsigned max_connections = 16;
+  std::string from;      // --from FILE|-: more sources, one per line
+  bool ordered = false;  // stream results in input order instead of completion order
 };
 
 // The Hub's environment variables (DESIGN.md "Environment"), read once in main.
@@ -43,6 +47,7 @@ struct Environment {
   bool offline = false;
   bool no_color = false;
   long download_timeout = 10;
+  unsigned fd_limit = 0;  // RLIMIT_NOFILE after main raised it (0: unknown)
   // TLS trust for a private CA (corporate proxies, mirrors): libcurl reads none of these itself.
   std::string ca_file;      // $CURL_CA_BUNDLE, else $REQUESTS_CA_BUNDLE, else $SSL_CERT_FILE
   std::string ca_file_var;  // which of them it came from, for messages
@@ -87,9 +92,51 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
                                                  const Environment& env,
                                                  ProgressLine* progress = nullptr);
 
+// The sources of a call: the arguments, then --from's lines (blank lines and '#' comments
+// skipped; '-' reads standard input), each once (the first occurrence kept).
+Result<std::vector<std::string>> gather_sources(const std::vector<std::string>& args,
+                                                const CommonOptions& options);
+
+// One source's result, as it completes.
+struct SourceResult {
+  size_t index = 0;  // into the sources
+  const std::string* spec = nullptr;
+  Result<Model> model = tl::unexpected(Error{});
+  double seconds = 0;     // from opening the source to its model
+  uint64_t requests = 0;  // HTTP requests it made (0 for local sources and cache hits)
+  std::optional<TransferSummary> transfer;
+};
+
+// Opens and builds each source, up to --jobs at once (their requests share one connection
+// pool), and hands each result to `on_result` as it completes: one call at a time, in
+// completion order, or in input order with `ordered`. Only results waiting for an earlier one
+// are held, so memory does not grow with the number of sources.
+void for_each_model(const std::vector<std::string>& specs, const CommonOptions& options,
+                    const Environment& env, bool ordered,
+                    const std::function<void(SourceResult&)>& on_result);
+
 // Opens and builds each source, several at a time (--jobs), results in input order.
 std::vector<Result<Model>> load_models(const std::vector<std::string>& specs,
                                        const CommonOptions& options, const Environment& env);
+
+// What a batch of sources came to: counts per exit code, the slowest sources, requests. The
+// exit code of the call is the highest per-source code.
+class BatchSummary {
+ public:
+  void add(const SourceResult& r, int code);
+  int exit_code() const { return m_worst; }
+  // "mbuild: 500 sources in 4.2 s: 498 ok, 2 exit 4; 6,812 requests; slowest: ...".
+  std::string text(double seconds) const;
+  // {"summary": {"sources", "seconds", "exit_codes": {"0": n, ...}, "requests", "slowest": [...]}}.
+  std::string json_line(double seconds) const;
+
+ private:
+  std::map<int, size_t> m_codes;
+  std::vector<std::pair<double, std::string>> m_slowest;  // at most 3, slowest first
+  uint64_t m_requests = 0;
+  size_t m_sources = 0;
+  int m_worst = 0;
+};
 
 // Prints "mbuild: error: <what>: <why>" on stderr.
 void print_error(const Error& error);

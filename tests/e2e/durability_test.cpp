@@ -53,8 +53,10 @@ std::vector<std::string> make_models(const fs::path& root, int count) {
     write_tiny_llama(dir);
     args.push_back(dir.string());
   }
+  // --ordered: each model's files are written as it completes; in input order, the renames
+  // of two runs come in the same order, which the kill-at-rename test counts on.
   args.insert(args.end(), {"--out-dir", (root / "work/model_configs").string(), "--gaps-dir",
-                           (root / "work/gaps").string()});
+                           (root / "work/gaps").string(), "--ordered"});
   return args;
 }
 

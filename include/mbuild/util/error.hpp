@@ -19,6 +19,7 @@ enum class ErrorKind {
   access_denied = 5,  // gated or private repo, bad or missing token
   network = 6,        // timeout, connection failure, 5xx/429 after retries, offline miss
   io = 7,             // local write failure (kept distinct inside; maps to 3 at the edge)
+  resource = 8,       // the machine ran out: file descriptors (maps to 7, like memory)
 };
 
 // The largest i <= at that does not split a UTF-8 sequence of `text`.

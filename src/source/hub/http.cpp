@@ -20,6 +20,7 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -359,6 +360,9 @@ constexpr double k_streams_per_connection = 100;
 // Python's http.server, whose accept queue holds 6), and each dropped SYN costs a 1 s
 // retransmit.
 constexpr double k_initial_window = 6;
+// Descriptors a run needs besides its sockets: standard streams, the Hub module, cache and
+// local files being read, libcurl's wakeup pair and resolver.
+constexpr unsigned k_reserved_fds = 48;
 // A window is halved at most once in this long: one burst of refusals is one signal.
 constexpr auto k_cut_interval = std::chrono::milliseconds(250);
 
@@ -366,7 +370,7 @@ constexpr auto k_cut_interval = std::chrono::milliseconds(250);
 // driven by one thread, so connections are reused across calls, rounds and sources.
 class Pool {
  public:
-  Pool(unsigned max_in_flight, unsigned max_connections)
+  Pool(unsigned max_in_flight, unsigned max_connections, unsigned fd_limit)
       : m_max_in_flight(std::max(1U, max_in_flight)),
         m_max_connections(std::max(1U, max_connections)) {
     init_curl();
@@ -377,8 +381,15 @@ class Pool {
     curl_multi_setopt(m_multi.get(), CURLMOPT_MAX_HOST_CONNECTIONS,
                       static_cast<long>(m_max_connections));
     // Idle connections stay cached for the next round or source instead of being closed.
-    curl_multi_setopt(m_multi.get(), CURLMOPT_MAXCONNECTS,
-                      static_cast<long>(std::max(m_max_in_flight, m_max_connections * 4)));
+    unsigned cached = std::max(m_max_in_flight, m_max_connections * 4);
+    if (fd_limit > 0) {
+      // Descriptors are budgeted: sockets stay below the limit, with room for the files a run
+      // opens (the module, cache files, local headers) and libcurl's own.
+      const unsigned sockets = fd_limit > k_reserved_fds + 2 ? fd_limit - k_reserved_fds : 2;
+      curl_multi_setopt(m_multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, static_cast<long>(sockets));
+      cached = std::min(cached, sockets);
+    }
+    curl_multi_setopt(m_multi.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(cached));
     // Over HTTP/2 requests to a host multiplex on one connection; over HTTP/1.1 each in-flight
     // request has its own, at most max_connections per host, the rest wait in our queues.
     curl_multi_setopt(m_multi.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
@@ -752,9 +763,13 @@ class Pool {
                                host.socket_errno == EMFILE || host.socket_errno == ENFILE);
       if (out_of_fds) {
         host.socket_errno = 0;
-        return fail_fetch(state, Error(ErrorKind::network, where,
-                                       "out of file descriptors (socket: Too many open files)",
-                                       "raise the limit with 'ulimit -n' or lower --jobs"));
+        return fail_fetch(
+            state,
+            Error(ErrorKind::resource, where,
+                  settings.fd_limit > 0
+                      ? fmt::format("out of file descriptors (the limit is {})", settings.fd_limit)
+                      : std::string("out of file descriptors"),
+                  "raise it with 'ulimit -n' or lower --jobs"));
       }
       if (is_congestion(rc)) {
         congestion(host, batch);
@@ -916,15 +931,16 @@ class Pool {
 // `create` is false.
 Pool* pool_for(const HttpSettings& s, bool create) {
   static std::mutex mutex;
-  static std::map<std::pair<unsigned, unsigned>, std::unique_ptr<Pool>> pools;
+  static std::map<std::tuple<unsigned, unsigned, unsigned>, std::unique_ptr<Pool>> pools;
   std::lock_guard lock(mutex);
-  auto key = std::make_pair(s.max_in_flight, s.max_connections);
+  auto key = std::make_tuple(s.max_in_flight, s.max_connections, s.fd_limit);
   auto it = pools.find(key);
   if (it == pools.end()) {
     if (!create) {
       return nullptr;
     }
-    it = pools.emplace(key, std::make_unique<Pool>(s.max_in_flight, s.max_connections)).first;
+    it = pools.emplace(key, std::make_unique<Pool>(s.max_in_flight, s.max_connections, s.fd_limit))
+             .first;
   }
   return it->second.get();
 }

@@ -28,6 +28,9 @@ struct HttpSettings {
   // Pool-wide (the first call with a given pair creates the pool every later one shares).
   unsigned max_in_flight = 64;    // requests in flight at once, all hosts together
   unsigned max_connections = 16;  // open connections per host (HTTP/1.1 and HTTP/2 alike)
+  // The process's descriptor limit (RLIMIT_NOFILE): open connections in all stay below it, with
+  // room for the files a run opens; named when descriptors still run out. 0: unknown.
+  unsigned fd_limit = 0;
   // TLS trust: a CA bundle file and/or a folder of hashed certificates; empty: libcurl's default.
   std::string ca_file;
   std::string ca_path;

@@ -307,6 +307,7 @@ Result<Snapshot> HubSource::snapshot() {
   settings.max_connections = o.max_connections;
   settings.ca_file = o.ca_file;
   settings.ca_path = o.ca_path;
+  settings.fd_limit = o.fd_limit;
   settings.low_speed_time = o.timeout;
   settings.connect_timeout = o.timeout;
   settings.backoff_base = o.backoff_base;

@@ -21,6 +21,7 @@ struct HubOptions {
   unsigned max_connections = 16;    // open connections per host
   std::string ca_file;              // TLS trust: a CA bundle, a certificate folder
   std::string ca_path;
+  unsigned fd_limit = 0;  // the process's descriptor limit: caps open connections (0: none)
   std::chrono::seconds timeout{10};
   std::chrono::milliseconds backoff_base{200};
   // Called as files complete: (files done, files in all, bytes received).

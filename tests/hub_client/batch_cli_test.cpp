@@ -1,0 +1,122 @@
+// Many sources in one call: --from, streamed jsonl with a summary, the worst exit code, and a
+// descriptor limit that is too small named as such (never as a network failure).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "e2e/fixtures.hpp"
+#include "e2e/process.hpp"
+#include "hub/mock_hub.hpp"
+
+using namespace mbuild::e2e;
+using mbuild::test::MockHub;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<nlohmann::json> lines_of(const std::string& out) {
+  std::vector<nlohmann::json> docs;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    docs.push_back(nlohmann::json::parse(line));
+  }
+  return docs;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a list of sources (--from) is read (comments, blanks, duplicates once) and jsonl streams "
+    "each") {
+  TempDir dir;
+  const std::string gpt2 = corpus_model("openai-community__gpt2").string();
+  const std::string llama = corpus_model("meta-llama__Llama-3.2-1B-Instruct").string();
+  {
+    std::ofstream list(dir / "sources.txt");
+    list << "# models to check\n"
+         << gpt2 << "\n\n  " << llama << "  \n"
+         << gpt2 << "\n"
+         << dir.path().string() << "/missing\n";
+  }
+  const ProcessResult r = run_mbuild(
+      {"inspect", "--from", (dir / "sources.txt").string(), "--format", "jsonl", "--ordered"},
+      base_environment());
+  INFO(r.err);
+  CHECK(r.exit_code == 4);  // the worst per-source code: the missing folder
+  const auto docs = lines_of(r.out);
+  REQUIRE(docs.size() == 4);  // three sources (gpt2 once), then the summary
+  CHECK(docs[0]["source"] == gpt2);
+  CHECK(docs[0]["exit_code"] == 0);
+  CHECK(docs[0]["params"]["total"] == truth_total("openai-community__gpt2"));
+  CHECK(docs[1]["source"] == llama);
+  CHECK(docs[1]["params"]["total"] == truth_total("meta-llama__Llama-3.2-1B-Instruct"));
+  CHECK(docs[2]["exit_code"] == 4);
+  CHECK(docs[2].contains("error"));
+  const auto& summary = docs[3]["summary"];
+  CHECK(summary["sources"] == 3);
+  CHECK(summary["exit_codes"]["0"] == 2);
+  CHECK(summary["exit_codes"]["4"] == 1);
+  CHECK(summary["exit_code"] == 4);
+  CHECK(summary["slowest"].size() == 3);
+}
+
+TEST_CASE("32 copies of a 191-shard repo at ulimit -n 256: all exact, through one pool") {
+  MockHub mock;
+  auto spec = mbuild::test::corpus_repo(corpus_model("meta-llama__Llama-3.1-405B-Instruct"));
+  spec.id = "copies/c0";
+  mock.add_repo(spec);
+  std::string ids;
+  for (int i = 1; i < 32; ++i) {
+    mock.add_copy("copies/c0", fmt::format("copies/c{}", i));
+  }
+  TempDir dir;
+  {
+    std::ofstream list(dir / "sources.txt");
+    for (int i = 0; i < 32; ++i) {
+      list << fmt::format("copies/c{}\n", i);
+    }
+  }
+  const ProcessEnvironment env = base_environment()
+                                     .unset("HF_HUB_OFFLINE")
+                                     .set("HF_ENDPOINT", mock.endpoint())
+                                     .set("MBUILD_CACHE", (dir / "cache").string());
+  const std::string command =
+      fmt::format("ulimit -n 256 && exec '{}' inspect --from '{}' --format jsonl",
+                  binary().string(), (dir / "sources.txt").string());
+  const ProcessResult r =
+      run_process({"/bin/sh", "-c", command}, env, std::chrono::milliseconds(300'000));
+  INFO(r.err);
+  CHECK(r.exit_code == 0);
+  const auto docs = lines_of(r.out);
+  REQUIRE(docs.size() == 33);
+  for (size_t i = 0; i < 32; ++i) {
+    CHECK(docs[i]["params"]["total"] == truth_total("meta-llama__Llama-3.1-405B-Instruct"));
+  }
+  CHECK(mock.connection_stats(false).peak <= 16);
+  CHECK(mock.connection_stats(true).peak <= 16);
+}
+
+TEST_CASE("too few file descriptors is its own error naming the limit, not a network failure") {
+  MockHub mock;
+  mock.add_repo(mbuild::test::corpus_repo(corpus_model("meta-llama__Llama-3.3-70B-Instruct")));
+  TempDir dir;
+  const ProcessEnvironment env = base_environment()
+                                     .unset("HF_HUB_OFFLINE")
+                                     .set("HF_ENDPOINT", mock.endpoint())
+                                     .set("MBUILD_CACHE", (dir / "cache").string());
+  // Standard streams and libcurl's wakeup pair leave no room for a socket (util-linux's
+  // prlimit sets the soft and the hard limit, so mbuild cannot raise it).
+  const ProcessResult r = run_process({"/usr/bin/prlimit", "--nofile=5", binary().string(),
+                                       "inspect", "meta-llama/Llama-3.3-70B-Instruct"},
+                                      env, std::chrono::milliseconds(60'000));
+  INFO(r.err);
+  CHECK(r.exit_code == 7);
+  CHECK_THAT(r.err, Catch::Contains("out of file descriptors (the limit is 5)"));
+  CHECK_THAT(r.err, Catch::Contains("ulimit -n"));
+  CHECK_THAT(r.err, !Catch::Contains("Couldn't connect"));
+}
