@@ -41,13 +41,13 @@ int run_inspect(const InspectCommandOptions& o) {
       exit = exit ? exit : exit_code(model.error().kind);
       continue;
     }
-    // No weights, no report: exit 4 and nothing on stdout, as for a bin-only or GGUF-only repo
-    // (README "Exit codes"); config.json alone is checked by validate.
+    // No weights, no report: exit 4 and nothing on stdout, as for a bin-only repo (README
+    // "Exit codes"); config.json alone is checked by validate.
     if (model->files.empty()) {
-      Error e{ErrorKind::not_found, model->ref.id, "no safetensors weights",
+      Error e{ErrorKind::not_found, model->ref.id, "no safetensors or GGUF weights",
               model->other_weights.empty()
-                  ? "mbuild reads safetensors headers"
-                  : fmt::format("found {}; mbuild reads safetensors headers only",
+                  ? "mbuild reads safetensors and GGUF headers"
+                  : fmt::format("found {}; mbuild reads safetensors and GGUF headers only",
                                 fmt::join(model->other_weights, ", "))};
       print_error(e);
       exit = exit ? exit : exit_code(e.kind);
@@ -82,7 +82,7 @@ void setup_inspect(CLI::App& app, int& exit_code) {
   CLI::App* sub = app.add_subcommand(
       "inspect", "Summarise models: config, files, params by dtype and component, memory, layers");
   sub->add_option("source", options->sources,
-                  "Hub id org/name[@revision], model folder, or .safetensors file")
+                  "Hub id org/name[@revision], model folder, or .safetensors / .gguf file")
       ->required();
   add_common_options(*sub, options->common);
   sub->add_option("--tensors-csv", options->tensors_csv,

@@ -208,6 +208,8 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_flag("--no-progress", o.no_progress, "No progress display on stderr");
   app.add_option("--color", o.color, "Colour output")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--file", o.gguf_file,
+                 "One GGUF quantization of several: a file name, a variant or a tag (Q4_K_M)");
 }
 
 Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
@@ -216,7 +218,18 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
   std::error_code ec;
   const fs::path path(spec);
   if (fs::is_directory(path, ec)) {
-    return std::make_unique<LocalFolderSource>(path);
+    return std::make_unique<LocalFolderSource>(path, std::string(), options.gguf_file);
+  }
+  // "folder:Q4_K_M" picks one GGUF quantization, as "org/name:Q4_K_M" does on the Hub.
+  if (auto colon = spec.rfind(':'); colon != std::string::npos && colon > 0) {
+    const fs::path folder(spec.substr(0, colon));
+    if (fs::is_directory(folder, ec)) {
+      if (!options.gguf_file.empty()) {
+        return fail(ErrorKind::usage, excerpt(spec, 200),
+                    "names a quantization and so does --file");
+      }
+      return std::make_unique<LocalFolderSource>(folder, std::string(), spec.substr(colon + 1));
+    }
   }
   if (fs::is_regular_file(path, ec)) {
     return std::make_unique<LocalFileSource>(path);
@@ -231,11 +244,13 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     }
   }
   if (!is_hub_id(id)) {
-    if (spec.ends_with(".safetensors") || spec.find('/') == 0 || spec.starts_with(".")) {
+    if (spec.ends_with(".safetensors") || spec.ends_with(".gguf") || spec.find('/') == 0 ||
+        spec.starts_with(".")) {
       return fail(ErrorKind::not_found, excerpt(spec, 200), "no such file or folder");
     }
     return fail(ErrorKind::usage, excerpt(spec, 200),
-                "not a folder, a .safetensors file or a Hub id of the form org/name[@revision]");
+                "not a folder, a .safetensors or .gguf file or a Hub id of the form "
+                "org/name[@revision]");
   }
   if (!revision.empty() && !is_revision(revision)) {
     return fail(ErrorKind::usage, excerpt(revision, 200),

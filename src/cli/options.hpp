@@ -25,6 +25,7 @@ struct CommonOptions {
   bool quiet = false;
   bool no_progress = false;
   unsigned jobs = 256;
+  std::string gguf_file;  // --file: one GGUF quantization of several (a file, variant or tag)
 };
 
 // The Hub's environment variables (DESIGN.md "Environment"), read once in main.
