@@ -7,6 +7,7 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 #include "mbuild/analysis/analysis.hpp"
+#include "mbuild/analysis/fit.hpp"
 #include "mbuild/render/render.hpp"
 
 namespace mbuild::cli {
@@ -18,7 +19,49 @@ struct InspectCommandOptions {
   std::string tensors_csv;
   uint64_t context = 0;
   uint64_t batch = 1;
+  std::vector<std::string> gpus;  // --gpu NAME[xN], repeatable or a comma list
+  double gpu_mem_gb = 0;          // --gpu-mem / --gpu-bw: a device not in the table ("custom")
+  double gpu_bw_gb_s = 0;
+  std::string weights_format;
+  std::string kv_dtype = "bf16";
 };
+
+// The devices asked for: each --gpu, and "custom" from --gpu-mem / --gpu-bw (alone, or named
+// as --gpu customxN).
+Result<std::vector<DeviceCount>> asked_devices(const InspectCommandOptions& o) {
+  std::vector<DeviceCount> out;
+  const bool custom = o.gpu_mem_gb > 0 || o.gpu_bw_gb_s > 0;
+  if (custom && (o.gpu_mem_gb <= 0 || o.gpu_bw_gb_s <= 0)) {
+    return fail(ErrorKind::usage, "--gpu-mem/--gpu-bw", "give both, in GB and GB/s");
+  }
+  const Device custom_device{"custom", "", static_cast<uint64_t>(o.gpu_mem_gb * 1e9),
+                             static_cast<uint64_t>(o.gpu_bw_gb_s * 1e9), "--gpu-mem/--gpu-bw"};
+  bool custom_named = false;
+  for (const std::string& spec : o.gpus) {
+    if (custom && (spec == "custom" || spec.starts_with("customx"))) {
+      uint64_t count = 1;
+      if (spec.size() > 7) {
+        try {
+          count = std::stoull(spec.substr(7));
+        } catch (const std::exception&) {
+          return fail(ErrorKind::usage, spec, "not a GPU count");
+        }
+      }
+      out.push_back({custom_device, count ? count : 1});
+      custom_named = true;
+      continue;
+    }
+    auto d = parse_device_count(spec);
+    if (!d) {
+      return tl::unexpected(d.error());
+    }
+    out.push_back(*d);
+  }
+  if (custom && !custom_named) {
+    out.push_back({custom_device, 1});
+  }
+  return out;
+}
 
 int run_inspect(const InspectCommandOptions& o) {
   if (!o.tensors_csv.empty() && o.sources.size() != 1) {
@@ -27,6 +70,11 @@ int run_inspect(const InspectCommandOptions& o) {
   }
   if (o.common.format == "md") {
     print_error({ErrorKind::usage, "--format md", "inspect writes text or json"});
+    return 2;
+  }
+  auto devices = asked_devices(o);
+  if (!devices) {
+    print_error(devices.error());
     return 2;
   }
   const Environment& env = environment();
@@ -54,10 +102,23 @@ int run_inspect(const InspectCommandOptions& o) {
       continue;
     }
     const Analysis report = analyze(*model, {.context = o.context, .batch = o.batch});
+    std::vector<Fit> fits;
+    for (const DeviceCount& d : *devices) {
+      auto fit = fit_model(*model, report, d,
+                           {.weights_format = o.weights_format,
+                            .context = o.context,
+                            .batch = o.batch,
+                            .kv_dtype = o.kv_dtype});
+      if (!fit) {
+        print_error(fit.error());
+        return exit_code(fit.error().kind);
+      }
+      fits.push_back(std::move(*fit));
+    }
     if (o.common.format == "json") {
-      json_items += (json_count++ ? "," : "") + render_inspect_json(*model, report);
+      json_items += (json_count++ ? "," : "") + render_inspect_json(*model, report, fits);
     } else {
-      std::string text = render_inspect_text(*model, report);
+      std::string text = render_inspect_text(*model, report, fits);
       std::fputs((i > 0 ? "\n" + text : text).c_str(), stdout);
     }
     if (!o.tensors_csv.empty()) {
@@ -91,6 +152,21 @@ void setup_inspect(CLI::App& app, int& exit_code) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   sub->add_option("--batch", options->batch, "Batch size for the KV-cache figure")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 20));
+  sub->add_option("--gpu", options->gpus,
+                  "Deployment fit on NAME[xN] (H100x8, H200, B200x8, A100-80G, L40S, L4, "
+                  "RTX-4090, RTX-5090, MI300X, M2-Ultra, M3-Max, M4-Max, ...); repeatable or a "
+                  "comma list")
+      ->delimiter(',');
+  sub->add_option("--gpu-mem", options->gpu_mem_gb,
+                  "Memory of a device not in the table, in GB (with --gpu-bw; --gpu customxN)")
+      ->check(CLI::Range(0.001, 1e9));
+  sub->add_option("--gpu-bw", options->gpu_bw_gb_s, "Memory bandwidth of that device, in GB/s")
+      ->check(CLI::Range(0.001, 1e12));
+  sub->add_option("--weights-format", options->weights_format,
+                  "Weights for the fit: as stored (default), bf16, fp16, fp8, int8, int4, q8_0, "
+                  "q4_k_m, mxfp4, nvfp4 or a GGUF type (q4_k, q6_k, ...)");
+  sub->add_option("--kv-dtype", options->kv_dtype, "KV-cache dtype for the fit (default bf16)")
+      ->check(CLI::IsMember({"bf16", "fp16", "fp8", "fp32"}));
   sub->callback([options, &exit_code] { exit_code = run_inspect(*options); });
 }
 

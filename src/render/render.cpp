@@ -105,7 +105,8 @@ nlohmann::ordered_json memory_json(uint64_t stored_bytes, const std::vector<Form
   return {{"weights_bytes", stored_bytes}, {"formats", formats_out}, {"kv_cache", kv}};
 }
 
-std::string render_inspect_json(const Model& model, const Analysis& r) {
+std::string render_inspect_json(const Model& model, const Analysis& r,
+                                const std::vector<Fit>& fits) {
   ojson j;
   j["schema_version"] = k_inspect_schema_version;
   j["model"] = {
@@ -208,6 +209,27 @@ std::string render_inspect_json(const Model& model, const Analysis& r) {
   j["memory"] = memory_json(p.stored_bytes, r.formats, r.kv, r.kv_unavailable);
   j["layers"] = {
       {"count", r.layers.count}, {"pattern", r.layers.pattern}, {"kinds", r.layers.kinds}};
+  if (!fits.empty()) {
+    ojson fit = ojson::array();
+    for (const Fit& f : fits) {
+      fit.push_back({{"gpu", f.gpu},
+                     {"gpu_count", f.gpu_count},
+                     {"weights_format", f.weights_format},
+                     {"context", f.context},
+                     {"batch", f.batch},
+                     {"kv_dtype", f.kv_dtype},
+                     {"fits", f.fits},
+                     {"max_context", f.max_context},
+                     {"min_gpus", optional_json(f.min_gpus)},
+                     {"decode_tokens_per_s", f.decode_tokens_per_s},
+                     {"overhead_bytes", f.overhead_bytes},
+                     {"weights_bytes", f.weights_bytes},
+                     {"active_weights_bytes", f.active_weights_bytes},
+                     {"kv_bytes", f.kv_bytes},
+                     {"memory_bytes", f.memory_bytes}});
+    }
+    j["fit"] = fit;
+  }
   ojson warnings = ojson::array();
   for (const Finding& f : r.findings) {
     warnings.push_back({{"severity", f.severity == Severity::info ? "info" : "warning"},
@@ -218,7 +240,8 @@ std::string render_inspect_json(const Model& model, const Analysis& r) {
   return j.dump(2) + "\n";
 }
 
-std::string render_inspect_text(const Model& model, const Analysis& r) {
+std::string render_inspect_text(const Model& model, const Analysis& r,
+                                const std::vector<Fit>& fits) {
   std::string out;
   auto line = [&](std::string_view label, const std::string& text) {
     out += fmt::format("{:<14}{}\n", label, text);
@@ -344,6 +367,22 @@ std::string render_inspect_text(const Model& model, const Analysis& r) {
   }
   if (r.layers.count > 0) {
     line("layers", r.layers.pattern);
+  }
+  if (!fits.empty()) {
+    out += "\n";
+    line("fit", fmt::format("weights {}, context {} x batch {}, KV {}; {}% of memory usable "
+                            "(vLLM's default gpu_memory_utilization)",
+                            fits[0].weights_format, fits[0].context, fits[0].batch,
+                            fits[0].kv_dtype, k_usable_memory_percent));
+    line("", fmt::format("{:<14}{:>10}{:>10}{:>10}{:>6}{:>12}{:>9}{:>12}", "gpu", "memory",
+                         "weights", "kv", "fits", "max ctx", "min gpus", "decode t/s"));
+    for (const Fit& f : fits) {
+      line("", fmt::format("{:<14}{:>10}{:>10}{:>10}{:>6}{:>12}{:>9}{:>12.1f}",
+                           fmt::format("{}x{}", f.gpu, f.gpu_count), format_bytes(f.memory_bytes),
+                           format_bytes(f.weights_bytes), format_bytes(f.kv_bytes),
+                           f.fits ? "yes" : "no", f.max_context,
+                           f.min_gpus ? std::to_string(*f.min_gpus) : "?", f.decode_tokens_per_s));
+    }
   }
   if (!r.findings.empty()) {
     out += "\n";
