@@ -38,6 +38,52 @@ uint64_t min_element_bytes(GgufValueType t) {
   return 1;
 }
 
+// Length of the valid UTF-8 sequence starting at s[i], or 0 when there is none.
+size_t utf8_sequence(std::string_view s, size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) {
+    return 0;
+  }
+  for (size_t k = 1; k < n; ++k) {
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) {
+      return 0;
+    }
+  }
+  return n;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    if (n == 0) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// GGUF strings are UTF-8 by the specification; a value that is not has each bad byte replaced
+// by U+FFFD, so reports (JSON) can carry it.
+std::string as_utf8(std::string s) {
+  if (valid_utf8(s)) {
+    return s;
+  }
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = utf8_sequence(s, i);
+    if (n == 0) {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out.append(s, i, n);
+      i += n;
+    }
+  }
+  return out;
+}
+
 // A rough size of one tensor info, for estimating how much more of a header to fetch: a name
 // like "blk.12.ffn_gate_exps.weight" (8 + ~28), 4 + 3 * 8 dims, type and offset.
 constexpr uint64_t k_tensor_info_estimate = 80;
@@ -273,7 +319,7 @@ class Walker {
       case GgufValueType::string: {
         std::string s;
         return read_string(v ? &s : nullptr, k_max_gguf_string_bytes, "string") &&
-               keep(std::move(s));
+               keep(as_utf8(std::move(s)));
       }
       case GgufValueType::array:
         return error("arrays of arrays are not supported");
@@ -288,6 +334,9 @@ class Walker {
     }
     if (key.empty()) {
       return error(fmt::format("metadata entry {} has an empty key", m_kv_done));
+    }
+    if (!valid_utf8(key)) {
+      return error(fmt::format("metadata entry {} has a key that is not UTF-8", m_kv_done));
     }
     if (!m_keys.insert(key).second) {
       return error(fmt::format("metadata key '{}' appears twice", excerpt(key)));
@@ -341,6 +390,12 @@ class Walker {
     std::string name;
     if (!read_string(&name, k_max_gguf_name_bytes, "tensor name")) {
       return false;
+    }
+    if (name.empty()) {
+      return error(fmt::format("tensor info {} has an empty name", m_tensors_done));
+    }
+    if (!valid_utf8(name)) {
+      return error(fmt::format("tensor info {} has a name that is not UTF-8", m_tensors_done));
     }
     uint32_t dims = 0;
     if (!read(dims)) {

@@ -196,6 +196,19 @@ TEST_CASE("gguf: malformed headers fail naming the file and the fault") {
     bytes[4] = 9;
     CHECK_THAT(error_of(bytes), Catch::Contains("unknown GGUF version 9"));
   }
+  SECTION("an empty tensor name (fuzz/regressions/gguf/empty-tensor-name)") {
+    GgufWriter w;
+    w.tensor_at("", {8}, 0, 0);
+    CHECK_THAT(error_of(w.header()), Catch::Contains("empty name"));
+  }
+  SECTION("a tensor name or key that is not UTF-8") {
+    GgufWriter w;
+    w.tensor_at("blk.\xfe.weight", {8}, 0, 0);
+    CHECK_THAT(error_of(w.header()), Catch::Contains("not UTF-8"));
+    GgufWriter k;
+    k.u32("bad\xc3", 1);
+    CHECK_THAT(error_of(k.header()), Catch::Contains("not UTF-8"));
+  }
   SECTION("a duplicated key") {
     GgufWriter w;
     w.u32("a", 1);
@@ -207,6 +220,19 @@ TEST_CASE("gguf: malformed headers fail naming the file and the fault") {
     w.u32("general.alignment", 48);
     CHECK_THAT(error_of(w.header()), Catch::Contains("power of two"));
   }
+}
+
+TEST_CASE("gguf: a string value that is not UTF-8 is kept with U+FFFD for each bad byte") {
+  // fuzz/regressions/gguf/architecture-not-utf8: such a value reached the JSON writer.
+  GgufWriter w;
+  w.str("general.architecture",
+        "ll\xfe"
+        "ama");
+  auto h = parse_gguf_header("a.gguf", w.header(), w.header().size());
+  REQUIRE(h);
+  CHECK(h->get_string("general.architecture") ==
+        "ll\xef\xbf\xbd"
+        "ama");
 }
 
 TEST_CASE("gguf: split file names") {
