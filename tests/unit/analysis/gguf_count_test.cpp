@@ -84,7 +84,7 @@ TEST_CASE("gguf count: Qwen3-30B-A3B Q4_K_M, 3-D expert tensors, active params")
   CHECK(*a.params.active == 3'353'032'704);
 }
 
-TEST_CASE("gguf count: a split model reads as one; split.* keys are checked") {
+TEST_CASE("gguf count: a split model reads as one and its split.* keys are checked") {
   // gguf-split: the first part holds the metadata and split.{no,count,tensors.count}; each part
   // its own tensors, offsets from its own data start.
   test::GgufWriter first, second;
