@@ -26,8 +26,9 @@ Environment g_environment;
 // A model in the HF cache: a folder read like any other, reported with its repo and commit.
 class HfCacheSource final : public ModelSource {
  public:
-  HfCacheSource(fs::path folder, std::string id, std::string revision, std::string commit)
-      : m_folder(std::move(folder), id),
+  HfCacheSource(fs::path folder, std::string id, std::string revision, std::string commit,
+                std::string gguf_select)
+      : m_folder(std::move(folder), id, std::move(gguf_select)),
         m_id(std::move(id)),
         m_revision(std::move(revision)),
         m_commit(std::move(commit)) {}
@@ -272,7 +273,7 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     if (!folder) {
       return tl::unexpected(folder.error());
     }
-    return std::make_unique<HfCacheSource>(*folder, id, revision, commit);
+    return std::make_unique<HfCacheSource>(*folder, id, revision, commit, options.gguf_file);
   }
   hub::HubOptions o;
   o.endpoint = options.endpoint.empty() ? env.endpoint : options.endpoint;

@@ -180,6 +180,37 @@ Result<void> read_folder_weights(const fs::path& folder, const WeightLayout& lay
   return {};
 }
 
+// ", Q4_K 71% Q6_K 28% F32 1%": the ggml types of a GGUF file by share of its tensor bytes, for
+// listing quantizations; empty when the header cannot be read (the pick reports that).
+std::string gguf_type_mix(const fs::path& path) {
+  auto head = read_weight_head(path, path.filename().string());
+  if (!head) {
+    return {};
+  }
+  auto header = parse_gguf_header(head->name, head->head.view(), head->size);
+  if (!header || header->data_bytes == 0) {
+    return {};
+  }
+  std::vector<std::pair<std::string_view, uint64_t>> by_type;
+  for (const TensorInfo& t : header->tensors) {
+    const std::string_view type = tensor_dtype_name(t);
+    auto it = std::find_if(by_type.begin(), by_type.end(),
+                           [&](const auto& e) { return e.first == type; });
+    if (it == by_type.end()) {
+      by_type.emplace_back(type, t.end - t.begin);
+    } else {
+      it->second += t.end - t.begin;
+    }
+  }
+  std::sort(by_type.begin(), by_type.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [type, bytes] : by_type) {
+    out += fmt::format(" {} {}%", type, bytes * 100 / header->data_bytes);
+  }
+  return "," + out;
+}
+
 }  // namespace
 
 Result<ByteBuffer> read_small_file(const fs::path& path, uint64_t max_bytes) {
@@ -286,7 +317,8 @@ Result<Snapshot> LocalFolderSource::read_snapshot() {
         const auto size = fs::file_size(m_folder / f, size_ec);
         bytes += size_ec ? 0 : size;
       }
-      listed.push_back(fmt::format("{} ({} file(s), {} bytes)", v.name, v.files.size(), bytes));
+      listed.push_back(fmt::format("{} ({} file(s), {} bytes{})", v.name, v.files.size(), bytes,
+                                   gguf_type_mix(m_folder / v.files.front())));
     }
     if (!m_gguf_select.empty()) {
       return fail(ErrorKind::not_found, m_folder.string(),
@@ -296,7 +328,7 @@ Result<Snapshot> LocalFolderSource::read_snapshot() {
     return fail(
         ErrorKind::usage, m_folder.string(),
         fmt::format("holds {} GGUF quantizations: {}", listed.size(), fmt::join(listed, ", ")),
-        "pick one with --file NAME (a file, a variant or a tag such as Q4_K_M)");
+        "pick one with --file NAME: a file, a variant or a tag such as Q4_K_M");
   }
   const std::string& prefix = layout.folder;  // "" or a diffusers subfolder, "transformer/"
   if (fs::exists(m_folder / prefix / "config.json", ec)) {

@@ -100,11 +100,16 @@ TEST_CASE("a folder with one GGUF file is inspected", "[gguf]") {
   CHECK(doc["other_weights"].empty());
 }
 
-TEST_CASE("a folder of several quantizations lists them; --file or :TAG picks one", "[gguf]") {
+TEST_CASE("a folder of several quantizations lists them, and --file or :TAG picks one", "[gguf]") {
   TempDir dir;
   write_file(dir / "tiny-Q8_0.gguf", tiny_gguf(test::k_q8_0).header());
   write_file(dir / "tiny-F16.gguf", tiny_gguf(test::k_f16).header());
-  check_one_error_line(run_mbuild({"inspect", dir.path().string()}), 2, "tiny-Q8_0");
+  const ProcessResult listed = run_mbuild({"inspect", dir.path().string()});
+  check_one_error_line(listed, 2, "tiny-Q8_0");
+  // Each with its type mix by bytes: Q8_0 matrices with F32 norms, F16 matrices likewise.
+  CHECK(listed.err.find("tiny-Q8_0 (1 file(s), ") != std::string::npos);
+  CHECK(listed.err.find(" Q8_0 99% F32 0%") != std::string::npos);
+  CHECK(listed.err.find(" F16 ") != std::string::npos);
 
   const ProcessResult picked =
       run_mbuild({"inspect", dir.path().string(), "--file", "q8_0", "--format", "json"});
