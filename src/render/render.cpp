@@ -374,10 +374,10 @@ std::string render_inspect_text(const Model& model, const Analysis& r,
                             "(vLLM's default gpu_memory_utilization)",
                             fits[0].weights_format, fits[0].context, fits[0].batch,
                             fits[0].kv_dtype, k_usable_memory_percent));
-    line("", fmt::format("{:<14}{:>10}{:>10}{:>10}{:>6}{:>12}{:>9}{:>12}", "gpu", "memory",
+    line("", fmt::format("{:<14}{:>12}{:>12}{:>12}{:>6}{:>12}{:>9}{:>12}", "gpu", "memory",
                          "weights", "kv", "fits", "max ctx", "min gpus", "decode t/s"));
     for (const Fit& f : fits) {
-      line("", fmt::format("{:<14}{:>10}{:>10}{:>10}{:>6}{:>12}{:>9}{:>12.1f}",
+      line("", fmt::format("{:<14}{:>12}{:>12}{:>12}{:>6}{:>12}{:>9}{:>12.1f}",
                            fmt::format("{}x{}", f.gpu, f.gpu_count), format_bytes(f.memory_bytes),
                            format_bytes(f.weights_bytes), format_bytes(f.kv_bytes),
                            f.fits ? "yes" : "no", f.max_context,
