@@ -145,6 +145,7 @@ Result<DeviceCount> parse_device_count(std::string_view spec) {
   const Device* d = find_device(name);
   if (!d) {
     std::vector<std::string_view> names;
+    names.reserve(k_devices.size());
     for (const Device& known : k_devices) {
       names.push_back(known.name);
     }
