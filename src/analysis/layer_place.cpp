@@ -59,6 +59,7 @@ constexpr SlotRule k_slot_rules[] = {
     {How::segment, "wte", Slot::embedding, "embedding", ""},
     {How::segment, "emb", Slot::embedding, "embedding", ""},
     {How::prefix, "shared.", Slot::embedding, "embedding", ""},
+    {How::segment, "token_embd", Slot::embedding, "embedding", ""},  // GGUF
     // MoE: routed experts (numbered, fused 3-D, MLX switch_mlp), shared experts, routers.
     {How::segment, "experts", Slot::moe, "", ""},
     {How::segment, "switch_mlp", Slot::moe, "", ""},

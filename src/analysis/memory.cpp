@@ -70,13 +70,14 @@ std::vector<FormatSize> weight_formats(uint64_t params) {
   return out;
 }
 
-Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch) {
+Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch,
+                         uint64_t dtype_bytes) {
   if (encoder_only(config)) {
     return fail(ErrorKind::not_found, "config.json",
                 fmt::format("{} is an encoder-only model: no KV cache", config.model_type));
   }
   KvCache kv;
-  kv.dtype_bytes = torch_dtype_bytes(config.torch_dtype);
+  kv.dtype_bytes = dtype_bytes ? dtype_bytes : torch_dtype_bytes(config.torch_dtype);
   kv.context = context ? context : config.max_position_embeddings.value_or(4096);
   kv.batch = batch ? batch : 1;
   const uint64_t b = kv.dtype_bytes;

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "mbuild/model/tensor_name.hpp"
+#include "mbuild/snapshot/gguf.hpp"
 #include "util/checked.hpp"
 #include "util/name_hash.hpp"
 
@@ -52,6 +53,13 @@ constexpr ComponentRule k_component_rules[] = {
     // Multi-token-prediction heads stored under their own prefix (Qwen3-Next, GLM).
     {Match::name_prefix, "mtp.", Component::mtp},
     {Match::segment, "mtp", Component::mtp},
+    // GGUF (llama.cpp) names: blk.N.ffn_gate_exps, ffn_up_shexp, ffn_gate_inp, token_embd,
+    // exp_probs_b (the router's correction bias). Shared experts first: "ffn_gate_inp_shexp".
+    {Match::segment_contains, "_shexp", Component::shared_experts},
+    {Match::segment_contains, "_exps", Component::moe_experts},
+    {Match::segment, "ffn_gate_inp", Component::router},
+    {Match::segment, "exp_probs_b", Component::router},
+    {Match::segment, "token_embd", Component::embedding},
     // Experts and routers, before the generic mlp rule.
     {Match::segment_contains, "shared_expert", Component::shared_experts},
     {Match::segment, "experts", Component::moe_experts},
@@ -188,7 +196,7 @@ class Classifier {
     }
     bool needs_names = m_quant && !m_quant->method.empty();
     for (const TensorInfo& t : model.tensors) {
-      needs_names = needs_names || is_integer_container(t.dtype);
+      needs_names = needs_names || (is_integer_container(t.dtype) && t.ggml_type == k_no_ggml_type);
       if (needs_names) {
         break;
       }
@@ -212,6 +220,12 @@ class Classifier {
     }
     c.logical_dtype = dtype_name(t.dtype);
     c.params = t.elements;
+    // A GGUF tensor holds its weights in blocks of its ggml type: every element is a weight,
+    // and the scales live inside the blocks.
+    if (t.ggml_type != k_no_ggml_type) {
+      c.logical_dtype = tensor_dtype_name(t);
+      return c;
+    }
     if (is_buffer(t)) {
       c.role = TensorRole::buffer;
       return c;
@@ -463,11 +477,18 @@ ParamCount count_params(const Model& model) {
   std::array<bool, 1024> routed_seen{};
   std::array<uint64_t, static_cast<size_t>(k_dtype_count)> raw_by_dtype{};
   SmallTally logical_by_dtype;
+  SmallTally raw_by_ggml_type;  // GGUF tensors, keyed by their ggml type
+  SmallTally bytes_by_dtype;
   for (const TensorInfo& t : model.tensors) {
     TensorClass c = classifier.classify(t);
     pc.raw_elements += t.elements;
-    raw_by_dtype[static_cast<size_t>(t.dtype)] += t.elements;
+    if (t.ggml_type != k_no_ggml_type) {
+      raw_by_ggml_type.add(c.logical_dtype, t.elements);
+    } else {
+      raw_by_dtype[static_cast<size_t>(t.dtype)] += t.elements;
+    }
     pc.stored_bytes += t.end - t.begin;
+    bytes_by_dtype.add(tensor_dtype_name(t), t.end - t.begin);
     switch (c.role) {
       case TensorRole::quant_aux:
         pc.quant_aux_elements += t.elements;
@@ -504,6 +525,8 @@ ParamCount count_params(const Model& model) {
       pc.raw_elements_by_dtype[std::string(dtype_name(static_cast<Dtype>(d)))] += raw_by_dtype[d];
     }
   }
+  raw_by_ggml_type.add_to(pc.raw_elements_by_dtype);
+  bytes_by_dtype.add_to(pc.stored_bytes_by_dtype);
   logical_by_dtype.add_to(pc.by_dtype);
   pc.embedding = pc.by_component[static_cast<size_t>(Component::embedding)];
   const uint64_t lm_head = pc.by_component[static_cast<size_t>(Component::lm_head)];

@@ -32,8 +32,9 @@ Environment g_environment;
 // A model in the HF cache: a folder read like any other, reported with its repo and commit.
 class HfCacheSource final : public ModelSource {
  public:
-  HfCacheSource(fs::path folder, std::string id, std::string revision, std::string commit)
-      : m_folder(std::move(folder), id),
+  HfCacheSource(fs::path folder, std::string id, std::string revision, std::string commit,
+                std::string gguf_select)
+      : m_folder(std::move(folder), id, std::move(gguf_select)),
         m_id(std::move(id)),
         m_revision(std::move(revision)),
         m_commit(std::move(commit)) {}
@@ -244,6 +245,8 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_flag("--no-progress", o.no_progress, "No progress display on stderr");
   app.add_option("--color", o.color, "Colour output")
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  app.add_option("--file", o.gguf_file,
+                 "One GGUF quantization of several: a file name, a variant or a tag (Q4_K_M)");
 }
 
 Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
@@ -252,7 +255,18 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
   std::error_code ec;
   const fs::path path(spec);
   if (fs::is_directory(path, ec)) {
-    return std::make_unique<LocalFolderSource>(path);
+    return std::make_unique<LocalFolderSource>(path, std::string(), options.gguf_file);
+  }
+  // "folder:Q4_K_M" picks one GGUF quantization, as "org/name:Q4_K_M" does on the Hub.
+  if (auto colon = spec.rfind(':'); colon != std::string::npos && colon > 0) {
+    const fs::path folder(spec.substr(0, colon));
+    if (fs::is_directory(folder, ec)) {
+      if (!options.gguf_file.empty()) {
+        return fail(ErrorKind::usage, excerpt(spec, 200),
+                    "names a quantization and so does --file");
+      }
+      return std::make_unique<LocalFolderSource>(folder, std::string(), spec.substr(colon + 1));
+    }
   }
   if (fs::is_regular_file(path, ec)) {
     return std::make_unique<LocalFileSource>(path);
@@ -267,11 +281,13 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     }
   }
   if (!is_hub_id(id)) {
-    if (spec.ends_with(".safetensors") || spec.find('/') == 0 || spec.starts_with(".")) {
+    if (spec.ends_with(".safetensors") || spec.ends_with(".gguf") || spec.find('/') == 0 ||
+        spec.starts_with(".")) {
       return fail(ErrorKind::not_found, excerpt(spec, 200), "no such file or folder");
     }
     return fail(ErrorKind::usage, excerpt(spec, 200),
-                "not a folder, a .safetensors file or a Hub id of the form org/name[@revision]");
+                "not a folder, a .safetensors or .gguf file or a Hub id of the form "
+                "org/name[@revision]");
   }
   if (!revision.empty() && !is_revision(revision)) {
     return fail(ErrorKind::usage, excerpt(revision, 200),
@@ -293,7 +309,7 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     if (!folder) {
       return tl::unexpected(folder.error());
     }
-    return std::make_unique<HfCacheSource>(*folder, id, revision, commit);
+    return std::make_unique<HfCacheSource>(*folder, id, revision, commit, options.gguf_file);
   }
   hub::HubOptions o;
   o.endpoint = options.endpoint.empty() ? env.endpoint : options.endpoint;

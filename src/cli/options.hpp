@@ -33,8 +33,9 @@ struct CommonOptions {
   bool verbose = false;
   unsigned jobs = 256;
   unsigned max_connections = 16;
-  std::string from;      // --from FILE|-: more sources, one per line
-  bool ordered = false;  // stream results in input order instead of completion order
+  std::string from;       // --from FILE|-: more sources, one per line
+  bool ordered = false;   // stream results in input order instead of completion order
+  std::string gguf_file;  // --file: one GGUF quantization of several (a file, variant or tag)
 };
 
 // The Hub's environment variables (DESIGN.md "Environment"), read once in main.

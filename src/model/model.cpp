@@ -135,8 +135,28 @@ class NameTable {
 // The limits are checked file by file, in name order, so the error names the file that crosses
 // one; from there on nothing more is added. Returns each file's header (tensors moved out) and
 // tensor count, and the first limit error.
+// A GGUF file's header in the form the table is built from (tensors, names, findings); the
+// rest of what it says goes to `gguf`.
+Result<SafetensorsHeader> parse_gguf_as_header(const WeightFile& file,
+                                               std::optional<GgufFileInfo>& gguf) {
+  auto parsed = parse_gguf_header(file.name, file.head.view(), file.size);
+  if (!parsed) {
+    return tl::unexpected(parsed.error());
+  }
+  SafetensorsHeader out;
+  out.header_length = parsed->header_bytes;
+  out.data_bytes = parsed->data_bytes;
+  out.tensors = std::move(parsed->tensors);
+  out.names = std::move(parsed->names);
+  out.findings = std::move(parsed->findings);
+  gguf = GgufFileInfo{parsed->version, parsed->alignment, parsed->data_offset,
+                      std::move(parsed->metadata)};
+  return out;
+}
+
 struct ParsedHeaders {
   std::vector<Result<SafetensorsHeader>> headers;
+  std::vector<std::optional<GgufFileInfo>> gguf;  // per file, for GGUF files
   std::vector<size_t> tensors;
   std::optional<Error> over_limit;
 };
@@ -145,6 +165,7 @@ ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
   ParsedHeaders out;
   out.headers.assign(files.size(), tl::unexpected(Error{ErrorKind::bad_input, "", ""}));
   out.tensors.assign(files.size(), 0);
+  out.gguf.assign(files.size(), std::nullopt);
   // An upper bound on the tensors (no reallocation, and pages never written cost nothing),
   // capped at the model limit.
   uint64_t bound = 0;
@@ -198,7 +219,9 @@ ParsedHeaders parse_headers(std::vector<WeightFile>& files, Model& model) {
       Result<SafetensorsHeader> header =
           tl::unexpected(Error{ErrorKind::bad_input, files[i].name, "not parsed"});
       try {
-        if (!out_of_memory) {
+        if (!out_of_memory && is_gguf(files[i].head.view())) {
+          header = parse_gguf_as_header(files[i], out.gguf[i]);
+        } else if (!out_of_memory) {
           header =
               files[i].head.mapped()
                   ? parse_safetensors_header(
@@ -318,6 +341,40 @@ void check_index(const ShardIndex& index, const Model& model, const NameTable& b
 
 namespace {
 
+// A GGUF model: the config from the first file's metadata when there is no config.json, and
+// the split files checked against what the first one says (split.count, split.tensors.count).
+Result<void> read_gguf_model(Model& model) {
+  const WeightFileInfo* first = model.gguf_file();
+  if (!first) {
+    return {};
+  }
+  GgufHeader meta;  // the first file's metadata, for its lookups
+  meta.metadata = first->gguf->metadata;
+  if (!model.config) {
+    bool has_output = false;
+    for (const TensorInfo& t : model.tensors) {
+      has_output = has_output || t.name == "output.weight";
+    }
+    auto config = model_config_from_gguf(first->name, meta, has_output);
+    if (!config) {
+      return tl::unexpected(config.error());
+    }
+    model.config = std::move(*config);
+  }
+  if (auto count = meta.get_uint("split.count"); count && *count != model.files.size()) {
+    model.findings.push_back(
+        {Severity::warning, first->name,
+         fmt::format("split.count is {} but {} file(s) were read", *count, model.files.size())});
+  }
+  if (auto count = meta.get_uint("split.tensors.count"); count && *count != model.tensors.size()) {
+    model.findings.push_back({Severity::warning, first->name,
+                              fmt::format("split.tensors.count is {} but the files hold {} "
+                                          "tensors",
+                                          *count, model.tensors.size())});
+  }
+  return {};
+}
+
 Result<Model> build_model_unprefixed(Snapshot snapshot) {
   Model model;
   model.ref = std::move(snapshot.ref);
@@ -354,6 +411,7 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
     info.data_bytes = h.data_bytes;
     info.tensors = parsed.tensors[i];
     info.metadata = std::move(h.metadata);
+    info.gguf = std::move(parsed.gguf[i]);
     model.files.push_back(std::move(info));
     for (Finding& f : h.findings) {
       model.findings.push_back(std::move(f));
@@ -369,6 +427,9 @@ Result<Model> build_model_unprefixed(Snapshot snapshot) {
                        fmt::format("tensor '{}' is also stored in {}", excerpt(t.name),
                                    model.files[model.tensors[duplicate->first].file].name));
     }
+  }
+  if (auto ok = read_gguf_model(model); !ok) {
+    return tl::unexpected(ok.error());
   }
   // Header-only replicas: one note for the whole model rather than one per file.
   size_t absent = 0;

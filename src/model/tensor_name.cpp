@@ -13,7 +13,8 @@ namespace {
 
 // Segment names that hold a decoder layer's index right after them.
 constexpr std::string_view k_layer_containers[] = {
-    "layers", "layer", "h", "blocks", "block", "decoder_layers", "encoder_layers"};
+    "layers",         "layer",          "h",  "blocks", "block",
+    "decoder_layers", "encoder_layers", "blk"};  // GGUF: blk.N.attn_q.weight
 
 // Last segments that name a tensor of a module rather than a module.
 constexpr std::string_view k_param_segments[] = {"weight",

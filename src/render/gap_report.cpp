@@ -1232,7 +1232,7 @@ std::string tensors_table(const Model& model, const ParamCount& params, const La
     const TensorClass& c = params.classes[i];
     std::string folded = fold_experts(t.name);
     const std::string shape = format_shape(t.shape);
-    const std::string dtype(dtype_name(t.dtype));
+    const std::string dtype(tensor_dtype_name(t));
     auto it = std::find_if(rows.begin(), rows.end(), [&](const Row& r) {
       return r.name == folded && r.shape == shape && r.dtype == dtype;
     });

@@ -21,6 +21,39 @@ ojson optional_json(const std::optional<T>& v) {
   return v ? ojson(*v) : ojson(nullptr);
 }
 
+// The "gguf" object: the first file's version, alignment and metadata (scalars as they are,
+// arrays as {type, length}), and the tensor bytes of every file.
+ojson gguf_json(const WeightFileInfo& first, const Model& model) {
+  ojson metadata = ojson::object();
+  for (const GgufKv& kv : first.gguf->metadata) {
+    const GgufValue& v = kv.value;
+    ojson value;
+    if (v.type == GgufValueType::array) {
+      value = {{"type", gguf_value_type_name(v.array_type)}, {"length", v.array_length}};
+    } else if (const auto* u = std::get_if<uint64_t>(&v.scalar)) {
+      value = *u;
+    } else if (const auto* i = std::get_if<int64_t>(&v.scalar)) {
+      value = *i;
+    } else if (const auto* d = std::get_if<double>(&v.scalar)) {
+      value = *d;
+    } else if (const auto* b = std::get_if<bool>(&v.scalar)) {
+      value = *b;
+    } else if (const auto* s = std::get_if<std::string>(&v.scalar)) {
+      value = *s;
+    }
+    metadata[kv.key] = std::move(value);
+  }
+  uint64_t data_bytes = 0;
+  for (const WeightFileInfo& f : model.files) {
+    data_bytes += f.data_bytes;
+  }
+  return {{"version", first.gguf->version},
+          {"alignment", first.gguf->alignment},
+          {"data_offset", first.gguf->data_offset},
+          {"metadata", metadata},
+          {"data_bytes", data_bytes}};
+}
+
 std::string csv_field(std::string_view s) {
   if (s.find_first_of(",\"\n\r") == std::string_view::npos) {
     return std::string(s);
@@ -72,7 +105,8 @@ nlohmann::ordered_json memory_json(uint64_t stored_bytes, const std::vector<Form
   return {{"weights_bytes", stored_bytes}, {"formats", formats_out}, {"kv_cache", kv}};
 }
 
-std::string render_inspect_json(const Model& model, const Analysis& r) {
+std::string render_inspect_json(const Model& model, const Analysis& r,
+                                const std::vector<Fit>& fits) {
   ojson j;
   j["schema_version"] = k_inspect_schema_version;
   j["model"] = {
@@ -131,6 +165,9 @@ std::string render_inspect_json(const Model& model, const Analysis& r) {
                   {"total_size", optional_json(model.index->total_size)}};
   }
   j["other_weights"] = model.other_weights;
+  if (const WeightFileInfo* g = model.gguf_file()) {
+    j["gguf"] = gguf_json(*g, model);
+  }
 
   const ParamCount& p = r.params;
   ojson by_component = ojson::object();
@@ -158,6 +195,7 @@ std::string render_inspect_json(const Model& model, const Analysis& r) {
                  {"raw_elements", p.raw_elements},
                  {"by_dtype", p.by_dtype},
                  {"raw_elements_by_dtype", p.raw_elements_by_dtype},
+                 {"stored_bytes_by_dtype", p.stored_bytes_by_dtype},
                  {"by_component", by_component},
                  {"active", optional_json(p.active)},
                  {"embedding", p.embedding},
@@ -171,6 +209,27 @@ std::string render_inspect_json(const Model& model, const Analysis& r) {
   j["memory"] = memory_json(p.stored_bytes, r.formats, r.kv, r.kv_unavailable);
   j["layers"] = {
       {"count", r.layers.count}, {"pattern", r.layers.pattern}, {"kinds", r.layers.kinds}};
+  if (!fits.empty()) {
+    ojson fit = ojson::array();
+    for (const Fit& f : fits) {
+      fit.push_back({{"gpu", f.gpu},
+                     {"gpu_count", f.gpu_count},
+                     {"weights_format", f.weights_format},
+                     {"context", f.context},
+                     {"batch", f.batch},
+                     {"kv_dtype", f.kv_dtype},
+                     {"fits", f.fits},
+                     {"max_context", f.max_context},
+                     {"min_gpus", optional_json(f.min_gpus)},
+                     {"decode_tokens_per_s", f.decode_tokens_per_s},
+                     {"overhead_bytes", f.overhead_bytes},
+                     {"weights_bytes", f.weights_bytes},
+                     {"active_weights_bytes", f.active_weights_bytes},
+                     {"kv_bytes", f.kv_bytes},
+                     {"memory_bytes", f.memory_bytes}});
+    }
+    j["fit"] = fit;
+  }
   ojson warnings = ojson::array();
   for (const Finding& f : r.findings) {
     warnings.push_back({{"severity", f.severity == Severity::info ? "info" : "warning"},
@@ -181,7 +240,8 @@ std::string render_inspect_json(const Model& model, const Analysis& r) {
   return j.dump(2) + "\n";
 }
 
-std::string render_inspect_text(const Model& model, const Analysis& r) {
+std::string render_inspect_text(const Model& model, const Analysis& r,
+                                const std::vector<Fit>& fits) {
   std::string out;
   auto line = [&](std::string_view label, const std::string& text) {
     out += fmt::format("{:<14}{}\n", label, text);
@@ -221,9 +281,11 @@ std::string render_inspect_text(const Model& model, const Analysis& r) {
   for (const WeightFileInfo& f : model.files) {
     header_bytes += f.header_bytes;
   }
-  line("files", fmt::format("{} safetensors file(s){}, {} tensors, {} of headers",
-                            model.files.size(), model.index ? " via " + model.index->name : "",
-                            model.tensors.size(), format_bytes(header_bytes)));
+  const WeightFileInfo* gguf = model.gguf_file();
+  line("files", fmt::format("{} {} file(s){}, {} tensors, {} of headers", model.files.size(),
+                            gguf ? fmt::format("GGUF v{}", gguf->gguf->version) : "safetensors",
+                            model.index ? " via " + model.index->name : "", model.tensors.size(),
+                            format_bytes(header_bytes)));
   if (!model.other_weights.empty()) {
     line("other weights", fmt::format("{}", fmt::join(model.other_weights, ", ")));
   }
@@ -232,7 +294,15 @@ std::string render_inspect_text(const Model& model, const Analysis& r) {
   out += "\n";
   line("params", fmt::format("{} ({})", format_grouped(p.total), format_count(p.total)));
   for (const auto& [dtype, n] : p.by_dtype) {
-    line("", fmt::format("{:<12}{:>20}", dtype, format_grouped(n)));
+    auto bytes = p.stored_bytes_by_dtype.find(dtype);
+    // GGUF types: what each takes on disk, and so its bits per weight.
+    if (gguf && bytes != p.stored_bytes_by_dtype.end() && n > 0) {
+      line("", fmt::format("{:<12}{:>20}  {:>10}  {:.4g} bits/weight", dtype, format_grouped(n),
+                           format_bytes(bytes->second),
+                           static_cast<double>(bytes->second) * 8.0 / static_cast<double>(n)));
+    } else {
+      line("", fmt::format("{:<12}{:>20}", dtype, format_grouped(n)));
+    }
   }
   if (p.raw_elements != p.total || p.raw_elements_by_dtype != p.by_dtype) {
     line("raw elements", format_grouped(p.raw_elements));
@@ -298,6 +368,22 @@ std::string render_inspect_text(const Model& model, const Analysis& r) {
   if (r.layers.count > 0) {
     line("layers", r.layers.pattern);
   }
+  if (!fits.empty()) {
+    out += "\n";
+    line("fit", fmt::format("weights {}, context {} x batch {}, KV {}; {}% of memory usable "
+                            "(vLLM's default gpu_memory_utilization)",
+                            fits[0].weights_format, fits[0].context, fits[0].batch,
+                            fits[0].kv_dtype, k_usable_memory_percent));
+    line("", fmt::format("{:<14}{:>12}{:>12}{:>12}{:>6}{:>12}{:>9}{:>12}", "gpu", "memory",
+                         "weights", "kv", "fits", "max ctx", "min gpus", "decode t/s"));
+    for (const Fit& f : fits) {
+      line("", fmt::format("{:<14}{:>12}{:>12}{:>12}{:>6}{:>12}{:>9}{:>12.1f}",
+                           fmt::format("{}x{}", f.gpu, f.gpu_count), format_bytes(f.memory_bytes),
+                           format_bytes(f.weights_bytes), format_bytes(f.kv_bytes),
+                           f.fits ? "yes" : "no", f.max_context,
+                           f.min_gpus ? std::to_string(*f.min_gpus) : "?", f.decode_tokens_per_s));
+    }
+  }
   if (!r.findings.empty()) {
     out += "\n";
     for (const Finding& f : r.findings) {
@@ -314,7 +400,7 @@ std::string render_tensors_csv(const Model& model, const Analysis& r) {
     const TensorInfo& t = model.tensors[i];
     const TensorClass& c = r.params.classes[i];
     out += fmt::format("{},{},{},{}\n", component_name(c.component), csv_field(t.name),
-                       csv_field(format_shape(t.shape)), dtype_name(t.dtype));
+                       csv_field(format_shape(t.shape)), tensor_dtype_name(t));
   }
   return out;
 }

@@ -1,7 +1,11 @@
 #include "snapshot/weight_layout.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <map>
 #include <set>
+
+#include "mbuild/snapshot/gguf.hpp"
 
 namespace mbuild {
 namespace {
@@ -38,7 +42,63 @@ bool is_other_weight_file(std::string_view name) {
          (base.ends_with(".bin") && base.starts_with("diffusion_pytorch_model"));
 }
 
-WeightLayout choose_weight_layout(const std::vector<std::string>& files) {
+std::vector<GgufVariant> gguf_variants(const std::vector<std::string>& files) {
+  std::map<std::string, std::vector<std::pair<uint32_t, std::string>>> by_name;
+  for (const std::string& f : files) {
+    if (!in_folder(f, "") || !f.ends_with(".gguf") || f.starts_with("mmproj")) {
+      continue;
+    }
+    if (auto split = gguf_split_name(f)) {
+      by_name[split->stem].emplace_back(split->part, f);
+    } else {
+      by_name[f.substr(0, f.size() - 5)].emplace_back(1, f);
+    }
+  }
+  std::vector<GgufVariant> out;
+  for (auto& [name, parts] : by_name) {
+    std::sort(parts.begin(), parts.end());
+    GgufVariant v{name, {}};
+    for (auto& [part, file] : parts) {
+      v.files.push_back(std::move(file));
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+const GgufVariant* find_gguf_variant(const std::vector<GgufVariant>& variants,
+                                     std::string_view select) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+  };
+  const std::string want = lower(select);
+  for (const GgufVariant& v : variants) {
+    if (lower(v.name) == want ||
+        std::find(v.files.begin(), v.files.end(), select) != v.files.end()) {
+      return &v;
+    }
+  }
+  // A quantization tag: the name ends with "-Q4_K_M" or ".Q4_K_M".
+  const GgufVariant* found = nullptr;
+  for (const GgufVariant& v : variants) {
+    const std::string name = lower(v.name);
+    if (name.size() > want.size() && name.ends_with(want) &&
+        (name[name.size() - want.size() - 1] == '-' || name[name.size() - want.size() - 1] == '.' ||
+         name[name.size() - want.size() - 1] == '_')) {
+      if (found) {
+        return nullptr;  // ambiguous
+      }
+      found = &v;
+    }
+  }
+  return found;
+}
+
+WeightLayout choose_weight_layout(const std::vector<std::string>& files,
+                                  std::string_view gguf_select) {
   const std::set<std::string, std::less<>> present(files.begin(), files.end());
   WeightLayout out;
   std::vector<std::string_view> folders = {""};
@@ -85,6 +145,22 @@ WeightLayout choose_weight_layout(const std::vector<std::string>& files) {
     }
   }
   std::sort(out.files.begin(), out.files.end());
+  if (out.files.empty()) {
+    out.gguf_variants = gguf_variants(files);
+    const GgufVariant* chosen = nullptr;
+    if (!gguf_select.empty()) {
+      chosen = find_gguf_variant(out.gguf_variants, gguf_select);
+    } else if (out.gguf_variants.size() == 1) {
+      chosen = &out.gguf_variants.front();
+    }
+    if (chosen) {
+      out.gguf_files = chosen->files;
+      // The files read are weights, not "other weights" to hint at.
+      std::erase_if(out.other_weights, [&](const std::string& f) {
+        return std::find(out.gguf_files.begin(), out.gguf_files.end(), f) != out.gguf_files.end();
+      });
+    }
+  }
   return out;
 }
 

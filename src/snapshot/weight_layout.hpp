@@ -8,6 +8,14 @@
 
 namespace mbuild {
 
+// One quantization of a GGUF repo: a single file, or every part of one split set
+// ("<stem>-00001-of-00003.gguf" ...). `name` is the file name without ".gguf" and without the
+// split suffix ("Meta-Llama-3-8B-Instruct-Q4_K_M").
+struct GgufVariant {
+  std::string name;
+  std::vector<std::string> files;  // in part order
+};
+
 struct WeightLayout {
   std::string folder;  // "" or a diffusers subfolder such as "transformer/"
   std::string index;   // the index file (with folder), or empty for single files
@@ -16,13 +24,29 @@ struct WeightLayout {
   std::vector<std::string> files;
   std::vector<std::string> other_weights;  // pytorch_model.bin, *.gguf, ... (for hints)
   bool also_mistral = false;  // the repo also ships Mistral consolidated* (not counted)
+  // Without safetensors: the GGUF quantizations at the root (vision projectors "mmproj*" left
+  // out), and the files of the one chosen (the only one, or the one asked for); empty when
+  // several are present and none was asked for. Kept apart from `files`, which only ever
+  // names safetensors files.
+  std::vector<GgufVariant> gguf_variants;
+  std::vector<std::string> gguf_files;
 };
 
 // Picks, in order: model.safetensors.index.json, model.safetensors,
 // consolidated.safetensors.index.json, consolidated.safetensors, the diffusers names (at the
 // root or under transformer/ or unet/ when model_index.json is present), else every
 // *.safetensors at the root. `files` are paths relative to the repo root.
-WeightLayout choose_weight_layout(const std::vector<std::string>& files);
+// Without safetensors, GGUF: `gguf_select` picks a variant by file name, variant name, or
+// quantization tag at the end of the name ("Q4_K_M", case-insensitive).
+WeightLayout choose_weight_layout(const std::vector<std::string>& files,
+                                  std::string_view gguf_select = {});
+
+// The GGUF quantizations among a repo's root files, sorted by name.
+std::vector<GgufVariant> gguf_variants(const std::vector<std::string>& files);
+
+// The variant `select` names (see choose_weight_layout), or nullptr.
+const GgufVariant* find_gguf_variant(const std::vector<GgufVariant>& variants,
+                                     std::string_view select);
 
 // True for file names that hold weights in another format than safetensors.
 bool is_other_weight_file(std::string_view name);

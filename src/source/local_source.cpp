@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "mbuild/snapshot/gguf.hpp"
 #include "mbuild/snapshot/safetensors.hpp"
 #include "mbuild/snapshot/shard_index.hpp"
 #include "snapshot/weight_layout.hpp"
@@ -89,6 +90,9 @@ Result<ByteBuffer> read_at(int fd, const fs::path& path, uint64_t offset, uint64
   return out;
 }
 
+// The first read of a GGUF file: most headers fit (a Llama-3 vocabulary is ~9 MB).
+constexpr uint64_t k_gguf_first_read = uint64_t{16} * 1024 * 1024;
+
 // Files this large are mapped rather than read (ByteBuffer::map_file); below it a read is
 // cheaper than setting up a mapping.
 constexpr uint64_t k_map_min_bytes = uint64_t{64} * 1024;
@@ -149,6 +153,14 @@ Result<void> read_folder_weights(const fs::path& folder, const WeightLayout& lay
       snap.files.push_back(std::move(*head));
     }
     snap.index = std::move(*index);
+  } else if (!layout.gguf_files.empty()) {
+    for (const std::string& name : layout.gguf_files) {
+      auto head = read_weight_head(folder / name, name);
+      if (!head) {
+        return tl::unexpected(head.error());
+      }
+      snap.files.push_back(std::move(*head));
+    }
   } else {
     for (const std::string& name : layout.files) {
       auto head = read_weight_head(folder / name, name);
@@ -166,6 +178,37 @@ Result<void> read_folder_weights(const fs::path& folder, const WeightLayout& lay
   }
   snap.other_weights = layout.other_weights;
   return {};
+}
+
+// ", Q4_K 71% Q6_K 28% F32 1%": the ggml types of a GGUF file by share of its tensor bytes, for
+// listing quantizations; empty when the header cannot be read (the pick reports that).
+std::string gguf_type_mix(const fs::path& path) {
+  auto head = read_weight_head(path, path.filename().string());
+  if (!head) {
+    return {};
+  }
+  auto header = parse_gguf_header(head->name, head->head.view(), head->size);
+  if (!header || header->data_bytes == 0) {
+    return {};
+  }
+  std::vector<std::pair<std::string_view, uint64_t>> by_type;
+  for (const TensorInfo& t : header->tensors) {
+    const std::string_view type = tensor_dtype_name(t);
+    auto it = std::find_if(by_type.begin(), by_type.end(),
+                           [&](const auto& e) { return e.first == type; });
+    if (it == by_type.end()) {
+      by_type.emplace_back(type, t.end - t.begin);
+    } else {
+      it->second += t.end - t.begin;
+    }
+  }
+  std::sort(by_type.begin(), by_type.end(),
+            [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string out;
+  for (const auto& [type, bytes] : by_type) {
+    out += fmt::format(" {} {}%", type, bytes * 100 / header->data_bytes);
+  }
+  return "," + out;
 }
 
 }  // namespace
@@ -196,6 +239,27 @@ Result<WeightFile> read_weight_head(const fs::path& path, std::string name) {
   if (!prefix) {
     return tl::unexpected(prefix.error());
   }
+  // The format is told by the magic, not the name.
+  if (is_gguf(prefix->view())) {
+    // A GGUF header's size is known only once read: read a first part, and as much more as
+    // gguf_header_span estimates, until it holds the whole header (each estimate is larger).
+    uint64_t want = std::min(file.size, k_gguf_first_read);
+    for (;;) {
+      auto head = read_head(fd.get(), path, want, file.size);
+      if (!head) {
+        return tl::unexpected(head.error());
+      }
+      auto span = gguf_header_span(file.name, head->view(), file.size);
+      if (!span) {
+        return tl::unexpected(span.error());
+      }
+      if (*span <= head->size()) {
+        file.head = std::move(*head);
+        return file;
+      }
+      want = *span;
+    }
+  }
   auto span = safetensors_header_span(file.name, prefix->view(), file.size);
   if (!span) {
     return tl::unexpected(span.error());
@@ -208,8 +272,8 @@ Result<WeightFile> read_weight_head(const fs::path& path, std::string name) {
   return file;
 }
 
-LocalFolderSource::LocalFolderSource(fs::path folder, std::string id)
-    : m_folder(std::move(folder)), m_id(std::move(id)) {}
+LocalFolderSource::LocalFolderSource(fs::path folder, std::string id, std::string gguf_select)
+    : m_folder(std::move(folder)), m_id(std::move(id)), m_gguf_select(std::move(gguf_select)) {}
 
 Result<Snapshot> LocalFolderSource::snapshot() {
   auto snap = read_snapshot();
@@ -242,7 +306,30 @@ Result<Snapshot> LocalFolderSource::read_snapshot() {
   snap.ref.location = m_folder.string();
   snap.display_prefix = (m_folder / "").string();
 
-  const WeightLayout layout = choose_weight_layout(list_folder(m_folder));
+  const WeightLayout layout = choose_weight_layout(list_folder(m_folder), m_gguf_select);
+  if (layout.gguf_files.empty() && (layout.gguf_variants.size() > 1 || !m_gguf_select.empty()) &&
+      layout.files.empty()) {
+    std::vector<std::string> listed;
+    for (const GgufVariant& v : layout.gguf_variants) {
+      uint64_t bytes = 0;
+      for (const std::string& f : v.files) {
+        std::error_code size_ec;
+        const auto size = fs::file_size(m_folder / f, size_ec);
+        bytes += size_ec ? 0 : size;
+      }
+      listed.push_back(fmt::format("{} ({} file(s), {} bytes{})", v.name, v.files.size(), bytes,
+                                   gguf_type_mix(m_folder / v.files.front())));
+    }
+    if (!m_gguf_select.empty()) {
+      return fail(ErrorKind::not_found, m_folder.string(),
+                  fmt::format("no GGUF quantization matches '{}'", excerpt(m_gguf_select)),
+                  listed.empty() ? "" : fmt::format("found {}", fmt::join(listed, ", ")));
+    }
+    return fail(
+        ErrorKind::usage, m_folder.string(),
+        fmt::format("holds {} GGUF quantizations: {}", listed.size(), fmt::join(listed, ", ")),
+        "pick one with --file NAME: a file, a variant or a tag such as Q4_K_M");
+  }
   const std::string& prefix = layout.folder;  // "" or a diffusers subfolder, "transformer/"
   if (fs::exists(m_folder / prefix / "config.json", ec)) {
     auto config = read_small_file(m_folder / prefix / "config.json", k_max_config_bytes);
@@ -257,7 +344,7 @@ Result<Snapshot> LocalFolderSource::read_snapshot() {
   }
   if (!snap.config_json && snap.files.empty()) {
     return fail(ErrorKind::not_found, m_folder.string(),
-                "holds neither config.json nor safetensors files");
+                "holds neither config.json nor safetensors or GGUF files");
   }
   return snap;
 }
@@ -273,11 +360,23 @@ Result<Snapshot> LocalFileSource::snapshot() {
   snap.ref.id = m_file.stem().string();
   snap.ref.source = "local";
   snap.ref.location = m_file.string();
-  auto head = read_weight_head(m_file, m_file.string());
-  if (!head) {
-    return tl::unexpected(head.error());
+  // One part of a split GGUF stands for the whole set: its parts sit beside it.
+  std::vector<fs::path> paths = {m_file};
+  if (auto split = gguf_split_name(m_file.filename().string()); split && split->count > 1) {
+    paths.clear();
+    snap.ref.id = split->stem;
+    for (uint32_t part = 1; part <= split->count; ++part) {
+      paths.push_back(m_file.parent_path() /
+                      fmt::format("{}-{:05}-of-{:05}.gguf", split->stem, part, split->count));
+    }
   }
-  snap.files.push_back(std::move(*head));
+  for (const fs::path& path : paths) {
+    auto head = read_weight_head(path, path.string());
+    if (!head) {
+      return tl::unexpected(head.error());
+    }
+    snap.files.push_back(std::move(*head));
+  }
   fs::path config = m_file.parent_path() / "config.json";
   if (fs::exists(config, ec)) {
     auto text = read_small_file(config, k_max_config_bytes);

@@ -40,8 +40,10 @@ struct KvCache {
 };
 
 // KV cache for a context and batch; context 0 means max_position_embeddings (else 4096).
+// Elements take `dtype_bytes` each (0: the model's torch_dtype).
 // Fails (not_found) for encoder-only models and when needed dimensions are missing.
-Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch);
+Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch,
+                         uint64_t dtype_bytes = 0);
 
 // Bytes per element of a torch dtype name ("bfloat16" -> 2); 2 when unknown.
 uint64_t torch_dtype_bytes(std::string_view torch_dtype);

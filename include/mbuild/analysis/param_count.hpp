@@ -53,6 +53,7 @@ struct ParamCount {
   uint64_t raw_elements = 0;                 // plain element count of every stored tensor
   std::map<std::string, uint64_t> by_dtype;  // logical params per dtype
   std::map<std::string, uint64_t> raw_elements_by_dtype;  // per stored dtype
+  std::map<std::string, uint64_t> stored_bytes_by_dtype;  // tensor bytes per stored dtype
   std::array<uint64_t, k_component_count> by_component{};
   uint64_t buffers = 0;  // elements of non-parameter buffers (included in total)
   std::vector<std::string> buffer_names;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mbuild/model/model_config.hpp"
+#include "mbuild/snapshot/gguf.hpp"
 #include "mbuild/snapshot/safetensors.hpp"
 #include "mbuild/snapshot/shard_index.hpp"
 #include "mbuild/snapshot/snapshot.hpp"
@@ -20,6 +21,14 @@ inline constexpr uint64_t k_max_model_parameters = 10'000'000'000'000;  // store
 inline constexpr uint64_t k_max_model_data_bytes = 40'000'000'000'000;  // tensor bytes
 inline constexpr size_t k_max_model_tensors = 4'000'000;
 
+// What a GGUF file's header says beside its tensors.
+struct GgufFileInfo {
+  uint32_t version = 0;
+  uint64_t alignment = k_gguf_default_alignment;
+  uint64_t data_offset = 0;  // where the tensor data starts
+  std::vector<GgufKv> metadata;
+};
+
 struct WeightFileInfo {
   std::string name;
   uint64_t size = 0;          // the whole file, data region included
@@ -27,6 +36,7 @@ struct WeightFileInfo {
   uint64_t data_bytes = 0;    // tensor bytes the header describes
   size_t tensors = 0;
   std::vector<std::pair<std::string, std::string>> metadata;
+  std::optional<GgufFileInfo> gguf;  // GGUF files (header_bytes: magic through tensor infos)
 };
 
 struct Model {
@@ -38,6 +48,15 @@ struct Model {
   NameStore names;                  // what tensors[i].name views
   std::vector<std::string> other_weights;
   std::vector<Finding> findings;
+  // The GGUF file whose metadata describes the model (the first split), or nullptr.
+  const WeightFileInfo* gguf_file() const {
+    for (const WeightFileInfo& f : files) {
+      if (f.gguf) {
+        return &f;
+      }
+    }
+    return nullptr;
+  }
 };
 
 // A model's running totals over the files read so far.

@@ -17,6 +17,8 @@
 
 namespace mbuild {
 
+struct GgufHeader;  // mbuild/snapshot/gguf.hpp
+
 // How a checkpoint's weights are quantized, as config.json declares it.
 struct QuantConfig {
   std::string method;  // "gptq", "awq", "compressed-tensors", "bitsandbytes", "fp8",
@@ -65,6 +67,13 @@ struct ModelConfig {
 // Parses config.json text. Fails (bad_input) when it is not JSON or not an object, or when a
 // field the alias table knows has the wrong type.
 Result<ModelConfig> parse_model_config(std::string_view file, std::string_view text);
+
+// The config a GGUF file's metadata implies: general.architecture and the <arch>.* keys mapped
+// onto config.json's fields (a table in model/gguf_config.cpp), then read like config.json.
+// `has_output` says whether the file stores output.weight (else the embeddings are tied).
+// Fails (bad_input naming `file`) without general.architecture.
+Result<ModelConfig> model_config_from_gguf(std::string_view file, const GgufHeader& header,
+                                           bool has_output);
 
 // Replaces bare Infinity / -Infinity / NaN tokens outside strings with strings, so a strict JSON
 // parser accepts the configs that Python's json module wrote.

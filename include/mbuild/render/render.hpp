@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mbuild/analysis/analysis.hpp"
+#include "mbuild/analysis/fit.hpp"
 #include "mbuild/analysis/memory.hpp"
 #include "mbuild/model/model.hpp"
 
@@ -17,8 +18,11 @@ namespace mbuild {
 
 inline constexpr int k_inspect_schema_version = 1;
 
-std::string render_inspect_text(const Model& model, const Analysis& analysis);
-std::string render_inspect_json(const Model& model, const Analysis& analysis);
+// `fits`: the deployment fit per --gpu asked for (a "fit" table / array when not empty).
+std::string render_inspect_text(const Model& model, const Analysis& analysis,
+                                const std::vector<Fit>& fits = {});
+std::string render_inspect_json(const Model& model, const Analysis& analysis,
+                                const std::vector<Fit>& fits = {});
 std::string render_tensors_csv(const Model& model, const Analysis& analysis);
 
 // The "memory" object of the JSON reports: weights as stored, per format, and the KV cache

@@ -60,9 +60,15 @@ class Shape {
   uint8_t m_rank = 0;
 };
 
+// TensorInfo::ggml_type of a tensor read from safetensors (GGUF tensors hold their GGML_TYPE id).
+inline constexpr uint8_t k_no_ggml_type = 0xFF;
+
 struct TensorInfo {
   std::string_view name;  // into the NameStore of the header or model that holds it
   Dtype dtype = Dtype::F32;
+  // A GGUF tensor's ggml type id (dtype is then the nearest container: F32/F16/BF16/I*, U8 for
+  // quantized blocks); k_no_ggml_type for safetensors.
+  uint8_t ggml_type = k_no_ggml_type;
   Shape shape;
   uint64_t begin = 0;  // data_offsets, relative to the data region
   uint64_t end = 0;

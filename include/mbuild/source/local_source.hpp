@@ -14,7 +14,10 @@ namespace mbuild {
 // model.safetensors, Mistral consolidated*, diffusers), first match wins.
 class LocalFolderSource final : public ModelSource {
  public:
-  explicit LocalFolderSource(std::filesystem::path folder, std::string id = {});
+  // `gguf_select` picks one GGUF quantization when the folder holds several (see
+  // choose_weight_layout); a folder of several without it fails (usage) listing them.
+  explicit LocalFolderSource(std::filesystem::path folder, std::string id = {},
+                             std::string gguf_select = {});
   Result<Snapshot> snapshot() override;
 
  private:
@@ -22,9 +25,11 @@ class LocalFolderSource final : public ModelSource {
 
   std::filesystem::path m_folder;
   std::string m_id;
+  std::string m_gguf_select;
 };
 
-// Reads one .safetensors file (and a config.json beside it, when there is one).
+// Reads one .safetensors or .gguf file (a split GGUF part reads every part of its set) (and a
+// config.json beside it, when there is one).
 class LocalFileSource final : public ModelSource {
  public:
   explicit LocalFileSource(std::filesystem::path file);
@@ -45,7 +50,8 @@ Result<std::filesystem::path> resolve_hf_cache(const std::filesystem::path& hub_
 // Reads a whole small file (config.json, an index) with a size cap.
 Result<ByteBuffer> read_small_file(const std::filesystem::path& path, uint64_t max_bytes);
 
-// Reads the first 8 + N bytes of a safetensors file.
+// Reads a weight file's header: the first 8 + N bytes of a safetensors file, or a GGUF file's
+// header through its last tensor info (told apart by the GGUF magic).
 Result<WeightFile> read_weight_head(const std::filesystem::path& path, std::string name);
 
 }  // namespace mbuild
