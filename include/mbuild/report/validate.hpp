@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "mbuild/analysis/analysis.hpp"
+#include "mbuild/analysis/compliance.hpp"
 #include "mbuild/analysis/cross_validate.hpp"
 #include "mbuild/analysis/explain.hpp"
 #include "mbuild/analysis/memory.hpp"
@@ -28,6 +29,10 @@ struct ValidateOptions {
   std::string source_text;           // --source: where the expected values come from
   uint64_t context = 0;              // KV cache: 0 means max_position_embeddings
   uint64_t batch = 1;
+  // Family contracts: checked when `families` is set (validate sets it; emit-config does not).
+  const std::vector<FamilyContract>* families = nullptr;
+  std::string family = "auto";  // --family NAME|auto
+  std::string size;             // --size S
 };
 
 enum class CheckStatus { pass, fail, info };
@@ -71,6 +76,9 @@ struct ValidationReport {
   std::vector<ParamExpectation> expectations;
   std::optional<Contract> contract;
   std::optional<CrossValidation> cross;
+  std::optional<FamilyReport> family;  // with ValidateOptions::families
+  // --family or --size naming nothing in the registry (usage): the CLI exits with its kind.
+  std::optional<Error> family_error;
   std::vector<WeightDimension> dimensions;
   std::vector<Finding> findings;  // what the reader and counter noticed (not checks)
 
