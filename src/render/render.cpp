@@ -171,6 +171,7 @@ std::string render_inspect_json(const Model& model, const Analysis& r) {
   j["memory"] = memory_json(p.stored_bytes, r.formats, r.kv, r.kv_unavailable);
   j["layers"] = {
       {"count", r.layers.count}, {"pattern", r.layers.pattern}, {"kinds", r.layers.kinds}};
+  j["fingerprint"] = r.fingerprint.empty() ? ojson(nullptr) : ojson(r.fingerprint);
   ojson warnings = ojson::array();
   for (const Finding& f : r.findings) {
     warnings.push_back({{"severity", f.severity == Severity::info ? "info" : "warning"},
@@ -297,6 +298,9 @@ std::string render_inspect_text(const Model& model, const Analysis& r) {
   }
   if (r.layers.count > 0) {
     line("layers", r.layers.pattern);
+  }
+  if (!r.fingerprint.empty()) {
+    line("fingerprint", r.fingerprint);
   }
   if (!r.findings.empty()) {
     out += "\n";
