@@ -1,0 +1,93 @@
+// validate against family contracts, as the binary runs it: the built-in registry, --contracts,
+// --family / --size, malformed contracts, and the fingerprint inspect prints.
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "e2e/fixtures.hpp"
+
+namespace mbuild::e2e {
+namespace {
+
+std::string data(std::string_view sub) {
+  return (std::filesystem::path(MBUILD_TEST_DATA) / sub).string();
+}
+
+nlohmann::json json_of(const ProcessResult& run) {
+  INFO("stderr: " << run.err);
+  return nlohmann::json::parse(run.out);
+}
+
+}  // namespace
+
+TEST_CASE("validate --format json reports the family, its compliance and cross-validation") {
+  const ProcessResult run =
+      run_mbuild({"validate", corpus_model("Qwen__Qwen3-8B").string(), "--format", "json"});
+  REQUIRE(run.exit_code == 0);
+  const nlohmann::json j = json_of(run);
+  CHECK(j["family"]["name"] == "qwen3");
+  CHECK(j["family"]["size"] == "8b");
+  CHECK(j["family"]["contract"] == "<built-in>/qwen3.yaml");
+  CHECK(j["compliance"]["compliant"] == true);
+  CHECK(j["compliance"]["expected_tensors"] == 399);  // the checkpoint's 399 tensors
+  CHECK(j["compliance"]["found_tensors"] == 399);
+  CHECK(j["compliance"]["missing"].empty());
+  CHECK(j["compliance"]["unexpected"].empty());
+  CHECK(j["compliance"]["shape_mismatches"].empty());
+  CHECK(!j["family"]["cross_validation"]["entries"].empty());
+}
+
+TEST_CASE("a seed-format contract from --contracts validates Llama-3.3-70B") {
+  const ProcessResult run =
+      run_mbuild({"validate", corpus_model("meta-llama__Llama-3.3-70B-Instruct").string(),
+                  "--contracts", data("contracts/seed"), "--family", "llama", "--format", "json"});
+  REQUIRE(run.exit_code == 0);
+  const nlohmann::json j = json_of(run);
+  CHECK(j["family"]["size"] == "70b");
+  CHECK(j["compliance"]["compliant"] == true);
+  CHECK(j["compliance"]["expected_tensors"] == 723);
+}
+
+TEST_CASE("a malformed contract exits 3 naming the file and the line") {
+  const ProcessResult run = run_mbuild({"validate", corpus_model("openai-community__gpt2").string(),
+                                        "--contracts", data("contracts/malformed")});
+  CHECK(run.exit_code == 3);
+  CHECK(run.out.empty());
+  CHECK(run.err.find("mbuild: error: ") == 0);
+  CHECK(run.err.find("bad_enum.yaml:6") != std::string::npos);
+  CHECK(run.err.find("constraints.attention_type") != std::string::npos);
+}
+
+TEST_CASE("--size naming a variant config.json contradicts fails with both values") {
+  const ProcessResult run =
+      run_mbuild({"validate", corpus_model("meta-llama__Llama-3.1-8B").string(), "--size", "70b"});
+  CHECK(run.exit_code == 1);
+  CHECK(run.out.find("--size 70b states 8192, config.json 4096") != std::string::npos);
+}
+
+TEST_CASE("--family or --size naming nothing is a usage error") {
+  CHECK(run_mbuild({"validate", corpus_model("openai-community__gpt2").string(), "--family",
+                    "no_such_family"})
+            .exit_code == 2);
+  CHECK(run_mbuild({"validate", corpus_model("openai-community__gpt2").string(), "--size", "9t"})
+            .exit_code == 2);
+}
+
+TEST_CASE("inspect prints the fingerprint, equal for a checkpoint and its quantized upload") {
+  const auto fp = [](const std::string& folder) {
+    const ProcessResult run =
+        run_mbuild({"inspect", corpus_model(folder).string(), "--format", "json"});
+    REQUIRE(run.exit_code == 0);
+    return json_of(run)["fingerprint"].get<std::string>();
+  };
+  const std::string base = fp("meta-llama__Llama-3.1-8B");
+  CHECK(base.size() == 16);
+  CHECK(base == fp("unsloth__Meta-Llama-3.1-8B-Instruct-bnb-4bit"));
+  CHECK(base != fp("meta-llama__Llama-3.3-70B-Instruct"));
+  const ProcessResult text =
+      run_mbuild({"inspect", corpus_model("meta-llama__Llama-3.1-8B").string()});
+  CHECK(text.out.find(base) != std::string::npos);
+}
+
+}  // namespace mbuild::e2e
