@@ -1,6 +1,6 @@
 // The architecture fingerprint: the first 16 hex digits of SHA-256 over the canonical JSON of
 // the config fields that change the built model (DESIGN.md "Family contracts and
-// fingerprint"; the field list is in docs/fingerprint.md).
+// fingerprint"; the field list is in docs/contracts.md).
 #pragma once
 
 #include <string>
