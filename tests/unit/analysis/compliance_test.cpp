@@ -1,4 +1,6 @@
 // Family detection and compliance against the corpus, and one test per violation kind.
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include "mbuild/analysis/analysis.hpp"
@@ -15,8 +17,11 @@ struct Loaded {
   ParamCount params;
 };
 
+// A folder of tests/data/corpus, or "synthetic/<name>" for a test model of tests/data/synthetic
+// (header-only, built from the published config and the family's tensor names).
 Loaded load(const std::string& folder) {
-  LocalFolderSource source(test::corpus_dir() / folder);
+  LocalFolderSource source(folder.starts_with("synthetic/") ? test::data_dir() / folder
+                                                            : test::corpus_dir() / folder);
   auto snapshot = source.snapshot();
   REQUIRE(snapshot);
   auto built = build_model(std::move(*snapshot));
@@ -76,7 +81,8 @@ FamilyReport check(const Loaded& l, const std::string& contract, std::string_vie
 
 }  // namespace
 
-TEST_CASE("every corpus model with a contract: family and size detected, compliance clean") {
+TEST_CASE(
+    "every corpus and test model with a contract: family and size detected, compliance clean") {
   // folder -> family, size variant (the variant names the contracts give the published models).
   const std::vector<std::tuple<std::string, std::string, std::string>> cases{
       {"Qwen__Qwen2.5-7B-Instruct", "qwen2", "7b"},
@@ -100,7 +106,20 @@ TEST_CASE("every corpus model with a contract: family and size detected, complia
       {"openai-community__gpt2", "gpt2", "124m"},
       {"state-spaces__mamba-130m-hf", "mamba", "130m"},
       {"unsloth__Meta-Llama-3.1-8B-Instruct-bnb-4bit", "llama", "8b"},
+      {"synthetic/Qwen__Qwen1.5-MoE-A2.7B", "qwen2_moe", "a2.7b"},
+      {"synthetic/allenai__OLMo-2-1124-7B", "olmo2", "7b"},
+      {"synthetic/bigcode__starcoder2-3b", "starcoder2", "3b"},
+      {"synthetic/openai__gpt-oss-20b", "gpt_oss", "20b"},
   };
+  // Every built-in contract is exercised by one of them.
+  std::set<std::string> covered;
+  for (const auto& c : cases) {
+    covered.insert(std::get<1>(c));
+  }
+  for (const FamilyContract& f : builtin_family_contracts()) {
+    INFO(f.family);
+    CHECK(covered.contains(f.family));
+  }
   for (const auto& [folder, family, size] : cases) {
     DYNAMIC_SECTION(folder) {
       const Loaded l = load(folder);

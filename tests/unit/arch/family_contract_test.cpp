@@ -116,7 +116,7 @@ TEST_CASE("the built-in registry holds every contracts/ file, and the folder loa
   auto loaded = load_family_contracts(test::data_dir() / ".." / ".." / "contracts");
   REQUIRE(loaded);
   CHECK(builtin.size() == loaded->size());
-  CHECK(builtin.size() >= 16);
+  CHECK(builtin.size() >= 20);
 }
 
 TEST_CASE("a registry folder skips files starting with _ and fails on a malformed one") {
