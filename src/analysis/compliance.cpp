@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "util/format.hpp"
+
 namespace mbuild {
 namespace {
 
@@ -52,9 +54,23 @@ constexpr DimSource k_dim_sources[] = {
 };
 
 std::optional<double> config_dim(const ModelConfig& c, const DimSource& s) {
+  // The normalised fields first: kv heads default to heads, head_dim to hidden / heads.
+  using Member = std::optional<uint64_t> ModelConfig::*;
+  constexpr std::pair<std::string_view, Member> k_members[] = {
+      {"hidden_size", &ModelConfig::hidden_size},
+      {"num_layers", &ModelConfig::num_layers},
+      {"num_heads", &ModelConfig::num_heads},
+      {"num_kv_heads", &ModelConfig::num_kv_heads},
+      {"head_dim", &ModelConfig::head_dim},
+      {"intermediate_size", &ModelConfig::intermediate_size},
+      {"vocab_size", &ModelConfig::vocab_size},
+      {"max_position_embeddings", &ModelConfig::max_position_embeddings},
+  };
   if (!s.canonical.empty()) {
-    if (auto v = c.count(s.canonical)) {
-      return static_cast<double>(*v);
+    for (const auto& [name, member] : k_members) {
+      if (name == s.canonical && c.*member) {
+        return static_cast<double>(*(c.*member));
+      }
     }
     return std::nullopt;
   }
@@ -617,6 +633,335 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
                 std::all_of(r.constraints.begin(), r.constraints.end(),
                             [](const ConstraintCheck& c) { return c.pass; });
   return r;
+}
+
+}  // namespace mbuild
+
+namespace mbuild {
+namespace {
+
+// Expressions a shape axis may be, in the order they are tried; a role's preferred ones first.
+constexpr std::string_view k_axis_exprs[] = {
+    "vocab_size",
+    "hidden_dim",
+    "num_heads * head_dim",
+    "num_kv_heads * head_dim",
+    "intermediate_dim",
+    "moe_intermediate_dim",
+    "shared_expert_intermediate_dim",
+    "num_experts",
+    "head_dim",
+    "2 * num_heads * head_dim",
+    "(num_heads + 2 * num_kv_heads) * head_dim",
+    "2 * intermediate_dim",
+    "2 * moe_intermediate_dim",
+    "num_heads * (qk_nope_head_dim + qk_rope_head_dim)",
+    "kv_lora_rank + qk_rope_head_dim",
+    "kv_lora_rank",
+    "num_heads * (qk_nope_head_dim + v_head_dim)",
+    "moe_intermediate_dim * num_shared_experts",
+    "linear_num_value_heads * linear_value_head_dim",
+    "2 * linear_num_key_heads * linear_key_head_dim + linear_num_value_heads * "
+    "linear_value_head_dim",
+    "2 * linear_num_key_heads * linear_key_head_dim + 2 * linear_num_value_heads * "
+    "linear_value_head_dim",
+    "2 * linear_num_value_heads",
+    "linear_num_value_heads",
+    "linear_value_head_dim",
+    "linear_conv_kernel_dim",
+    "max_position_embeddings",
+    "type_vocab_size",
+    "state_size",
+    "conv_kernel",
+    "time_step_rank",
+    "time_step_rank + 2 * state_size",
+    "relative_attention_num_buckets",
+    "num_heads",
+    "1",
+};
+
+std::vector<std::string_view> preferred_exprs(std::string_view suffix, size_t axis) {
+  std::vector<std::string_view> p;
+  const auto has = [&](std::string_view s) { return suffix.find(s) != std::string_view::npos; };
+  if (axis == 0 &&
+      (has("q_proj") || has("query.") || has("SelfAttention.q") || has("EncDecAttention.q"))) {
+    p.push_back("num_heads * head_dim");
+  }
+  if (axis == 1 && (has("o_proj") || has("attention.output.dense") || has("SelfAttention.o") ||
+                    has("EncDecAttention.o") || has("attention.dense"))) {
+    p.push_back("num_heads * head_dim");
+  }
+  if ((has("q_norm") || has("k_norm")) && !has("linear")) {
+    p.push_back("head_dim");
+  }
+  if (has("experts.{e}") || (has("experts.") && !has("shared"))) {
+    p.push_back("moe_intermediate_dim");
+    p.push_back("intermediate_dim");
+  } else if (has("shared_expert")) {
+    p.push_back("shared_expert_intermediate_dim");
+    p.push_back("moe_intermediate_dim * num_shared_experts");
+  } else if (has("mlp.gate.") || has("block_sparse_moe.gate.") || has("router")) {
+    p.push_back("num_experts");
+  } else if (!has("attention") && !has("attn") &&
+             (has("mlp") || has("DenseReluDense") || has("intermediate") || has("output.dense") ||
+              has("dense_h_to_4h") || has("dense_4h_to_h"))) {
+    p.push_back("intermediate_dim");
+  }
+  if (has("conv1d") && has("linear_attn")) {
+    p.push_back(
+        "2 * linear_num_key_heads * linear_key_head_dim + linear_num_value_heads * "
+        "linear_value_head_dim");
+  }
+  return p;
+}
+
+std::string role_name(std::string suffix, const std::set<std::string>& used) {
+  if (suffix.ends_with(".weight")) {
+    suffix.resize(suffix.size() - 7);
+  }
+  replace_all(suffix, "{e}.", "");
+  for (std::string_view p : {"self_attn.", "mlp.", "block_sparse_moe."}) {
+    if (suffix.starts_with(p)) {
+      suffix.erase(0, p.size());
+    }
+  }
+  std::replace(suffix.begin(), suffix.end(), '.', '_');
+  std::replace(suffix.begin(), suffix.end(), '-', '_');
+  while (used.contains(suffix)) {
+    suffix += '_';
+  }
+  return suffix;
+}
+
+// "model.layers.12.mlp.experts.3.up_proj.weight" -> ("model.layers.{n}.mlp.experts.{e}.up_proj
+// .weight", 12); no layer index -> nullopt.
+std::optional<std::pair<std::string, size_t>> layer_pattern(const std::string& name) {
+  for (size_t i = 0; i + 2 < name.size(); ++i) {
+    if (name[i] != '.' || !std::isdigit(static_cast<unsigned char>(name[i + 1]))) {
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < name.size() && std::isdigit(static_cast<unsigned char>(name[j]))) {
+      ++j;
+    }
+    if (j >= name.size() || name[j] != '.' || j - i > 7) {
+      continue;
+    }
+    const size_t layer = std::stoul(name.substr(i + 1, j - i - 1));
+    std::string rest = name.substr(j + 1);
+    const size_t e = rest.find("experts.");
+    if (e != std::string::npos) {
+      size_t k = e + 8;
+      size_t d = k;
+      while (d < rest.size() && std::isdigit(static_cast<unsigned char>(rest[d]))) {
+        ++d;
+      }
+      if (d > k && d < rest.size() && rest[d] == '.') {
+        rest.replace(k, d - k, "{e}");
+      }
+    }
+    return std::pair{name.substr(0, i + 1) + "{n}." + rest, layer};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+FamilyContract derive_family_contract(const Model& model, const ParamCount& params) {
+  static const ModelConfig k_no_config;
+  const ModelConfig& cfg = model.config ? *model.config : k_no_config;
+  FamilyContract c;
+  c.family = cfg.model_type.empty() ? std::string("unknown") : cfg.model_type;
+  c.display_name = c.family;
+  c.architectures = cfg.architectures;
+  if (!cfg.root_model_type.empty() && cfg.root_model_type != cfg.model_type) {
+    c.model_types.push_back(cfg.root_model_type);
+  }
+  SizeVariant v;
+  v.name = format_count(params.total);
+  std::transform(v.name.begin(), v.name.end(), v.name.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  v.parameters = std::to_string(params.total);
+  v.dims = dims_from_config(cfg);
+  v.rope_theta = cfg.rope_theta;
+  v.norm_eps = cfg.norm_eps;
+
+  // Tensors as compliance reads them, grouped by their name with {n} and {e}.
+  struct Group {
+    std::set<size_t> layers;
+    const TensorInfo* first = nullptr;
+    bool checkable = false;
+  };
+  std::map<std::string, Group> per_layer;
+  std::map<std::string, std::pair<const TensorInfo*, bool>> global;
+  std::vector<std::string> names;
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    const TensorClass& cls = params.classes[i];
+    if (cls.role == TensorRole::quant_aux || cls.component == Component::vision ||
+        cls.component == Component::mtp) {
+      continue;
+    }
+    const std::string name = normalised_name(model.tensors[i].name);
+    names.push_back(name);
+    const bool checkable = cls.role == TensorRole::parameter || cls.role == TensorRole::buffer;
+    if (auto lp = layer_pattern(name)) {
+      Group& g = per_layer[lp->first];
+      if (g.first == nullptr || lp->second < *g.layers.begin()) {
+        g.first = &model.tensors[i];
+        g.checkable = checkable;
+      }
+      g.layers.insert(lp->second);
+    } else {
+      global[name] = {&model.tensors[i], checkable};
+    }
+  }
+  const uint64_t layers = cfg.num_layers.value_or(0);
+
+  // Shapes: each axis as the first expression over the dims that gives its length.
+  std::vector<std::pair<std::string_view, uint64_t>> values;
+  for (std::string_view e : k_axis_exprs) {
+    auto shape = evaluate_shape("emit-contract", fmt::format("[{}]", e), v.dims);
+    if (shape && shape->front() > 0) {
+      values.emplace_back(e, shape->front());
+    }
+  }
+  auto shape_expr = [&](const std::string& suffix,
+                        const TensorInfo& t) -> std::optional<std::string> {
+    std::vector<std::string_view> axes;
+    for (size_t a = 0; a < t.shape.size(); ++a) {
+      std::optional<std::string_view> pick;
+      for (std::string_view want : preferred_exprs(suffix, a)) {
+        for (const auto& [e, n] : values) {
+          if (!pick && e == want && n == t.shape[a]) {
+            pick = e;
+          }
+        }
+      }
+      for (const auto& [e, n] : values) {
+        if (!pick && n == t.shape[a]) {
+          pick = e;
+        }
+      }
+      if (!pick) {
+        return std::nullopt;
+      }
+      axes.push_back(*pick);
+    }
+    return fmt::format("[{}]", fmt::join(axes, ", "));
+  };
+
+  std::set<std::string> used{"embedding", "lm_head", "final_norm"};
+  auto add_global = [&](const std::string& role, const std::string& name) {
+    const auto& [info, checkable] = global.at(name);
+    if (checkable) {
+      if (auto e = shape_expr(name, *info)) {
+        c.shape_template[role] = *e;
+      }
+    }
+  };
+  for (const auto& [name, info] : global) {
+    const bool position =
+        name.find("position") != std::string::npos || name.find("token_type") != std::string::npos;
+    const bool norm_like = name.find("norm") != std::string::npos;
+    if (!c.tensors.embedding && !position && !norm_like &&
+        (name.ends_with("embed_tokens.weight") || name.ends_with("wte.weight") ||
+         name.ends_with("word_embeddings.weight") || name.ends_with("embeddings.weight") ||
+         name.ends_with("shared.weight"))) {
+      c.tensors.embedding = name;
+      add_global("embedding", name);
+    } else if (!c.tensors.lm_head && name.ends_with("lm_head.weight")) {
+      c.tensors.lm_head = name;
+      add_global("lm_head", name);
+    } else if (!c.tensors.final_norm && name.find("encoder") == std::string::npos &&
+               (name.ends_with(".norm.weight") || name.ends_with("ln_f.weight") ||
+                name.ends_with("norm_f.weight") || name.ends_with("final_layer_norm.weight"))) {
+      c.tensors.final_norm = name;
+      add_global("final_norm", name);
+    }
+  }
+  for (const auto& [name, info] : global) {
+    if (name == c.tensors.embedding || name == c.tensors.lm_head || name == c.tensors.final_norm) {
+      continue;
+    }
+    const std::string role = role_name(name, used);
+    used.insert(role);
+    c.tensors.global.push_back({role, name, "all"});
+    add_global(role, name);
+  }
+  for (const auto& [pattern, g] : per_layer) {
+    const std::string suffix = pattern.substr(pattern.find("{n}.") + 4);
+    std::string role = role_name(suffix, used);
+    if (pattern.starts_with("encoder.") || pattern.starts_with("decoder.")) {
+      role = pattern.substr(0, pattern.find('.')) + "_" + role;
+    }
+    used.insert(role);
+    TensorRoleTemplate t{role, pattern, "all"};
+    if (g.layers.size() != layers) {
+      const auto has = [&](std::string_view s) { return suffix.find(s) != std::string::npos; };
+      t.layers = g.layers == std::set<size_t>{0}                              ? "first"
+                 : has("linear_attn")                                         ? "linear_attention"
+                 : has("self_attn")                                           ? "full_attention"
+                 : has("experts") || has("mlp.gate.") || has("shared_expert") ? "moe"
+                 : has("mlp.")                                                ? "dense"
+                                                                              : "all";
+    }
+    c.tensors.per_layer.push_back(std::move(t));
+    if (g.checkable) {
+      if (auto e = shape_expr(suffix, *g.first)) {
+        c.shape_template[role] = *e;
+      }
+    }
+  }
+
+  // Constraints as the tensors and config.json show them.
+  FamilyConstraints& k = c.constraints;
+  if (model.config) {
+    const std::string a = attention_of(cfg);
+    for (AttentionType t :
+         {AttentionType::mha, AttentionType::gqa, AttentionType::mqa, AttentionType::mla,
+          AttentionType::ssm, AttentionType::linear, AttentionType::hybrid}) {
+      if (enum_name(t) == a) {
+        k.attention_type = t;
+      }
+    }
+  }
+  k.has_bias = any_name(
+      names,
+      {"q_proj.bias", "k_proj.bias", "v_proj.bias", "qkv_proj.bias", "query.bias", "key.bias",
+       "value.bias", "query_key_value.bias", "c_attn.bias", "SelfAttention.q.bias"},
+      nullptr);
+  k.tied_embeddings = !c.tensors.lm_head.has_value();
+  k.qk_norm = any_name(names, {"q_norm.", "k_norm.", "q_layernorm.", "k_layernorm."}, nullptr);
+  const bool gated = any_name(
+      names, {"gate_proj.", "gate_up_proj", ".w1.", ".w3.", "wi_0.", "gate_up_proj_blocks"},
+      nullptr);
+  const bool plain = any_name(
+      names, {"mlp.", "intermediate.dense", "DenseReluDense", "ffn.", "feed_forward."}, nullptr);
+  // The activation, as config.json names it.
+  std::string act;
+  for (const char* key : {"hidden_act", "hidden_activation", "activation_function"}) {
+    for (const nlohmann::json* obj : {&cfg.text, &cfg.raw}) {
+      if (act.empty() && obj->is_object() && obj->contains(key) && (*obj)[key].is_string()) {
+        act = (*obj)[key].get<std::string>();
+      }
+    }
+  }
+  if (act == "silu" || act == "swish") {
+    k.activation = Activation::silu;
+  } else if (act == "gelu") {
+    k.activation = Activation::gelu;
+  } else if (act == "gelu_new" || act == "gelu_pytorch_tanh") {
+    k.activation = Activation::gelu_tanh;
+  } else if (act == "relu") {
+    k.activation = Activation::relu;
+  }
+  const bool gelu = act.find("gelu") != std::string::npos;
+  k.mlp_type = cfg.is_moe() ? MlpType::moe
+               : gated      ? (gelu ? MlpType::gated_mlp : MlpType::swiglu)
+               : plain      ? MlpType::gelu_mlp
+                            : MlpType::none;
+  c.size_variants.push_back(std::move(v));
+  return c;
 }
 
 }  // namespace mbuild

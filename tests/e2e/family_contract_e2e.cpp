@@ -2,6 +2,8 @@
 // --family / --size, malformed contracts, and the fingerprint inspect prints.
 #include <string>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -59,14 +61,14 @@ TEST_CASE("a malformed contract exits 3 naming the file and the line") {
   CHECK(run.err.find("constraints.attention_type") != std::string::npos);
 }
 
-TEST_CASE("--size naming a variant config.json contradicts fails with both values") {
+TEST_CASE("a size variant config.json contradicts (--size) fails with both values") {
   const ProcessResult run =
       run_mbuild({"validate", corpus_model("meta-llama__Llama-3.1-8B").string(), "--size", "70b"});
   CHECK(run.exit_code == 1);
   CHECK(run.out.find("--size 70b states 8192, config.json 4096") != std::string::npos);
 }
 
-TEST_CASE("--family or --size naming nothing is a usage error") {
+TEST_CASE("a family or size naming nothing (--family, --size) is a usage error") {
   CHECK(run_mbuild({"validate", corpus_model("openai-community__gpt2").string(), "--family",
                     "no_such_family"})
             .exit_code == 2);
@@ -88,6 +90,29 @@ TEST_CASE("inspect prints the fingerprint, equal for a checkpoint and its quanti
   const ProcessResult text =
       run_mbuild({"inspect", corpus_model("meta-llama__Llama-3.1-8B").string()});
   CHECK(text.out.find(base) != std::string::npos);
+}
+
+}  // namespace mbuild::e2e
+
+namespace mbuild::e2e {
+
+TEST_CASE("emit-contract writes a contract that validate accepts for the same model") {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("mbuild-e2e-contract-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string out = (dir / "phi3.yaml").string();
+  const ProcessResult emit = run_mbuild(
+      {"emit-contract", corpus_model("microsoft__Phi-3.5-mini-instruct").string(), "--out", out});
+  REQUIRE(emit.exit_code == 0);
+  CHECK(emit.out.empty());
+  const ProcessResult run =
+      run_mbuild({"validate", corpus_model("microsoft__Phi-3.5-mini-instruct").string(),
+                  "--contracts", dir.string(), "--format", "json"});
+  CHECK(run.exit_code == 0);
+  const nlohmann::json j = nlohmann::json::parse(run.out);
+  CHECK(j["family"]["name"] == "phi3");
+  CHECK(j["compliance"]["compliant"] == true);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace mbuild::e2e

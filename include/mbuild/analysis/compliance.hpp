@@ -70,6 +70,13 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
                                   const std::vector<FamilyContract>& registry,
                                   std::string_view family = "auto", std::string_view size = {});
 
+// The family contract a model implies (emit-contract): family and architectures from
+// config.json, one size variant with config.json's dims, constraints from what the tensors show,
+// the tensor template from the tensor names (`{n}` for the layer index, `{e}` for the expert
+// index, a role's layers named when not all layers hold it) and a shape template per role whose
+// shape the dims explain.
+FamilyContract derive_family_contract(const Model& model, const ParamCount& params);
+
 // The variant's dims as a Contract, so the contract ↔ config.json cross-validation is the one
 // `--against` uses (rope_theta within 1 % approximate, eps by value, counts exact).
 Contract contract_from_family(const FamilyContract& family, const SizeVariant& variant);

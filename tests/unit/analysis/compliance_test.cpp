@@ -5,6 +5,7 @@
 
 #include "mbuild/analysis/analysis.hpp"
 #include "mbuild/analysis/compliance.hpp"
+#include "mbuild/render/render_family_contract.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
 
@@ -256,4 +257,39 @@ TEST_CASE("a contract in the seed's format validates Llama-3.3-70B") {
   REQUIRE(r->cross);
   CHECK(r->cross->count(FieldStatus::mismatch) == 0);
   CHECK(r->cross->count(FieldStatus::match) >= 9);
+}
+
+TEST_CASE("emit-contract: the contract a model implies reads back and the model complies") {
+  std::vector<std::string> folders;
+  for (const auto& entry : std::filesystem::directory_iterator(test::corpus_dir())) {
+    if (std::filesystem::exists(entry.path() / "config.json")) {
+      folders.push_back(entry.path().filename().string());
+    }
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(test::data_dir() / "synthetic")) {
+    folders.push_back("synthetic/" + entry.path().filename().string());
+  }
+  std::sort(folders.begin(), folders.end());
+  REQUIRE(folders.size() == 25);
+  for (const std::string& folder : folders) {
+    DYNAMIC_SECTION(folder) {
+      const Loaded l = load(folder);
+      const std::string yaml =
+          render_family_contract_yaml(derive_family_contract(l.model, l.params));
+      auto parsed = parse_family_contract("emitted.yaml", yaml);
+      INFO(yaml);
+      REQUIRE(parsed);
+      CHECK(parsed->family == l.model.config->model_type);
+      CHECK(render_family_contract_yaml(*parsed) == yaml);
+      const std::vector<FamilyContract> registry{*parsed};
+      auto r = check_family(l.model, l.params, registry);
+      REQUIRE(r);
+      CHECK(r->size == parsed->size_variants.front().name);
+      CHECK(r->missing.empty());
+      CHECK(r->unexpected.empty());
+      CHECK(r->shape_mismatches.empty());
+      CHECK(r->compliant);
+      CHECK(r->shapes_checked > 0);
+    }
+  }
 }
