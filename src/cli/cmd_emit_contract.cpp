@@ -20,6 +20,10 @@ struct EmitContractOptions {
 };
 
 int run_emit_contract(const EmitContractOptions& o) {
+  if (o.common.format != "text") {
+    print_error({ErrorKind::usage, "--format", "emit-contract writes YAML"});
+    return 2;
+  }
   auto models = load_models({o.source}, o.common, environment());
   auto& model = models.front();
   if (!model) {

@@ -54,7 +54,10 @@ int run_inspect(const InspectCommandOptions& o) {
       continue;
     }
     const Analysis report = analyze(*model, {.context = o.context, .batch = o.batch});
-    if (o.common.format == "json") {
+    if (o.common.format == "variant") {
+      const std::string text = render_variant(*model, variant_report(*model, report.params));
+      std::fputs((i > 0 ? "\n" + text : text).c_str(), stdout);
+    } else if (o.common.format == "json") {
       json_items += (json_count++ ? "," : "") + render_inspect_json(*model, report);
     } else {
       std::string text = render_inspect_text(*model, report);

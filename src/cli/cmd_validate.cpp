@@ -24,6 +24,10 @@ struct ValidateCommandOptions {
 };
 
 int run_validate(const ValidateCommandOptions& o) {
+  if (o.common.format == "variant") {
+    print_error({ErrorKind::usage, "--format variant", "only inspect writes the variant block"});
+    return 2;
+  }
   auto options = make_validate_options(o.checks);
   if (!options) {
     print_error(options.error());

@@ -201,7 +201,7 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_flag("--offline", o.offline,
                "No network: local folders, the HF cache and mbuild's cache only");
   app.add_option("--format", o.format, "Output format")
-      ->check(CLI::IsMember({"text", "json", "md"}));
+      ->check(CLI::IsMember({"text", "json", "md", "variant"}));
   app.add_option("--jobs,-j", o.jobs, "Sources / requests in flight at once")
       ->check(CLI::Range(1U, 256U));
   app.add_flag("--quiet,-q", o.quiet, "Print nothing but the result and errors");

@@ -323,4 +323,16 @@ std::string render_tensors_csv(const Model& model, const Analysis& r) {
   return out;
 }
 
+std::string render_variant(const Model& model, const VariantReport& v) {
+  std::string out = fmt::format("model: {}\n", model.ref.id);
+  for (const auto& [name, value] : v.fields) {
+    out += fmt::format("{}: {}\n", name, value);
+  }
+  for (const Invariant& inv : v.invariants) {
+    out += fmt::format("invariant: {}: {} ({})\n", inv.name, inv.holds ? "holds" : "BROKEN",
+                       inv.detail);
+  }
+  return out;
+}
+
 }  // namespace mbuild

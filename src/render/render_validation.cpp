@@ -565,6 +565,12 @@ std::string render_validation_json(const ValidationReport& r) {
         {"contract_only", f.cross ? f.cross->contract_only : std::vector<std::string>{}},
         {"hf_only", f.cross ? f.cross->hf_only : std::vector<std::string>{}}};
   }
+  ojson invariants = ojson::array();
+  for (const Invariant& inv : r.invariants) {
+    invariants.push_back(
+        {{"name", inv.name}, {"status", inv.holds ? "pass" : "fail"}, {"detail", inv.detail}});
+  }
+  j["invariants"] = invariants;
   ojson dims = ojson::array();
   for (const WeightDimension& d : r.dimensions) {
     dims.push_back({{"field", d.field},

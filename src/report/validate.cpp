@@ -500,6 +500,12 @@ ValidationReport validate_model(const Model& model, const Analysis& analysis,
       check_family_report(r, *fam);
       r.family = std::move(*fam);
     }
+    r.invariants = variant_report(model, params).invariants;
+    // Without weights the invariants read config.json alone: reported, not counted as passes.
+    const CheckStatus holds = model.tensors.empty() ? CheckStatus::info : CheckStatus::pass;
+    for (const Invariant& inv : r.invariants) {
+      add_check(r, "invariants", inv.name, inv.holds ? holds : CheckStatus::fail, inv.detail);
+    }
   }
 
   // Config <-> weights.

@@ -116,3 +116,27 @@ TEST_CASE("emit-contract writes a contract that validate accepts for the same mo
 }
 
 }  // namespace mbuild::e2e
+
+namespace mbuild::e2e {
+
+TEST_CASE(
+    "inspect --format variant prints the flat shape block and validate lists the invariants") {
+  const std::string model = (std::filesystem::path(MBUILD_TEST_DATA) / "synthetic" /
+                             "mlx-community__Qwen3.6-35B-A3B-4bit")
+                                .string();
+  const ProcessResult variant = run_mbuild({"inspect", model, "--format", "variant"});
+  REQUIRE(variant.exit_code == 0);
+  CHECK(variant.out.find("\nhidden: 2048\n") != std::string::npos);
+  CHECK(variant.out.find("\nexperts: 256\n") != std::string::npos);
+  CHECK(variant.out.find("\nexpert_bytes: 1769472\n") != std::string::npos);
+  CHECK(variant.out.find("BROKEN") == std::string::npos);
+  const ProcessResult run = run_mbuild({"validate", model, "--format", "json"});
+  const nlohmann::json j = nlohmann::json::parse(run.out);
+  REQUIRE(j["invariants"].size() == 7);
+  for (const auto& inv : j["invariants"]) {
+    CHECK(inv["status"] == "pass");
+  }
+  CHECK(run_mbuild({"validate", model, "--format", "variant"}).exit_code == 2);
+}
+
+}  // namespace mbuild::e2e

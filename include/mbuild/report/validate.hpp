@@ -14,6 +14,7 @@
 #include "mbuild/analysis/cross_validate.hpp"
 #include "mbuild/analysis/explain.hpp"
 #include "mbuild/analysis/memory.hpp"
+#include "mbuild/analysis/variant.hpp"
 #include "mbuild/arch/contract.hpp"
 #include "mbuild/model/model.hpp"
 
@@ -77,6 +78,7 @@ struct ValidationReport {
   std::optional<Contract> contract;
   std::optional<CrossValidation> cross;
   std::optional<FamilyReport> family;  // with ValidateOptions::families
+  std::vector<Invariant> invariants;   // with ValidateOptions::families (validate)
   // --family or --size naming nothing in the registry (usage): the CLI exits with its kind.
   std::optional<Error> family_error;
   std::vector<WeightDimension> dimensions;

@@ -270,7 +270,7 @@ TEST_CASE("emit-contract: the contract a model implies reads back and the model 
     folders.push_back("synthetic/" + entry.path().filename().string());
   }
   std::sort(folders.begin(), folders.end());
-  REQUIRE(folders.size() == 25);
+  REQUIRE(folders.size() == 27);
   for (const std::string& folder : folders) {
     DYNAMIC_SECTION(folder) {
       const Loaded l = load(folder);
