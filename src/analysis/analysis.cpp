@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "mbuild/model/fingerprint.hpp"
+
 #include "analysis/layer_pattern.hpp"
 
 namespace mbuild {
@@ -64,6 +66,7 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
     a.kv_unavailable = "no config.json";
   } else {
     const ModelConfig& config = *model.config;
+    a.fingerprint = fingerprint(config);
     if (auto count = analytic_count(config)) {
       a.analytic.count = std::move(*count);
       if (a.from_headers) {

@@ -68,6 +68,10 @@ Result<void> make_dir(const fs::path& dir) {
 }
 
 int run_emit_config(const EmitConfigCommandOptions& o) {
+  if (o.common.format == "variant") {
+    print_error({ErrorKind::usage, "--format variant", "only inspect writes the variant block"});
+    return 2;
+  }
   Catalog catalog = builtin_catalog();
   if (!o.catalog.empty()) {
     auto loaded = load_catalog(o.catalog);

@@ -10,6 +10,7 @@
 #include "cli/options.hpp"
 #include "mbuild/analysis/analysis.hpp"
 #include "mbuild/analysis/fit.hpp"
+#include "mbuild/analysis/variant.hpp"
 #include "mbuild/render/render.hpp"
 
 namespace mbuild::cli {
@@ -143,7 +144,11 @@ int run_inspect(const InspectCommandOptions& o) {
       }
     }
     summary.add(r, code);
-    if (json) {
+    if (o.common.format == "variant") {
+      const std::string text = render_variant(model, variant_report(model, report.params));
+      std::fputs((printed++ > 0 ? "\n" + text : text).c_str(), stdout);
+      std::fflush(stdout);
+    } else if (json) {
       json_items[r.index] = render_inspect_json(model, report, fits);
     } else if (jsonl) {
       auto doc = nlohmann::json::parse(render_inspect_json(model, report, fits));

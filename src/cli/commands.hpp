@@ -10,5 +10,6 @@ void setup_inspect(CLI::App& app, int& exit_code);
 void setup_validate(CLI::App& app, int& exit_code);
 void setup_emit_config(CLI::App& app, int& exit_code);
 void setup_lint_config(CLI::App& app, int& exit_code);
+void setup_emit_contract(CLI::App& app, int& exit_code);
 
 }  // namespace mbuild::cli

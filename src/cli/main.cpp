@@ -80,6 +80,7 @@ int run(int argc, char** argv) {
   mbuild::cli::setup_validate(app, exit_code);
   mbuild::cli::setup_emit_config(app, exit_code);
   mbuild::cli::setup_lint_config(app, exit_code);
+  mbuild::cli::setup_emit_contract(app, exit_code);
   try {
     mbuild::cli::set_environment(mbuild::cli::Environment::from_process());
     app.parse(argc, argv);

@@ -232,7 +232,7 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
                "No network: local folders, the HF cache and mbuild's cache only");
   app.add_option("--format", o.format,
                  "Output format (jsonl: one object per source as it completes, then a summary)")
-      ->check(CLI::IsMember({"text", "json", "jsonl", "md"}));
+      ->check(CLI::IsMember({"text", "json", "jsonl", "md", "variant"}));
   app.add_option("--from", o.from, "Read more sources from FILE, one per line ('-': stdin)");
   app.add_flag("--ordered", o.ordered, "Print results in input order, not as they complete");
   app.add_option("--jobs,-j", o.jobs, "Sources / requests in flight at once")

@@ -190,6 +190,9 @@ ordered_json build_emitted_config(const Model& model, const Analysis& analysis,
   doc["vocab_size"] = cfg ? cfg->vocab_size.value_or(0) : 0;
   doc["total_params"] = params.total;
   doc["total_params_formatted"] = format_count(params.total);
+  if (!analysis.fingerprint.empty()) {
+    doc["fingerprint"] = analysis.fingerprint;
+  }
   doc["tie_word_embeddings"] = params.tied_embeddings;
   doc["layer_pattern"] = analysis.layers.pattern;
   doc["config"] = cfg ? config_fields(*cfg) : ordered_json::object();

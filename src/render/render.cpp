@@ -209,6 +209,7 @@ std::string render_inspect_json(const Model& model, const Analysis& r,
   j["memory"] = memory_json(p.stored_bytes, r.formats, r.kv, r.kv_unavailable);
   j["layers"] = {
       {"count", r.layers.count}, {"pattern", r.layers.pattern}, {"kinds", r.layers.kinds}};
+  j["fingerprint"] = r.fingerprint.empty() ? ojson(nullptr) : ojson(r.fingerprint);
   if (!fits.empty()) {
     ojson fit = ojson::array();
     for (const Fit& f : fits) {
@@ -368,6 +369,9 @@ std::string render_inspect_text(const Model& model, const Analysis& r,
   if (r.layers.count > 0) {
     line("layers", r.layers.pattern);
   }
+  if (!r.fingerprint.empty()) {
+    line("fingerprint", r.fingerprint);
+  }
   if (!fits.empty()) {
     out += "\n";
     line("fit", fmt::format("weights {}, context {} x batch {}, KV {}; {}% of memory usable "
@@ -401,6 +405,18 @@ std::string render_tensors_csv(const Model& model, const Analysis& r) {
     const TensorClass& c = r.params.classes[i];
     out += fmt::format("{},{},{},{}\n", component_name(c.component), csv_field(t.name),
                        csv_field(format_shape(t.shape)), tensor_dtype_name(t));
+  }
+  return out;
+}
+
+std::string render_variant(const Model& model, const VariantReport& v) {
+  std::string out = fmt::format("model: {}\n", model.ref.id);
+  for (const auto& [name, value] : v.fields) {
+    out += fmt::format("{}: {}\n", name, value);
+  }
+  for (const Invariant& inv : v.invariants) {
+    out += fmt::format("invariant: {}: {} ({})\n", inv.name, inv.holds ? "holds" : "BROKEN",
+                       inv.detail);
   }
   return out;
 }

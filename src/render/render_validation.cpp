@@ -1,5 +1,6 @@
 // The validation report as text, JSON and markdown. Formats only: every number comes from
 // validate_model().
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -192,6 +193,13 @@ std::string tick(const std::string& s) {
   return s.empty() ? std::string() : "`" + s + "`";
 }
 
+// Names of missing / unexpected tensors a text report prints (the JSON keeps more).
+constexpr size_t k_max_text_names = 10;
+
+std::string shape_list(const std::vector<uint64_t>& s) {
+  return fmt::format("[{}]", fmt::join(s, ", "));
+}
+
 }  // namespace
 
 std::string render_validation_text(const ValidationReport& r) {
@@ -235,6 +243,40 @@ std::string render_validation_text(const ValidationReport& r) {
     out += fmt::format(
         "  hf_only: {}\n",
         r.cross->hf_only.empty() ? "-" : fmt::format("{}", fmt::join(r.cross->hf_only, ", ")));
+  }
+  if (r.family && !r.family->family.empty()) {
+    const FamilyReport& f = *r.family;
+    out += fmt::format("\nfamily {} (by {}), size {} ({})\n", f.family, f.detected_by,
+                       f.size.empty() ? "-" : f.size, f.contract_file);
+    out += fmt::format(
+        "  compliance: {}; {} tensors expected, {} found, {} missing, {} "
+        "unexpected, {} shapes checked, {} shape mismatches\n",
+        f.compliant ? "compliant" : "NOT compliant", f.expected_tensors, f.found_tensors,
+        f.missing_total, f.unexpected_total, f.shapes_checked, f.shape_mismatches.size());
+    for (const ShapeMismatch& m : f.shape_mismatches) {
+      out += fmt::format("  shape  {} ({}): {} vs {} = {}\n", m.tensor, m.role, shape_list(m.found),
+                         m.expression, shape_list(m.expected));
+    }
+    for (size_t i = 0; i < std::min<size_t>(f.missing.size(), k_max_text_names); ++i) {
+      out += fmt::format("  missing     {}\n", f.missing[i]);
+    }
+    for (size_t i = 0; i < std::min<size_t>(f.unexpected.size(), k_max_text_names); ++i) {
+      out += fmt::format("  unexpected  {}\n", f.unexpected[i]);
+    }
+    for (const ConstraintCheck& c : f.constraints) {
+      out += fmt::format("  {:<18} contract {:<8} model {:<8} {:<5} {}\n", c.constraint, c.contract,
+                         c.model, c.pass ? "ok" : "FAIL", c.evidence);
+    }
+    if (f.cross) {
+      out += fmt::format("  {:<26} {:<28} {:<24} {}\n", "field", "contract", "hf", "status");
+      for (const CrossValidationEntry& e : f.cross->entries) {
+        out += fmt::format("  {:<26} {:<28} {:<24} {}\n", e.field, e.contract, e.hf,
+                           field_status_name(e.status));
+      }
+    }
+    for (const std::string& n : f.notes) {
+      out += fmt::format("  note: {}\n", n);
+    }
   }
   if (!r.dimensions.empty()) {
     out += "\nconfig ↔ weights\n";
@@ -334,6 +376,33 @@ std::string render_validation_md(const ValidationReport& r) {
     };
     out += fmt::format("\n- **contract_only**: {}\n- **hf_only**: {}\n",
                        list(r.cross->contract_only), list(r.cross->hf_only));
+  }
+
+  if (r.family && !r.family->family.empty()) {
+    const FamilyReport& f = *r.family;
+    out += fmt::format("\n## Family contract {} ({})\n\n", tick(f.family), tick(f.contract_file));
+    out += fmt::format("- size variant: {}\n- detected by: {}\n- compliance: {}\n",
+                       f.size.empty() ? "none" : tick(f.size), md_cell(f.detected_by),
+                       f.compliant ? "compliant" : "**not compliant**");
+    out += fmt::format(
+        "- tensors: {} expected, {} found, {} missing, {} unexpected, {} shape "
+        "mismatch(es)\n",
+        f.expected_tensors, f.found_tensors, f.missing_total, f.unexpected_total,
+        f.shape_mismatches.size());
+    if (!f.constraints.empty()) {
+      out += "\n| constraint | contract | model | status |\n|---|---|---|---|\n";
+      for (const ConstraintCheck& c : f.constraints) {
+        out += fmt::format("| {} | {} | {} | {} |\n", c.constraint, c.contract, c.model,
+                           c.pass ? "pass" : "fail");
+      }
+    }
+    if (f.cross) {
+      out += "\n| field | contract | hf | status |\n|---|---|---|---|\n";
+      for (const CrossValidationEntry& e : f.cross->entries) {
+        out += fmt::format("| {} | {} | {} | {} |\n", e.field, md_cell(e.contract), md_cell(e.hf),
+                           field_status_name(e.status));
+      }
+    }
   }
 
   out += "\n## Config ↔ weights\n\n";
@@ -441,6 +510,67 @@ std::string render_validation_json(const ValidationReport& r) {
   } else {
     j["cross_validation"] = nullptr;
   }
+  if (r.family) {
+    const FamilyReport& f = *r.family;
+    j["family"] = {{"name", f.family.empty() ? ojson(nullptr) : ojson(f.family)},
+                   {"size", f.size.empty() ? ojson(nullptr) : ojson(f.size)},
+                   {"contract", f.contract_file.empty() ? ojson(nullptr) : ojson(f.contract_file)},
+                   {"detected_by", f.detected_by},
+                   {"notes", f.notes}};
+    ojson shapes = ojson::array();
+    for (const ShapeMismatch& m : f.shape_mismatches) {
+      shapes.push_back({{"tensor", m.tensor},
+                        {"role", m.role},
+                        {"template", m.expression},
+                        {"expected", m.expected},
+                        {"found", m.found}});
+    }
+    ojson constraints = ojson::array();
+    for (const ConstraintCheck& c : f.constraints) {
+      constraints.push_back({{"constraint", c.constraint},
+                             {"contract", c.contract},
+                             {"model", c.model},
+                             {"status", c.pass ? "pass" : "fail"},
+                             {"evidence", c.evidence}});
+    }
+    ojson conflicts = ojson::array();
+    for (const DimConflict& c : f.conflicts) {
+      conflicts.push_back(
+          {{"field", c.field}, {"stated", c.stated}, {"found", c.found}, {"source", c.source}});
+    }
+    j["compliance"] = {
+        {"compliant", f.family.empty() || !f.tensors_checked ? ojson(nullptr) : ojson(f.compliant)},
+        {"tensors_checked", f.tensors_checked},
+        {"expected_tensors", f.expected_tensors},
+        {"found_tensors", f.found_tensors},
+        {"missing_total", f.missing_total},
+        {"missing", f.missing},
+        {"unexpected_total", f.unexpected_total},
+        {"unexpected", f.unexpected},
+        {"shapes_checked", f.shapes_checked},
+        {"shape_mismatches", shapes},
+        {"constraints", constraints},
+        {"conflicts", conflicts}};
+    ojson entries = ojson::array();
+    if (f.cross) {
+      for (const CrossValidationEntry& e : f.cross->entries) {
+        entries.push_back({{"field", e.field},
+                           {"contract", e.contract},
+                           {"hf", e.hf},
+                           {"status", field_status_name(e.status)}});
+      }
+    }
+    j["family"]["cross_validation"] = {
+        {"entries", entries},
+        {"contract_only", f.cross ? f.cross->contract_only : std::vector<std::string>{}},
+        {"hf_only", f.cross ? f.cross->hf_only : std::vector<std::string>{}}};
+  }
+  ojson invariants = ojson::array();
+  for (const Invariant& inv : r.invariants) {
+    invariants.push_back(
+        {{"name", inv.name}, {"status", inv.holds ? "pass" : "fail"}, {"detail", inv.detail}});
+  }
+  j["invariants"] = invariants;
   ojson dims = ojson::array();
   for (const WeightDimension& d : r.dimensions) {
     dims.push_back({{"field", d.field},

@@ -324,6 +324,64 @@ void check_files(const Model& model, ValidationReport& r) {
                 : fmt::format("{}", fmt::join(problems, "; ")));
 }
 
+// A family report as checks: each failure named with both values, never repaired.
+void check_family_report(ValidationReport& r, const FamilyReport& f) {
+  if (f.family.empty()) {
+    add_check(r, "family", "detection", CheckStatus::info,
+              f.notes.empty() ? std::string("no family contract matches") : f.notes.front());
+    return;
+  }
+  add_check(r, "family", "detection", CheckStatus::info,
+            fmt::format("{} (by {}), size {}", f.family, f.detected_by,
+                        f.size.empty() ? std::string("none matches") : f.size));
+  for (const DimConflict& c : f.conflicts) {
+    add_check(r, "family", c.field, CheckStatus::fail,
+              fmt::format("{} states {}, config.json {}", c.source, c.stated, c.found));
+  }
+  // Without weights only config.json is compared: agreement is reported, not counted as a
+  // pass (a folder with nothing to check must not go green); a mismatch still fails.
+  const CheckStatus agree = f.tensors_checked ? CheckStatus::pass : CheckStatus::info;
+  if (f.cross) {
+    std::vector<std::string> bad;
+    for (const CrossValidationEntry& e : f.cross->entries) {
+      if (e.status == FieldStatus::mismatch) {
+        bad.push_back(fmt::format("{} {} vs {}", e.field, e.contract, e.hf));
+      }
+    }
+    add_check(r, "family", "size variant ↔ config.json", bad.empty() ? agree : CheckStatus::fail,
+              bad.empty() ? fmt::format("{} field(s): {} match, {} approximate",
+                                        f.cross->entries.size(), f.cross->count(FieldStatus::match),
+                                        f.cross->count(FieldStatus::approximate))
+                          : fmt::format("{} mismatch(es): {}", bad.size(), fmt::join(bad, "; ")));
+  }
+  if (!f.tensors_checked) {
+    return;
+  }
+  add_check(r, "family", "tensor names",
+            f.missing_total == 0 && f.unexpected_total == 0 ? CheckStatus::pass : CheckStatus::fail,
+            fmt::format("{} expected, {} found, {} missing, {} unexpected{}", f.expected_tensors,
+                        f.found_tensors, f.missing_total, f.unexpected_total,
+                        !f.missing.empty() ? fmt::format(" (first missing: {})", f.missing.front())
+                        : !f.unexpected.empty()
+                            ? fmt::format(" (first unexpected: {})", f.unexpected.front())
+                            : std::string()));
+  add_check(
+      r, "family", "tensor shapes",
+      f.shape_mismatches.empty() ? CheckStatus::pass : CheckStatus::fail,
+      f.shape_mismatches.empty()
+          ? fmt::format("{} shape(s) as the shape template gives", f.shapes_checked)
+          : fmt::format("{} mismatch(es); first: {} {} is {}, template {} = {}",
+                        f.shape_mismatches.size(), f.shape_mismatches.front().tensor,
+                        f.shape_mismatches.front().role,
+                        fmt::format("[{}]", fmt::join(f.shape_mismatches.front().found, ", ")),
+                        f.shape_mismatches.front().expression,
+                        fmt::format("[{}]", fmt::join(f.shape_mismatches.front().expected, ", "))));
+  for (const ConstraintCheck& c : f.constraints) {
+    add_check(r, "family", c.constraint, c.pass ? CheckStatus::pass : CheckStatus::fail,
+              fmt::format("contract {}, model {} ({})", c.contract, c.model, c.evidence));
+  }
+}
+
 }  // namespace
 
 std::string_view check_status_name(CheckStatus s) {
@@ -429,6 +487,24 @@ ValidationReport validate_model(const Model& model, const Analysis& analysis,
                                   cv.count(FieldStatus::approximate), cv.count(FieldStatus::info))
                     : fmt::format("{} mismatch(es): {}", bad.size(), fmt::join(bad, "; ")));
       r.cross = std::move(cv);
+    }
+  }
+
+  // The family contract: detection, tensor-template compliance, constraints, and its size
+  // variant against config.json.
+  if (o.families) {
+    auto fam = check_family(model, params, *o.families, o.family, o.size);
+    if (!fam) {
+      r.family_error = fam.error();
+    } else {
+      check_family_report(r, *fam);
+      r.family = std::move(*fam);
+    }
+    r.invariants = variant_report(model, params).invariants;
+    // Without weights the invariants read config.json alone: reported, not counted as passes.
+    const CheckStatus holds = model.tensors.empty() ? CheckStatus::info : CheckStatus::pass;
+    for (const Invariant& inv : r.invariants) {
+      add_check(r, "invariants", inv.name, inv.holds ? holds : CheckStatus::fail, inv.detail);
     }
   }
 

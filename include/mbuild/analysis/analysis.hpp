@@ -55,6 +55,7 @@ struct Analysis {
   std::optional<ArchitectureExplanation> explanation;  // with options.explain and a config
   std::optional<LayerMap> map;                         // with options.map_layers
   std::vector<Finding> findings;                       // what the reader and the counter noticed
+  std::string fingerprint;  // 16 hex digits (model/fingerprint.hpp); empty without config.json
 };
 
 Analysis analyze(const Model& model, const AnalysisOptions& options);

@@ -12,6 +12,7 @@
 #include "mbuild/analysis/analysis.hpp"
 #include "mbuild/analysis/fit.hpp"
 #include "mbuild/analysis/memory.hpp"
+#include "mbuild/analysis/variant.hpp"
 #include "mbuild/model/model.hpp"
 
 namespace mbuild {
@@ -24,6 +25,9 @@ std::string render_inspect_text(const Model& model, const Analysis& analysis,
 std::string render_inspect_json(const Model& model, const Analysis& analysis,
                                 const std::vector<Fit>& fits = {});
 std::string render_tensors_csv(const Model& model, const Analysis& analysis);
+// inspect --format variant: the flat shape block, one `name: value` line per field, then each
+// invariant as `invariant: <name>: holds|BROKEN (<detail>)`.
+std::string render_variant(const Model& model, const VariantReport& variant);
 
 // The "memory" object of the JSON reports: weights as stored, per format, and the KV cache
 // (its numbers null, with the reason, when unavailable).

@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "mbuild/analysis/analysis.hpp"
+#include "mbuild/analysis/compliance.hpp"
 #include "mbuild/analysis/cross_validate.hpp"
 #include "mbuild/analysis/explain.hpp"
 #include "mbuild/analysis/memory.hpp"
+#include "mbuild/analysis/variant.hpp"
 #include "mbuild/arch/contract.hpp"
 #include "mbuild/model/model.hpp"
 
@@ -28,6 +30,10 @@ struct ValidateOptions {
   std::string source_text;           // --source: where the expected values come from
   uint64_t context = 0;              // KV cache: 0 means max_position_embeddings
   uint64_t batch = 1;
+  // Family contracts: checked when `families` is set (validate sets it; emit-config does not).
+  const std::vector<FamilyContract>* families = nullptr;
+  std::string family = "auto";  // --family NAME|auto
+  std::string size;             // --size S
 };
 
 enum class CheckStatus { pass, fail, info };
@@ -71,6 +77,10 @@ struct ValidationReport {
   std::vector<ParamExpectation> expectations;
   std::optional<Contract> contract;
   std::optional<CrossValidation> cross;
+  std::optional<FamilyReport> family;  // with ValidateOptions::families
+  std::vector<Invariant> invariants;   // with ValidateOptions::families (validate)
+  // --family or --size naming nothing in the registry (usage): the CLI exits with its kind.
+  std::optional<Error> family_error;
   std::vector<WeightDimension> dimensions;
   std::vector<Finding> findings;  // what the reader and counter noticed (not checks)
 

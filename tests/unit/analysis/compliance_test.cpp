@@ -1,0 +1,295 @@
+// Family detection and compliance against the corpus, and one test per violation kind.
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "mbuild/analysis/analysis.hpp"
+#include "mbuild/analysis/compliance.hpp"
+#include "mbuild/render/render_family_contract.hpp"
+#include "mbuild/source/local_source.hpp"
+#include "test_support.hpp"
+
+using namespace mbuild;
+
+namespace {
+
+struct Loaded {
+  Model model;
+  ParamCount params;
+};
+
+// A folder of tests/data/corpus, or "synthetic/<name>" for a test model of tests/data/synthetic
+// (header-only, built from the published config and the family's tensor names).
+Loaded load(const std::string& folder) {
+  LocalFolderSource source(folder.starts_with("synthetic/") ? test::data_dir() / folder
+                                                            : test::corpus_dir() / folder);
+  auto snapshot = source.snapshot();
+  REQUIRE(snapshot);
+  auto built = build_model(std::move(*snapshot));
+  REQUIRE(built);
+  Loaded l{std::move(*built), {}};
+  l.params = count_params(l.model);
+  return l;
+}
+
+FamilyContract contract_from(std::string text) {
+  auto c = parse_family_contract("test.yaml", text);
+  REQUIRE(c);
+  return std::move(*c);
+}
+
+// Llama 3.2 1B (meta-llama/Llama-3.2-1B-Instruct config.json: hidden 2048, 16 layers, 32 heads,
+// 8 KV heads, intermediate 8192, vocab 128256, tied embeddings).
+constexpr std::string_view k_llama_1b = R"(family: llama
+architectures: [LlamaForCausalLM]
+size_variants:
+  1b: {hidden_dim: 2048, num_layers: 16, num_heads: 32, num_kv_heads: 8, head_dim: 64,
+       intermediate_dim: 8192, vocab_size: 128256, rope_theta: 500000.0, norm_eps: 1.0e-5}
+constraints: {attention_type: gqa, has_bias: false, tied_embeddings: true, mlp_type: swiglu}
+tensor_template:
+  embedding: model.embed_tokens.weight
+  lm_head: lm_head.weight
+  final_norm: model.norm.weight
+  per_layer:
+    q_proj: model.layers.{n}.self_attn.q_proj.weight
+    k_proj: model.layers.{n}.self_attn.k_proj.weight
+    v_proj: model.layers.{n}.self_attn.v_proj.weight
+    o_proj: model.layers.{n}.self_attn.o_proj.weight
+    gate_proj: model.layers.{n}.mlp.gate_proj.weight
+    up_proj: model.layers.{n}.mlp.up_proj.weight
+    down_proj: model.layers.{n}.mlp.down_proj.weight
+    input_layernorm: model.layers.{n}.input_layernorm.weight
+    post_attention_layernorm: model.layers.{n}.post_attention_layernorm.weight
+shape_template:
+  q_proj: "[num_heads * head_dim, hidden_dim]"
+  k_proj: "[num_kv_heads * head_dim, hidden_dim]"
+)";
+
+std::string edited(std::string_view from, std::string_view to) {
+  std::string s(k_llama_1b);
+  const size_t at = s.find(from);
+  REQUIRE(at != std::string::npos);
+  s.replace(at, from.size(), to);
+  return s;
+}
+
+FamilyReport check(const Loaded& l, const std::string& contract, std::string_view size = {}) {
+  const std::vector<FamilyContract> registry{contract_from(contract)};
+  auto r = check_family(l.model, l.params, registry, "auto", size);
+  REQUIRE(r);
+  return std::move(*r);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "every corpus and test model with a contract: family and size detected, compliance clean") {
+  // folder -> family, size variant (the variant names the contracts give the published models).
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases{
+      {"Qwen__Qwen2.5-7B-Instruct", "qwen2", "7b"},
+      {"Qwen__Qwen3-30B-A3B", "qwen3_moe", "30b-a3b"},
+      {"Qwen__Qwen3-8B", "qwen3", "8b"},
+      {"Qwen__Qwen3-Next-80B-A3B-Thinking", "qwen3_next", "80b-a3b"},
+      {"TheBloke__Mistral-7B-Instruct-v0.1-AWQ", "mistral", "7b"},
+      {"bigscience__bloomz-560m", "bloom", "560m"},
+      {"deepseek-ai__DeepSeek-V2-Lite", "deepseek_v2", "lite"},
+      {"google-bert__bert-base-uncased", "bert", "base"},
+      {"google__flan-t5-large", "t5", "large"},
+      {"google__gemma-2-9b", "gemma2", "9b"},
+      {"google__gemma-3-1b-it", "gemma3", "1b"},
+      {"meta-llama__Llama-3.1-405B-Instruct", "llama", "405b"},
+      {"meta-llama__Llama-3.1-8B", "llama", "8b"},
+      {"meta-llama__Llama-3.2-1B-Instruct", "llama", "1b"},
+      {"meta-llama__Llama-3.3-70B-Instruct", "llama", "70b"},
+      {"microsoft__Phi-3.5-mini-instruct", "phi3", "mini"},
+      {"mistralai__Mixtral-8x7B-v0.1", "mixtral", "8x7b"},
+      {"mlx-community__gemma-3-4b-pt-4bit", "gemma3", "4b"},
+      {"openai-community__gpt2", "gpt2", "124m"},
+      {"state-spaces__mamba-130m-hf", "mamba", "130m"},
+      {"unsloth__Meta-Llama-3.1-8B-Instruct-bnb-4bit", "llama", "8b"},
+      {"synthetic/Qwen__Qwen1.5-MoE-A2.7B", "qwen2_moe", "a2.7b"},
+      {"synthetic/allenai__OLMo-2-1124-7B", "olmo2", "7b"},
+      {"synthetic/bigcode__starcoder2-3b", "starcoder2", "3b"},
+      {"synthetic/openai__gpt-oss-20b", "gpt_oss", "20b"},
+  };
+  // Every built-in contract is exercised by one of them.
+  std::set<std::string> covered;
+  for (const auto& c : cases) {
+    covered.insert(std::get<1>(c));
+  }
+  for (const FamilyContract& f : builtin_family_contracts()) {
+    INFO(f.family);
+    CHECK(covered.contains(f.family));
+  }
+  for (const auto& [folder, family, size] : cases) {
+    DYNAMIC_SECTION(folder) {
+      const Loaded l = load(folder);
+      auto r = check_family(l.model, l.params, builtin_family_contracts());
+      REQUIRE(r);
+      CHECK(r->family == family);
+      CHECK(r->size == size);
+      CHECK(r->missing == std::vector<std::string>{});
+      CHECK(r->unexpected == std::vector<std::string>{});
+      CHECK(r->shape_mismatches.empty());
+      for (const ConstraintCheck& c : r->constraints) {
+        INFO(c.constraint << ": contract " << c.contract << ", model " << c.model);
+        CHECK(c.pass);
+      }
+      REQUIRE(r->cross);
+      CHECK(r->cross->count(FieldStatus::mismatch) == 0);
+      CHECK(r->compliant);
+      CHECK(r->expected_tensors == r->found_tensors);
+      CHECK(r->shapes_checked > 0);
+    }
+  }
+}
+
+TEST_CASE("the family is found from the tensors when config.json names no known type") {
+  Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  l.model.config->model_type = "my_llama";
+  l.model.config->root_model_type = "my_llama";
+  l.model.config->architectures = {"MyLlamaForCausalLM"};
+  auto r = check_family(l.model, l.params, builtin_family_contracts());
+  REQUIRE(r);
+  CHECK(r->family == "llama");
+  CHECK(r->detected_by.starts_with("tensors"));
+  CHECK(r->compliant);
+}
+
+TEST_CASE("compliance: a clean contract passes") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport r = check(l, std::string(k_llama_1b));
+  CHECK(r.size == "1b");
+  CHECK(r.compliant);
+  CHECK(r.expected_tensors == 2 + 16 * 9);
+}
+
+TEST_CASE("compliance: a tensor the template names but the checkpoint lacks is missing") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport r = check(l, edited("    input_layernorm:",
+                                         "    q_norm: model.layers.{n}."
+                                         "self_attn.q_norm.weight\n"
+                                         "    input_layernorm:"));
+  CHECK(!r.compliant);
+  CHECK(r.missing_total == 16);
+  CHECK(r.missing.front() == "model.layers.0.self_attn.q_norm.weight");
+  CHECK(r.unexpected_total == 0);
+}
+
+TEST_CASE("compliance: a tensor the template does not name is unexpected") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport r =
+      check(l, edited("    v_proj: model.layers.{n}.self_attn.v_proj.weight\n", ""));
+  CHECK(!r.compliant);
+  CHECK(r.unexpected_total == 16);
+  CHECK(r.missing_total == 0);
+}
+
+TEST_CASE("compliance: a shape the template contradicts is a mismatch with both shapes") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport r = check(
+      l, edited("[num_kv_heads * head_dim, hidden_dim]", "[num_heads * head_dim, hidden_dim]"));
+  CHECK(!r.compliant);
+  REQUIRE(r.shape_mismatches.size() == 16);
+  CHECK(r.shape_mismatches.front().role == "k_proj");
+  CHECK(r.shape_mismatches.front().expected == std::vector<uint64_t>{2048, 2048});
+  CHECK(r.shape_mismatches.front().found == std::vector<uint64_t>{512, 2048});
+}
+
+TEST_CASE("compliance: a constraint the model breaks fails, naming both values") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  SECTION("biases") {
+    const FamilyReport r = check(l, edited("has_bias: false", "has_bias: true"));
+    CHECK(!r.compliant);
+    REQUIRE(r.constraints.size() >= 2);
+    CHECK(r.constraints[1].constraint == "has_bias");
+    CHECK(!r.constraints[1].pass);
+  }
+  SECTION("attention type") {
+    const FamilyReport r = check(l, edited("attention_type: gqa", "attention_type: mha"));
+    CHECK(!r.compliant);
+    CHECK(r.constraints.front().model == "gqa");
+  }
+  SECTION("tied embeddings") {
+    // Untied, the template expects an lm_head the checkpoint does not store.
+    const FamilyReport r = check(l, edited("tied_embeddings: true", "tied_embeddings: false"));
+    CHECK(!r.compliant);
+    CHECK(r.missing == std::vector<std::string>{"lm_head.weight"});
+  }
+}
+
+TEST_CASE("a stated size variant that config.json contradicts is refused, not repaired") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  std::string two = std::string(k_llama_1b);
+  two.replace(two.find("size_variants:\n"), 15,
+              "size_variants:\n  8b: {hidden_dim: 4096, num_layers: 32, num_heads: 32, "
+              "num_kv_heads: 8, vocab_size: 128256, intermediate_dim: 14336}\n");
+  const FamilyReport r = check(l, two, "8b");
+  CHECK(r.size == "8b");
+  CHECK(!r.compliant);
+  REQUIRE(!r.conflicts.empty());
+  bool hidden = false;
+  for (const DimConflict& c : r.conflicts) {
+    if (c.field == "hidden_dim") {
+      hidden = true;
+      CHECK(c.stated == "4096");
+      CHECK(c.found == "2048");
+      CHECK(c.source == "--size 8b");
+    }
+  }
+  CHECK(hidden);
+  const std::vector<FamilyContract> registry{contract_from(two)};
+  auto unknown = check_family(l.model, l.params, registry, "auto", "3b");
+  REQUIRE(!unknown);
+  CHECK(unknown.error().kind == ErrorKind::usage);
+}
+
+TEST_CASE("a contract in the seed's format validates Llama-3.3-70B") {
+  auto registry = load_family_contracts(test::data_dir() / "contracts" / "seed");
+  REQUIRE(registry);
+  const Loaded l = load("meta-llama__Llama-3.3-70B-Instruct");
+  auto r = check_family(l.model, l.params, *registry, "llama");
+  REQUIRE(r);
+  CHECK(r->size == "70b");
+  CHECK(r->compliant);
+  CHECK(r->expected_tensors == 3 + 80 * 9);
+  CHECK(r->shapes_checked == 2 + 80 * 9);
+  REQUIRE(r->cross);
+  CHECK(r->cross->count(FieldStatus::mismatch) == 0);
+  CHECK(r->cross->count(FieldStatus::match) >= 9);
+}
+
+TEST_CASE("emit-contract: the contract a model implies reads back and the model complies") {
+  std::vector<std::string> folders;
+  for (const auto& entry : std::filesystem::directory_iterator(test::corpus_dir())) {
+    if (std::filesystem::exists(entry.path() / "config.json")) {
+      folders.push_back(entry.path().filename().string());
+    }
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(test::data_dir() / "synthetic")) {
+    folders.push_back("synthetic/" + entry.path().filename().string());
+  }
+  std::sort(folders.begin(), folders.end());
+  REQUIRE(folders.size() == 27);
+  for (const std::string& folder : folders) {
+    DYNAMIC_SECTION(folder) {
+      const Loaded l = load(folder);
+      const std::string yaml =
+          render_family_contract_yaml(derive_family_contract(l.model, l.params));
+      auto parsed = parse_family_contract("emitted.yaml", yaml);
+      INFO(yaml);
+      REQUIRE(parsed);
+      CHECK(parsed->family == l.model.config->model_type);
+      CHECK(render_family_contract_yaml(*parsed) == yaml);
+      const std::vector<FamilyContract> registry{*parsed};
+      auto r = check_family(l.model, l.params, registry);
+      REQUIRE(r);
+      CHECK(r->size == parsed->size_variants.front().name);
+      CHECK(r->missing.empty());
+      CHECK(r->unexpected.empty());
+      CHECK(r->shape_mismatches.empty());
+      CHECK(r->compliant);
+      CHECK(r->shapes_checked > 0);
+    }
+  }
+}
