@@ -2,6 +2,7 @@
 // descriptor limit that is too small named as such (never as a network failure).
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -102,6 +103,12 @@ TEST_CASE("32 copies of a 191-shard repo at ulimit -n 256: all exact, through on
 }
 
 TEST_CASE("too few file descriptors is its own error naming the limit, not a network failure") {
+  if (const char* other = std::getenv("MBUILD_TEST_BINARY"); other && *other) {
+    // The sanitizer runtimes need descriptors of their own (their symbolizer's pipes): at a
+    // limit of 5 they fail before mbuild does. The Release binary runs this test.
+    WARN("skipped for the sanitizer binary");
+    return;
+  }
   MockHub mock;
   mock.add_repo(mbuild::test::corpus_repo(corpus_model("meta-llama__Llama-3.3-70B-Instruct")));
   TempDir dir;
