@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <condition_variable>
@@ -185,21 +184,17 @@ bool is_retry_status(long status) {
   return status == 408 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
-// One server origin: its request window and its sockets. Lives as long as the pool, since
-// libcurl keeps the socket callbacks' pointer with each connection.
+// One server origin and its request window; the pool's thread alone touches it. Lives as long
+// as the pool: a transfer's socket callback points at it.
 struct Host {
   std::string origin;
-  std::atomic<double> window{1};  // requests allowed in flight (AIMD)
-  double threshold = 0;           // below it the window grows by one per success (slow start)
+  double window = 1;     // requests allowed in flight (AIMD)
+  double threshold = 0;  // below it the window grows by one per success (slow start)
   unsigned in_flight = 0;
-  std::atomic<bool> multiplexed{false};  // answered over HTTP/2: one connection carries streams
+  bool multiplexed = false;  // answered over HTTP/2: one connection carries many streams
   Clock::time_point paused_until{};
   Clock::time_point last_cut{};
   std::deque<FetchState*> queue;  // ready to start, in arrival order
-  // Written by libcurl's socket callbacks on the pool's thread; read by pool_host_stats().
-  std::atomic<unsigned> open{0};
-  std::atomic<unsigned> peak_open{0};
-  std::atomic<uint64_t> opened{0};
   int socket_errno = 0;  // errno of the last socket() that failed (EMFILE: out of descriptors)
 };
 
@@ -316,29 +311,14 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
   return n;
 }
 
-// Socket accounting per host (peak and opened connections), and the errno of a socket() that
-// failed: libcurl reports EMFILE as "could not connect" and keeps the cause to itself.
+// Keeps the errno of a socket() that failed: libcurl reports EMFILE as "could not connect" and
+// keeps the cause to itself.
 curl_socket_t open_socket(void* clientp, curlsocktype /*purpose*/, curl_sockaddr* address) {
-  auto* host = static_cast<Host*>(clientp);
   const curl_socket_t s = ::socket(address->family, address->socktype, address->protocol);
   if (s == CURL_SOCKET_BAD) {
-    host->socket_errno = errno;
-    return s;
-  }
-  const unsigned open = ++host->open;
-  ++host->opened;
-  if (open > host->peak_open) {
-    host->peak_open = open;
+    static_cast<Host*>(clientp)->socket_errno = errno;
   }
   return s;
-}
-
-int close_socket(void* clientp, curl_socket_t s) {
-  auto* host = static_cast<Host*>(clientp);
-  if (host->open > 0) {
-    --host->open;
-  }
-  return ::close(s);
 }
 
 // Refusals, resets and timeouts: what a server or a network under load answers.
@@ -403,7 +383,7 @@ class Pool {
     }
     curl_multi_wakeup(m_multi.get());
     m_thread.join();
-    m_multi.reset();  // closes cached connections: their socket callbacks still see m_hosts
+    m_multi.reset();  // closes cached connections before the hosts go
   }
 
   Pool(const Pool&) = delete;
@@ -439,16 +419,6 @@ class Pool {
     Fetch* f = batch.done.front();
     batch.done.pop_front();
     return f;
-  }
-
-  std::vector<HostStats> host_stats() {
-    std::lock_guard lock(m_hosts_mutex);
-    std::vector<HostStats> out;
-    for (const auto& [origin, h] : m_hosts) {
-      out.push_back({origin, h->opened.load(), h->peak_open.load(),
-                     static_cast<unsigned>(h->window.load()), h->multiplexed.load()});
-    }
-    return out;
   }
 
  private:
@@ -501,7 +471,6 @@ class Pool {
 
   Host& host_of(const std::string& url) {
     std::string origin = origin_of(url);
-    std::lock_guard lock(m_hosts_mutex);
     auto it = m_hosts.find(origin);
     if (it == m_hosts.end()) {
       auto h = std::make_unique<Host>();
@@ -526,7 +495,7 @@ class Pool {
     const auto now = Clock::now();
     for (const auto& [origin, h] : m_hosts) {
       if (!h->queue.empty() && h->paused_until <= now &&
-          h->in_flight < static_cast<unsigned>(h->window.load())) {
+          h->in_flight < static_cast<unsigned>(h->window)) {
         return true;
       }
     }
@@ -566,7 +535,7 @@ class Pool {
     for (auto& [origin, host] : m_hosts) {
       Host& h = *host;
       while (!h.queue.empty() && m_active.size() < m_max_in_flight && h.paused_until <= now &&
-             h.in_flight < static_cast<unsigned>(h.window.load())) {
+             h.in_flight < static_cast<unsigned>(h.window)) {
         FetchState* s = h.queue.front();
         h.queue.pop_front();
         start(s, h);
@@ -603,8 +572,6 @@ class Pool {
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &host);
-    curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
-    curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, &host);
     if (state->url.starts_with("https://")) {
       // HTTP/2 is offered over TLS (ALPN): a burst waits for the first connection's handshake
       // to learn whether it multiplexes instead of opening a connection per request. Not on
@@ -675,7 +642,7 @@ class Pool {
     ++b.stats.congestion;
     const auto now = Clock::now();
     if (now - h.last_cut >= k_cut_interval) {
-      h.window = std::max(1.0, h.window.load() / 2);
+      h.window = std::max(1.0, h.window / 2);
       h.threshold = h.window;
       h.last_cut = now;
     }
@@ -684,7 +651,7 @@ class Pool {
   // Slow start below the threshold (one more per success: doubling per round trip), then one
   // more per window of successes.
   void success(Host& h) {
-    const double w = h.window.load();
+    const double w = h.window;
     h.window = std::min(host_cap(h), w < h.threshold ? w + 1 : w + 1.0 / w);
   }
 
@@ -733,7 +700,7 @@ class Pool {
       if (!host.multiplexed) {
         // The server multiplexes: open the window to one connection's streams at once.
         host.multiplexed = true;
-        host.window = std::max(host.window.load(), k_streams_per_connection);
+        host.window = std::max(host.window, k_streams_per_connection);
       }
     }
     const std::string where = redact_url(state->url);
@@ -915,9 +882,7 @@ class Pool {
   std::set<FetchBatch*> m_batches;
   bool m_stop = false;
   std::exception_ptr m_failure;
-  // The pool thread's own (the map's shape also under m_hosts_mutex, for host_stats). m_hosts
-  // outlives m_multi: cached connections call back into it.
-  std::mutex m_hosts_mutex;
+  // The pool thread's own.
   std::map<std::string, std::unique_ptr<Host>> m_hosts;
   MultiHandle m_multi;
   std::vector<FetchState*> m_delayed;  // waiting out a backoff or a rate limit
@@ -1012,11 +977,6 @@ Fetch* FetchQueue::next_done() {
 
 const TransferStats& FetchQueue::stats() const {
   return m_batch->stats;
-}
-
-std::vector<HostStats> pool_host_stats(const HttpSettings& settings) {
-  Pool* pool = pool_for(settings, false);
-  return pool ? pool->host_stats() : std::vector<HostStats>{};
 }
 
 std::string redact_url(const std::string& url) {

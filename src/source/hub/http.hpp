@@ -82,15 +82,6 @@ struct TransferStats {
   TransferStats& operator+=(const TransferStats& o);
 };
 
-// Per-host figures of the pool since the process started.
-struct HostStats {
-  std::string origin;        // scheme://host:port
-  uint64_t opened = 0;       // connections opened
-  unsigned peak_open = 0;    // most connections open at once
-  unsigned window = 0;       // the request window now
-  bool multiplexed = false;  // the host answered over HTTP/2
-};
-
 struct FetchBatch;
 
 // Fetches added while others are in flight, on the process's pool for these settings (which
@@ -120,9 +111,6 @@ class FetchQueue {
 void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
                  const std::function<void(const Fetch&)>& on_done = {},
                  TransferStats* stats = nullptr);
-
-// The pool's per-host figures for these settings' pool (empty if none was made).
-std::vector<HostStats> pool_host_stats(const HttpSettings& settings);
 
 // A URL without its secrets, for messages and outputs: no user:password@ in the authority and
 // the query (signatures) cut off.
