@@ -47,7 +47,7 @@ struct FetchBatch {
   const HttpSettings* settings = nullptr;
   std::string endpoint_origin;
   std::vector<std::unique_ptr<FetchState>> states;  // added under the pool's mutex
-  TransferStats stats;  // written by the pool's thread, read by the caller once done
+  TransferSummary stats;  // wire figures, written by the pool's thread, read once done
   std::condition_variable cv;
   std::deque<Fetch*> done;  // completed, not yet handed to on_done
   size_t remaining = 0;
@@ -912,14 +912,13 @@ Pool* pool_for(const HttpSettings& s, bool create) {
 
 }  // namespace
 
-TransferStats& TransferStats::operator+=(const TransferStats& o) {
-  requests += o.requests;
-  connections += o.connections;
-  http2 += o.http2;
-  retries += o.retries;
-  congestion += o.congestion;
-  bytes += o.bytes;
-  return *this;
+void add_wire(TransferSummary& to, const TransferSummary& from) {
+  to.requests += from.requests;
+  to.connections += from.connections;
+  to.http2 += from.http2;
+  to.retries += from.retries;
+  to.congestion += from.congestion;
+  to.bytes += from.bytes;
 }
 
 namespace {
@@ -936,7 +935,7 @@ std::unique_ptr<FetchState> state_for(Fetch* f, FetchBatch& batch) {
 }  // namespace
 
 void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
-                 const std::function<void(const Fetch&)>& on_done, TransferStats* stats) {
+                 const std::function<void(const Fetch&)>& on_done, TransferSummary* stats) {
   FetchQueue queue(settings);
   for (Fetch* f : fetches) {
     queue.add(f);
@@ -947,7 +946,7 @@ void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
     }
   }
   if (stats) {
-    *stats += queue.stats();
+    add_wire(*stats, queue.stats());
   }
 }
 
@@ -975,7 +974,7 @@ Fetch* FetchQueue::next_done() {
   return pool_for(*m_batch->settings, true)->next_done(*m_batch);
 }
 
-const TransferStats& FetchQueue::stats() const {
+const TransferSummary& FetchQueue::stats() const {
   return m_batch->stats;
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "mbuild/snapshot/snapshot.hpp"
 #include "mbuild/util/error.hpp"
 
 namespace mbuild::hub {
@@ -70,18 +71,6 @@ struct Fetch {
   unsigned redirects = 0;
 };
 
-// What a call cost on the wire.
-struct TransferStats {
-  uint64_t requests = 0;     // requests sent: redirect hops and retries included
-  uint64_t connections = 0;  // connections these requests had to open (reuse: fewer)
-  uint64_t http2 = 0;        // requests answered over HTTP/2
-  uint64_t retries = 0;      // requests sent again after a failure, a 429 or a 5xx
-  uint64_t congestion = 0;   // refusals, resets, timeouts, 429 and 503 seen
-  uint64_t bytes = 0;        // body bytes received (what the server sent, kept or not)
-
-  TransferStats& operator+=(const TransferStats& o);
-};
-
 struct FetchBatch;
 
 // Fetches added while others are in flight, on the process's pool for these settings (which
@@ -98,19 +87,23 @@ class FetchQueue {
   // The next fetch to complete; null once none is pending.
   Fetch* next_done();
   // What the queue's requests cost so far (complete once next_done() returned null).
-  const TransferStats& stats() const;
+  const TransferSummary& stats() const;
 
  private:
   std::unique_ptr<FetchBatch> m_batch;
 };
 
+// Adds `from`'s wire figures (requests, connections, HTTP/2, retries, congestion, bytes) to `to`.
+void add_wire(TransferSummary& to, const TransferSummary& from);
+
 // Runs every fetch to completion on the process's pool for these settings. `on_done`
 // (optional) is called after each fetch completes, from the calling thread; `stats` (optional)
-// receives what the call cost. Several threads may call at once: their requests share the
+// has what the call cost on the wire added to it (requests, connections, HTTP/2, retries,
+// congestion, bytes). Several threads may call at once: their requests share the
 // pool's connections and per-host caps.
 void run_fetches(std::vector<Fetch*> fetches, const HttpSettings& settings,
                  const std::function<void(const Fetch&)>& on_done = {},
-                 TransferStats* stats = nullptr);
+                 TransferSummary* stats = nullptr);
 
 // A URL without its secrets, for messages and outputs: no user:password@ in the authority and
 // the query (signatures) cut off.

@@ -318,7 +318,7 @@ Result<Snapshot> HubSource::snapshot() {
   info.url = fmt::format("{}/api/models/{}/revision/{}", o.endpoint, m_repo,
                          url_encode(m_revision, false));
   info.max_body = 64 << 20;
-  TransferStats wire;
+  TransferSummary wire;  // what the reads cost, weight-file counts added at the end
   run_fetches({&info}, settings, {}, &wire);
   if (info.error || info.status != 200) {
     return tl::unexpected(hub_error(info, m_repo, "", has_token, m_revision));
@@ -495,8 +495,7 @@ Result<Snapshot> HubSource::snapshot() {
   if (index) {
     snap.index = std::move(*index);
   }
-  TransferStats wire_rest = queue.stats();
-  wire += wire_rest;
+  add_wire(wire, queue.stats());
 
   // Headers longer than the speculative range need one more read for the rest.
   std::vector<Fetch*> rest;
@@ -556,15 +555,9 @@ Result<Snapshot> HubSource::snapshot() {
   if (auto stored = store_snapshot(o.cache_dir, snap, index_bytes, m_revision); !stored) {
     snap.findings.push_back({Severity::warning, "cache", stored.error().message()});
   }
-  TransferSummary& t = snap.transfer.emplace();
-  t.requests = wire.requests;
-  t.connections = wire.connections;
-  t.http2 = wire.http2;
-  t.retries = wire.retries;
-  t.congestion = wire.congestion;
-  t.bytes = wire.bytes;
-  t.header_files = wanted.size();
-  t.header_reads = wanted.size() + tails.size();
+  wire.header_files = wanted.size();
+  wire.header_reads = wanted.size() + tails.size();
+  snap.transfer = wire;
   return snap;
 }
 
