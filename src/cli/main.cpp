@@ -9,6 +9,7 @@
 #include <exception>
 #include <new>
 #include <stdexcept>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
@@ -82,7 +83,9 @@ int run(int argc, char** argv) {
   mbuild::cli::setup_lint_config(app, exit_code);
   mbuild::cli::setup_emit_contract(app, exit_code);
   try {
-    mbuild::cli::set_environment(mbuild::cli::Environment::from_process());
+    mbuild::cli::Environment env = mbuild::cli::Environment::from_process();
+    env.fd_limit = mbuild::cli::raise_fd_limit();
+    mbuild::cli::set_environment(std::move(env));
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

@@ -192,19 +192,6 @@ Environment Environment::from_process() {
     }
   }
   env.ca_path = getenv_str("SSL_CERT_DIR");
-  // As build tools do, the soft descriptor limit goes up to the hard one: a batch of sources
-  // holds sockets and files at once, and 1024 is a common default.
-  rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-    if (limit.rlim_cur < limit.rlim_max) {
-      rlimit raised = limit;
-      raised.rlim_cur = std::min<rlim_t>(limit.rlim_max, 1 << 20);
-      if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
-        limit = raised;
-      }
-    }
-    env.fd_limit = static_cast<unsigned>(std::min<rlim_t>(limit.rlim_cur, 1 << 20));
-  }
   if (std::string t = getenv_str("HF_HUB_DOWNLOAD_TIMEOUT"); !t.empty()) {
     char* end = nullptr;
     long v = std::strtol(t.c_str(), &end, 10);
@@ -213,6 +200,21 @@ Environment Environment::from_process() {
     }
   }
   return env;
+}
+
+unsigned raise_fd_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return 0;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = std::min<rlim_t>(limit.rlim_max, 1 << 20);
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      limit = raised;
+    }
+  }
+  return static_cast<unsigned>(std::min<rlim_t>(limit.rlim_cur, 1 << 20));
 }
 
 const Environment& environment() {

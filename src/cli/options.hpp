@@ -48,7 +48,7 @@ struct Environment {
   bool offline = false;
   bool no_color = false;
   long download_timeout = 10;
-  unsigned fd_limit = 0;  // RLIMIT_NOFILE after main raised it (0: unknown)
+  unsigned fd_limit = 0;  // RLIMIT_NOFILE once main raised it (raise_fd_limit; 0: unknown)
   // TLS trust for a private CA (corporate proxies, mirrors): libcurl reads none of these itself.
   std::string ca_file;      // $CURL_CA_BUNDLE, else $REQUESTS_CA_BUNDLE, else $SSL_CERT_FILE
   std::string ca_file_var;  // which of them it came from, for messages
@@ -149,6 +149,10 @@ inline constexpr int k_exit_out_of_memory = 7;
 // The process exit code for an error kind (README "Exit codes"): the only place kinds become
 // codes.
 int exit_code(ErrorKind kind);
+
+// As build tools do, raises the soft descriptor limit to the hard one (a batch of sources holds
+// sockets and files at once, and 1024 is a common default); returns the limit now, 0 if unknown.
+unsigned raise_fd_limit();
 
 // The process environment, set up by main before any command runs.
 const Environment& environment();
