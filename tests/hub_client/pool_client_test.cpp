@@ -57,6 +57,24 @@ hub::HubOptions options_for(const std::string& endpoint) {
   return o;
 }
 
+// What reading `repo` through the client gave: the model and what it cost on the wire.
+struct Read {
+  Model model;
+  TransferSummary wire;
+};
+
+Read read_repo(const std::string& repo, const hub::HubOptions& o) {
+  hub::HubSource source(repo, "", o);
+  auto snap = source.snapshot();
+  INFO((snap ? std::string() : snap.error().message()));
+  REQUIRE(snap);
+  REQUIRE(snap->transfer);
+  const TransferSummary wire = *snap->transfer;
+  auto model = build_model(std::move(*snap));
+  REQUIRE(model);
+  return {std::move(*model), wire};
+}
+
 // Ranged GETs the CDN answered, per object (the CDN's last path segment).
 std::map<std::string, int> ranged_reads_per_file(const MockHub& mock) {
   std::map<std::string, int> out;
@@ -76,14 +94,8 @@ TEST_CASE("200 shards: per-host connections stay under the cap, are reused, one 
   mock.update_faults([](test::Faults& f) { f.latency = std::chrono::milliseconds(10); });
   hub::HubOptions o = options_for(mock.endpoint());
   o.max_connections = 6;  // a pool of its own: (in flight, connections) keys the pool
-  hub::HubSource source("org/many", "", o);
-  auto snap = source.snapshot();
-  REQUIRE(snap);
-  REQUIRE(snap->transfer);
-  const TransferSummary t = *snap->transfer;
-  auto model = build_model(std::move(*snap));
-  REQUIRE(model);
-  CHECK(model->tensors.size() == 600);
+  const auto [model, t] = read_repo("org/many", o);
+  CHECK(model.tensors.size() == 600);
 
   const auto hub = mock.connection_stats(false);
   const auto cdn = mock.connection_stats(true);
@@ -111,14 +123,8 @@ TEST_CASE("a server that refuses connections beyond 4 still answers every shard,
   mock.update_faults([](test::Faults& f) { f.latency = std::chrono::milliseconds(10); });
   hub::HubOptions o = options_for(mock.endpoint());
   o.max_connections = 16;
-  hub::HubSource source("org/refusing", "", o);
-  auto snap = source.snapshot();
-  INFO((snap ? std::string() : snap.error().message()));
-  REQUIRE(snap);
-  const TransferSummary t = *snap->transfer;
-  auto model = build_model(std::move(*snap));
-  REQUIRE(model);
-  CHECK(model->tensors.size() == 120);
+  const auto [model, t] = read_repo("org/refusing", o);
+  CHECK(model.tensors.size() == 120);
   const auto hub = mock.connection_stats(false);
   const auto cdn = mock.connection_stats(true);
   INFO("refused " << hub.refused << " + " << cdn.refused << "; retries " << t.retries);
@@ -159,14 +165,8 @@ TEST_CASE("behind an HTTP/2 TLS front, every request multiplexes on one connecti
   SECTION("trusted through the CA bundle setting: HTTP/2, two connections, exact") {
     hub::HubOptions o = options_for(hub_front.origin());
     o.ca_file = (dir / "ca.pem").string();
-    hub::HubSource source("org/h2", "", o);
-    auto snap = source.snapshot();
-    INFO((snap ? std::string() : snap.error().message()));
-    REQUIRE(snap);
-    const TransferSummary t = *snap->transfer;
-    auto model = build_model(std::move(*snap));
-    REQUIRE(model);
-    CHECK(model->tensors.size() == 300);
+    const auto [model, t] = read_repo("org/h2", o);
+    CHECK(model.tensors.size() == 300);
     CHECK(t.requests >= 300);
     CHECK(t.http2 == t.requests);
     CHECK(t.connections == 2);  // one to the Hub's front, one to the CDN's
