@@ -6,6 +6,7 @@
 
 #include "mbuild/model/fingerprint.hpp"
 
+#include "analysis/layer_model.hpp"
 #include "analysis/layer_pattern.hpp"
 
 namespace mbuild {
@@ -77,24 +78,48 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
         }
       } else {
         a.total = a.analytic.count->total;
+        if (a.analytic.count->active) {  // config only: the active figures are the formula's
+          a.params.active = a.analytic.count->active;
+          a.params.active_excluding_embedding = a.analytic.count->active_excluding_embedding;
+          for (const auto& [part, n] : a.analytic.count->parts) {
+            a.params.routed_expert_params += part == "moe_experts" ? n : 0;
+          }
+        }
       }
     } else {
       a.analytic.unavailable = count.error().why;
     }
-    if (auto kv = kv_cache(config, options.context, options.batch)) {
+    // The layer model: the tensors' kinds (read by the map's first steps) over config.json's.
+    std::optional<LayerMap> read;
+    if (options.map_layers) {
+      a.map = map_layers(model, a.params, options.catalog ? *options.catalog : builtin_catalog());
+    } else if (a.from_headers) {
+      read = read_layers(model, a.params);
+    }
+    const LayerMap* map = a.map ? &*a.map : read ? &*read : nullptr;
+    LayerModel layers = build_layer_model(&config, map);
+    a.findings.insert(a.findings.end(), layers.disagreements.begin(), layers.disagreements.end());
+    a.layers.count = config.num_layers.value_or(0);
+    a.layers.kinds = config_layer_kinds(layers.mixers, layers.ffns);
+    a.layers.pattern = compress_layer_pattern(a.layers.kinds);
+    a.layers.tally = tally_layer_kinds(a.layers.kinds);
+    a.layers.mixers = std::move(layers.mixers);
+    a.layers.ffns = std::move(layers.ffns);
+    a.layers.from_tensors = layers.from_tensors;
+    a.layers.disagreements = std::move(layers.disagreements);
+
+    if (auto kv = kv_cache(config, a.layers.mixers, options.context, options.batch)) {
       a.kv = std::move(*kv);
     } else {
       a.kv_unavailable = kv.error().why;
     }
-    a.layers.count = config.num_layers.value_or(0);
-    a.layers.kinds = config_layer_kinds(config.layer_attention, config.layer_mlp);
-    a.layers.pattern = compress_layer_pattern(a.layers.kinds);
     if (options.explain) {
-      a.explanation = explain_architecture(model, a.params, a.total);
+      a.explanation =
+          explain_architecture(model, a.params, a.total, a.layers.mixers, a.layers.ffns);
     }
   }
   a.formats = weight_formats(a.total);
-  if (options.map_layers) {
+  if (options.map_layers && !a.map) {
     a.map = map_layers(model, a.params, options.catalog ? *options.catalog : builtin_catalog());
   }
   return a;

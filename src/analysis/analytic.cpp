@@ -260,15 +260,9 @@ void add_gated_delta_net(Tally& t, const Dims& d) {
   t.add("norms", v_head_dim);
 }
 
-uint64_t ssm_inner(Tally& t, const Dims& d) {
-  if (auto inner = t.config().count("ssm_inner_size")) {
-    return *inner;
-  }
-  if (family_traits(t.config().model_type).ssm_width_is_intermediate &&
-      t.config().intermediate_size) {
-    return *t.config().intermediate_size;
-  }
-  return t.mul({t.get_or("expand", 2), d.hidden});
+uint64_t ssm_inner(Tally& t) {
+  const uint64_t inner = ssm_inner_size(t.config());
+  return inner > 0 ? inner : t.need(std::nullopt, "hidden_size");
 }
 
 // Mamba-1 mixer (Mamba, FalconMamba, Jamba): in_proj, conv1d, x_proj, dt_proj, A_log, D,
@@ -276,7 +270,7 @@ uint64_t ssm_inner(Tally& t, const Dims& d) {
 // gated norm, out_proj.
 void add_ssm_mixer(Tally& t, const DecoderTraits& tr, const Dims& d) {
   const ModelConfig& c = t.config();
-  const uint64_t inner = ssm_inner(t, d);
+  const uint64_t inner = ssm_inner(t);
   const uint64_t state = t.need("state_size");
   const uint64_t kernel = t.get_or("conv_kernel", 4);
   const bool proj_bias =
@@ -337,7 +331,7 @@ void add_moe(Tally& t, const DecoderTraits& tr, const Dims& d) {
   const uint64_t width = c.moe_intermediate_size
                              ? *c.moe_intermediate_size
                              : t.need(c.intermediate_size, "moe_intermediate_size");
-  uint64_t per_expert = t.mul({3, d.hidden, width});
+  uint64_t per_expert = t.mul({tr.gated_mlp ? 3u : 2u, d.hidden, width});
   if (tr.expert_bias) {
     per_expert = t.sum({per_expert, t.mul({2, width}), d.hidden});
   }
@@ -365,7 +359,7 @@ void add_moe(Tally& t, const DecoderTraits& tr, const Dims& d) {
       break;
   }
   if (shared_width > 0) {
-    t.add("shared_experts", t.mul({3, d.hidden, shared_width}));
+    t.add("shared_experts", t.mul({tr.gated_mlp ? 3u : 2u, d.hidden, shared_width}));
     if (tr.shared_expert_gate) {
       t.add("router", d.hidden);
     }
@@ -389,7 +383,9 @@ uint64_t dense_width(Tally& t, const DecoderTraits& tr, uint64_t hidden) {
 
 // One decoder layer of the given kinds.
 void add_layer(Tally& t, const DecoderTraits& tr, const Dims& d, MixerKind attention, FfnKind mlp) {
-  if (attention == MixerKind::linear_attention) {
+  if (attention == MixerKind::none) {
+    // a feed-forward block only
+  } else if (attention == MixerKind::linear_attention) {
     add_gated_delta_net(t, d);
   } else if (attention == MixerKind::mamba) {
     add_ssm_mixer(t, tr, d);
@@ -904,6 +900,17 @@ const std::array k_families = {
                   t.ssm = Ssm::mamba2;
                 })},
     Family{"jamba", Shape::decoder, with({}, [](DecoderTraits& t) { t.ssm_inner_norms = true; })},
+    // Nemotron-H: a block is one Mamba-2 mixer, attention, MoE or MLP (hybrid_override_pattern),
+    // behind one norm; MLPs and experts are up/down projections (relu2); one shared expert of
+    // its own width; a score-corrected router.
+    Family{"nemotron_h", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.layer_norms = 1;
+                  t.gated_mlp = false;
+                  t.ssm = Ssm::mamba2;
+                  t.shared = SharedExpert::qwen;
+                })},
     Family{"bert",
            Shape::encoder,
            {},
@@ -976,7 +983,24 @@ Result<AnalyticCount> analytic_count(const ModelConfig& config) {
   if (family->tune) {
     family->tune(config, traits);
   }
-  return count_decoder(config, traits, name);
+  auto count = count_decoder(config, traits, name);
+  if (count && config.is_moe() && config.top_k.value_or(0) > 0) {
+    auto part = [&](std::string_view key) {
+      uint64_t n = 0;
+      for (const auto& [k, v] : count->parts) {
+        n += k == key ? v : 0;
+      }
+      return n;
+    };
+    const uint64_t experts = part("moe_experts");
+    const uint64_t top_k = std::min(*config.top_k, *config.num_experts);
+    const uint64_t active =
+        count->total - experts - part("mtp") + experts / *config.num_experts * top_k;
+    count->active = active;
+    count->active_excluding_embedding =
+        config.tie_word_embeddings.value_or(false) ? active : active - part("embedding");
+  }
+  return count;
 }
 
 }  // namespace mbuild

@@ -149,6 +149,9 @@ bool layer_selected(const TensorRoleTemplate& r, const ModelConfig& c, size_t la
   if (r.layers == "linear_attention") {
     return mixer == MixerKind::linear_attention;
   }
+  if (r.layers == "mamba") {
+    return mixer == MixerKind::mamba;
+  }
   if (r.layers == "moe") {
     return ffn == FfnKind::moe;
   }
@@ -897,8 +900,24 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
     used.insert(role);
     TensorRoleTemplate t{role, pattern, "all"};
     if (g.layers.size() != layers) {
+      // The layer set a role's tensors appear in, named by the layer kind that selects exactly
+      // those layers (config.json's kinds, as compliance reads them); else by the name.
       const auto has = [&](std::string_view s) { return suffix.find(s) != std::string::npos; };
+      const auto kind_set = [&](std::string_view kind) {
+        const TensorRoleTemplate probe{role, pattern, std::string(kind)};
+        for (size_t i = 0; i < layers; ++i) {
+          if (layer_selected(probe, cfg, i) != (g.layers.count(i) > 0)) {
+            return false;
+          }
+        }
+        return true;
+      };
       t.layers = g.layers == std::set<size_t>{0}                              ? "first"
+                 : kind_set("linear_attention")                               ? "linear_attention"
+                 : kind_set("mamba")                                          ? "mamba"
+                 : kind_set("full_attention")                                 ? "full_attention"
+                 : kind_set("moe")                                            ? "moe"
+                 : kind_set("dense")                                          ? "dense"
                  : has("linear_attn")                                         ? "linear_attention"
                  : has("self_attn")                                           ? "full_attention"
                  : has("experts") || has("mlp.gate.") || has("shared_expert") ? "moe"

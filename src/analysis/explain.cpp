@@ -27,13 +27,13 @@ bool flag_field(const ModelConfig& c, std::string_view key) {
   return v && v->is_boolean() && v->get<bool>();
 }
 
-AttentionFacts attention_facts(const ModelConfig& c) {
+AttentionFacts attention_facts(const ModelConfig& c, std::span<const MixerKind> mixers) {
   AttentionFacts a;
   a.heads = c.num_heads.value_or(0);
   a.kv_heads = c.num_kv_heads.value_or(0);
   a.head_dim = c.head_dim.value_or(0);
   a.sliding_window = c.sliding_window;
-  for (MixerKind k : c.layer_attention) {
+  for (MixerKind k : mixers) {
     if (k == MixerKind::linear_attention) {
       a.state_kind = "gated delta-net (linear attention)";
     } else if (k == MixerKind::mamba) {
@@ -42,7 +42,7 @@ AttentionFacts attention_facts(const ModelConfig& c) {
       a.state_kind = "RWKV (WKV recurrence)";
     }
   }
-  auto kv = kv_cache(c, k_explain_context, 1);
+  auto kv = kv_cache(c, mixers, k_explain_context, 1);
   if (kv) {
     a.full_layers = kv->full_layers;
     a.sliding_layers = kv->sliding_layers;
@@ -75,7 +75,7 @@ AttentionFacts attention_facts(const ModelConfig& c) {
   return a;
 }
 
-FfnFacts ffn_facts(const Model& model, const ModelConfig& c) {
+FfnFacts ffn_facts(const Model& model, const ModelConfig& c, std::span<const FfnKind> ffns) {
   FfnFacts f;
   f.hidden = c.hidden_size.value_or(0);
   f.intermediate = c.intermediate_size.value_or(0);
@@ -92,7 +92,7 @@ FfnFacts ffn_facts(const Model& model, const ModelConfig& c) {
   if (f.hidden > 0 && f.intermediate > 0) {
     f.expansion = static_cast<double>(f.intermediate) / static_cast<double>(f.hidden);
   }
-  for (FfnKind k : c.layer_mlp) {
+  for (FfnKind k : ffns) {
     f.moe_layers += k == FfnKind::moe ? 1U : 0U;
     f.dense_layers += k == FfnKind::dense ? 1U : 0U;
   }
@@ -139,14 +139,15 @@ NormFacts norm_facts(const Model& model, const ModelConfig& c, const ParamCount&
   return n;
 }
 
-PositionFacts position_facts(const Model& model, const ModelConfig& c) {
+PositionFacts position_facts(const Model& model, const ModelConfig& c,
+                             std::span<const MixerKind> mixers) {
   PositionFacts p;
   p.max_positions = c.max_position_embeddings;
   const PositionKind family_position = family_traits(c.model_type).position;
   const bool recurrent_only =
-      !c.layer_attention.empty() &&
-      std::all_of(c.layer_attention.begin(), c.layer_attention.end(),
-                  [](MixerKind k) { return k == MixerKind::mamba || k == MixerKind::rwkv; });
+      !mixers.empty() && std::all_of(mixers.begin(), mixers.end(), [](MixerKind k) {
+        return k == MixerKind::mamba || k == MixerKind::rwkv || k == MixerKind::none;
+      });
   const bool learned_table =
       std::any_of(model.tensors.begin(), model.tensors.end(), [](const TensorInfo& t) {
         return contains(t.name, "wpe.") || contains(t.name, "position_embeddings.");
@@ -190,15 +191,22 @@ PositionFacts position_facts(const Model& model, const ModelConfig& c) {
 }  // namespace
 
 ArchitectureExplanation explain_architecture(const Model& model, const ParamCount& params,
-                                             uint64_t total) {
+                                             uint64_t total, std::span<const MixerKind> mixers,
+                                             std::span<const FfnKind> ffns) {
   ArchitectureExplanation e;
   const uint64_t n = total;
   if (model.config) {
     const ModelConfig& c = *model.config;
-    e.attention = attention_facts(c);
-    e.ffn = ffn_facts(model, c);
+    if (mixers.empty()) {
+      mixers = c.layer_attention;
+    }
+    if (ffns.empty()) {
+      ffns = c.layer_mlp;
+    }
+    e.attention = attention_facts(c, mixers);
+    e.ffn = ffn_facts(model, c, ffns);
     e.norm = norm_facts(model, c, params);
-    e.position = position_facts(model, c);
+    e.position = position_facts(model, c, mixers);
   }
   e.scaling.params = n;
   e.scaling.active = params.routed_expert_params > 0 ? params.active : std::nullopt;

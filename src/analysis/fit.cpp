@@ -169,6 +169,9 @@ Result<Fit> fit_model(const Model& model, const Analysis& analysis, const Device
   if (analysis.total == 0) {
     return fail(ErrorKind::not_found, model.ref.id, "no parameter count: nothing to fit");
   }
+  const std::span<const MixerKind> layer_mixers =
+      analysis.layers.mixers.empty() ? std::span<const MixerKind>(model.config->layer_attention)
+                                     : std::span<const MixerKind>(analysis.layers.mixers);
   const auto kv_bytes = kv_dtype_bytes(options.kv_dtype);
   if (!kv_bytes) {
     return fail(ErrorKind::usage, "--kv-dtype",
@@ -216,13 +219,13 @@ Result<Fit> fit_model(const Model& model, const Analysis& analysis, const Device
             : fit.weights_bytes;
 
   auto kv_at = [&](uint64_t context) -> Result<uint64_t> {
-    auto kv = kv_cache(*model.config, context, fit.batch, *kv_bytes);
+    auto kv = kv_cache(*model.config, layer_mixers, context, fit.batch, *kv_bytes);
     if (!kv) {
       return tl::unexpected(kv.error());
     }
     return sat_add(kv->bytes, kv->state_bytes);
   };
-  auto kv = kv_cache(*model.config, options.context, fit.batch, *kv_bytes);
+  auto kv = kv_cache(*model.config, layer_mixers, options.context, fit.batch, *kv_bytes);
   if (!kv) {
     return tl::unexpected(kv.error());
   }

@@ -42,16 +42,20 @@ void read_layer_kinds(const MapContext& ctx, LayerMap& out) {
   const size_t n = static_cast<size_t>(std::min<uint64_t>(ctx.num_layers, 100'000));
   out.layer_mixers.assign(n, std::nullopt);
   out.layer_ffns.assign(n, std::nullopt);
+  out.layer_present.assign(n, false);
   for (const LayerUnit& u : out.units) {
     if (!u.scope.empty() || !u.layer || *u.layer >= n) {
       continue;
     }
+    out.layer_present[*u.layer] = true;
+    const auto* rwkv = std::get_if<RwkvShape>(&u.shape);
     if (const auto m = mixer_kind(u.shape)) {
       out.layer_mixers[*u.layer] = m;
     } else if (std::holds_alternative<MoeShape>(u.shape)) {
       out.layer_ffns[*u.layer] = FfnKind::moe;
-    } else if (std::holds_alternative<MlpShape>(u.shape) && !out.layer_ffns[*u.layer]) {
-      out.layer_ffns[*u.layer] = FfnKind::dense;
+    } else if ((std::holds_alternative<MlpShape>(u.shape) || (rwkv && !rwkv->time_mix)) &&
+               !out.layer_ffns[*u.layer]) {
+      out.layer_ffns[*u.layer] = FfnKind::dense;  // an RWKV channel mix is its feed-forward
     }
   }
 }

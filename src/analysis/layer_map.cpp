@@ -38,4 +38,13 @@ LayerMap map_layers(const Model& model, const ParamCount& params, const Catalog&
   return out;
 }
 
+LayerMap read_layers(const Model& model, const ParamCount& params) {
+  LayerMap out;
+  MapContext ctx(model, params, builtin_catalog());
+  place_units(ctx, out);
+  read_shapes(ctx, out);
+  read_layer_kinds(ctx, out);
+  return out;
+}
+
 }  // namespace mbuild

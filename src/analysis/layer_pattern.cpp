@@ -75,9 +75,12 @@ std::vector<std::string> layer_kinds(const std::vector<std::string>& attention,
   if (uniform(attention)) {
     return mlp;
   }
+  // Both vary: a layer with one of the two shows that one (Nemotron-H blocks), else both.
   std::vector<std::string> out;
   for (size_t i = 0; i < attention.size(); ++i) {
-    out.push_back(attention[i] + "/" + mlp[i]);
+    out.push_back(attention[i] == "none" ? mlp[i]
+                  : mlp[i] == "none"     ? attention[i]
+                                         : attention[i] + "+" + mlp[i]);
   }
   return out;
 }
@@ -94,6 +97,27 @@ std::vector<std::string> config_layer_kinds(const std::vector<MixerKind>& attent
     m.emplace_back(kind_name(k));
   }
   return layer_kinds(a, m);
+}
+
+std::string tally_layer_kinds(const std::vector<std::string>& kinds) {
+  std::vector<std::pair<std::string, size_t>> counts;  // in order of first appearance
+  for (const std::string& k : kinds) {
+    auto it =
+        std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == k; });
+    if (it == counts.end()) {
+      counts.emplace_back(k, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  if (counts.size() < 2) {
+    return {};
+  }
+  std::vector<std::string> parts;
+  for (const auto& [kind, n] : counts) {
+    parts.push_back(fmt::format("{} {}", n, kind));
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
 }
 
 }  // namespace mbuild

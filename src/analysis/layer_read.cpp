@@ -250,7 +250,8 @@ class Reader {
       u.name = "attention";
       return mla(ut, h);
     }
-    if (any_leaf({"in_proj_qkvz", "in_proj_qkv", "in_proj_ba"})) {
+    if (any_leaf({"in_proj_qkvz", "in_proj_qkv", "in_proj_ba"}) ||
+        u.module.find("linear_attn") != std::string::npos) {
       u.name = "linear_attention";
       return delta_net(ut, h);
     }

@@ -72,6 +72,11 @@ std::vector<FormatSize> weight_formats(uint64_t params) {
 
 Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch,
                          uint64_t dtype_bytes) {
+  return kv_cache(config, config.layer_attention, context, batch, dtype_bytes);
+}
+
+Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> mixers,
+                         uint64_t context, uint64_t batch, uint64_t dtype_bytes) {
   if (encoder_only(config)) {
     return fail(ErrorKind::not_found, "config.json",
                 fmt::format("{} is an encoder-only model: no KV cache", config.model_type));
@@ -89,7 +94,7 @@ Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t b
   const uint64_t heads = config.num_heads.value_or(0);
   const uint64_t head_dim = config.head_dim.value_or(0);
   if (!mla && (kv_heads == 0 || head_dim == 0) &&
-      std::any_of(config.layer_attention.begin(), config.layer_attention.end(),
+      std::any_of(mixers.begin(), mixers.end(),
                   [](MixerKind k) { return is_softmax_attention(k); })) {
     return bad_input("config.json", "num_key_value_heads / head_dim missing: no KV-cache size");
   }
@@ -116,9 +121,7 @@ Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t b
   }
   uint64_t mamba_state = 0;
   {
-    const uint64_t hidden = config.hidden_size.value_or(0);
-    const uint64_t expand = config.count("expand").value_or(2);
-    const uint64_t inner = config.count("ssm_inner_size").value_or(sat_mul(expand, hidden));
+    const uint64_t inner = ssm_inner_size(config);
     const uint64_t d_state = config.count("state_size").value_or(16);
     const uint64_t kernel = config.count("conv_kernel").value_or(4);
     const uint64_t groups = config.count("ssm_n_groups").value_or(0);
@@ -127,7 +130,10 @@ Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t b
                           sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), b));
   }
 
-  for (MixerKind kind : config.layer_attention) {
+  for (MixerKind kind : mixers) {
+    if (kind == MixerKind::none) {
+      continue;  // a feed-forward block: nothing cached
+    }
     if (kind == MixerKind::linear_attention) {
       kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, linear_state);
       ++kv.state_layers;

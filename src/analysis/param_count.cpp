@@ -87,6 +87,13 @@ constexpr ComponentRule k_component_rules[] = {
     // Token mixers.
     {Match::segment_contains, "attn", Component::attention},
     {Match::segment_contains, "attention", Component::attention},
+    // A block's "mixer" holds attention or a feed-forward in Nemotron-H: the leaf says which.
+    {Match::segment, "q_proj", Component::attention},
+    {Match::segment, "k_proj", Component::attention},
+    {Match::segment, "v_proj", Component::attention},
+    {Match::segment, "o_proj", Component::attention},
+    {Match::segment, "up_proj", Component::mlp},
+    {Match::segment, "down_proj", Component::mlp},
     {Match::segment, "mixer", Component::ssm},
     {Match::segment, "mamba", Component::ssm},
     // Feed-forward blocks.
@@ -575,6 +582,8 @@ ParamCount count_params(const Model& model) {
     }
   }
   pc.active = active;
+  pc.active_excluding_embedding =
+      pc.tied_embeddings || pc.embedding > active ? active : active - pc.embedding;
   return pc;
 }
 

@@ -6,12 +6,17 @@
 namespace mbuild {
 namespace {
 
-constexpr std::array<std::string_view, 7> k_mixer_names = {
-    "full_attention", "sliding_attention", "chunked_attention", "linear_attention", "mamba", "rwkv",
-    "unknown"};
+constexpr std::array<std::string_view, 8> k_mixer_names = {"full_attention",
+                                                           "sliding_attention",
+                                                           "chunked_attention",
+                                                           "linear_attention",
+                                                           "mamba",
+                                                           "rwkv",
+                                                           "none",
+                                                           "unknown"};
 constexpr std::array<std::string_view, 4> k_ffn_names = {"dense", "moe", "none", "unknown"};
 
-constexpr std::array<std::pair<std::string_view, MixerKind>, 7> k_mixer_synonyms = {{
+constexpr std::array<std::pair<std::string_view, MixerKind>, 9> k_mixer_synonyms = {{
     {"attention", MixerKind::full_attention},
     {"global", MixerKind::full_attention},
     {"full", MixerKind::full_attention},
@@ -19,6 +24,8 @@ constexpr std::array<std::pair<std::string_view, MixerKind>, 7> k_mixer_synonyms
     {"local", MixerKind::sliding_attention},
     {"sliding", MixerKind::sliding_attention},
     {"chunked", MixerKind::chunked_attention},
+    {"mamba2", MixerKind::mamba},  // Granite 4.0 layer_types
+    {"linear", MixerKind::linear_attention},
 }};
 
 }  // namespace

@@ -10,6 +10,8 @@
 #include "mbuild/arch/family.hpp"
 #include "mbuild/util/json_guard.hpp"
 
+#include "util/checked.hpp"
+
 namespace mbuild {
 namespace {
 
@@ -92,6 +94,22 @@ std::string text_model_type(const json& root) {
 }
 
 }  // namespace
+
+uint64_t ssm_inner_size(const ModelConfig& config) {
+  if (auto inner = config.count("ssm_inner_size")) {
+    return *inner;
+  }
+  const auto heads = config.count("ssm_num_heads");
+  const auto head_dim = config.count("ssm_head_dim");
+  if (heads && head_dim) {
+    return checked_mul(*heads, *head_dim).value_or(0);
+  }
+  if (family_traits(config.model_type).ssm_width_is_intermediate && config.intermediate_size) {
+    return *config.intermediate_size;
+  }
+  return checked_mul(config.count("expand").value_or(2), config.hidden_size.value_or(0))
+      .value_or(0);
+}
 
 std::string quote_nonfinite_tokens(std::string_view text) {
   std::string out;
@@ -316,7 +334,31 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
   } else {
     cfg.sliding_window = cfg.count("sliding_window");  // family default
   }
-  if (const json* lt = cfg.find("layer_types"); lt && lt->is_array()) {
+  // Nemotron-H: one block per index, either a token mixer or a feed-forward, one character
+  // each: M Mamba-2, * attention, E MoE, - MLP.
+  std::string_view hybrid;
+  if (const json* hp = cfg.find("hybrid_override_pattern"); hp && hp->is_string()) {
+    hybrid = hp->get_ref<const std::string&>();
+  }
+  auto hybrid_block = [](char c) -> std::pair<MixerKind, FfnKind> {
+    switch (c) {
+      case 'M':
+        return {MixerKind::mamba, FfnKind::none};
+      case '*':
+        return {MixerKind::full_attention, FfnKind::none};
+      case 'E':
+        return {MixerKind::none, FfnKind::moe};
+      case '-':
+        return {MixerKind::none, FfnKind::dense};
+      default:
+        return {MixerKind::unknown, FfnKind::unknown};
+    }
+  };
+  if (!hybrid.empty()) {
+    for (char c : hybrid) {
+      cfg.layer_attention.push_back(hybrid_block(c).first);
+    }
+  } else if (const json* lt = cfg.find("layer_types"); lt && lt->is_array()) {
     for (const json& v : *lt) {
       cfg.layer_attention.push_back(v.is_string() ? mixer_kind_of(v.get<std::string>())
                                                   : MixerKind::unknown);
@@ -359,7 +401,11 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
   }
 
   // Per-layer MLP kinds.
-  if (const json* mlt = cfg.find("mlp_layer_types"); mlt && mlt->is_array()) {
+  if (!hybrid.empty()) {
+    for (char c : hybrid) {
+      cfg.layer_mlp.push_back(hybrid_block(c).second);
+    }
+  } else if (const json* mlt = cfg.find("mlp_layer_types"); mlt && mlt->is_array()) {
     for (const json& v : *mlt) {
       cfg.layer_mlp.push_back(v.is_string() ? ffn_kind_of(v.get<std::string>()) : FfnKind::unknown);
     }

@@ -67,6 +67,8 @@ ValidationOutcome validation_for_emit(const Model& model, const Analysis& analys
        balanced ? fmt::format("{} = {}", map.total, params.total)
                 : fmt::format("{} differs from total_params {}", map.total, params.total)});
   v.layer_findings = layer_findings(map, model.config ? &*model.config : nullptr);
+  v.layer_findings.insert(v.layer_findings.end(), analysis.layers.disagreements.begin(),
+                          analysis.layers.disagreements.end());
   v.validated = v.report.passed();
   v.notes = validation_summary(v.report);
   v.sources = v.report.sources;

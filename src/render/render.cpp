@@ -182,11 +182,17 @@ std::string render_inspect_json(const Model& model, const Analysis& r,
     for (const auto& [name, n] : r.analytic.count->parts) {
       parts[name] = n;
     }
-    analytic = {{"total", r.analytic.count->total},
-                {"difference", r.analytic.difference},
-                {"explanation", r.analytic.explanation},
-                {"parts", parts},
-                {"assumptions", r.analytic.count->assumptions}};
+    analytic = {
+        {"total", r.analytic.count->total},
+        {"difference", r.analytic.difference},
+        {"explanation", r.analytic.explanation},
+        {"parts", parts},
+        {"assumptions", r.analytic.count->assumptions},
+        {"active", r.analytic.count->active
+                       ? ojson{{"total", *r.analytic.count->active},
+                               {"excluding_embedding",
+                                optional_json(r.analytic.count->active_excluding_embedding)}}
+                       : ojson(nullptr)}};
   } else {
     analytic = {{"total", nullptr}, {"unavailable", r.analytic.unavailable}};
   }
@@ -197,7 +203,10 @@ std::string render_inspect_json(const Model& model, const Analysis& r,
                  {"raw_elements_by_dtype", p.raw_elements_by_dtype},
                  {"stored_bytes_by_dtype", p.stored_bytes_by_dtype},
                  {"by_component", by_component},
-                 {"active", optional_json(p.active)},
+                 {"active", p.active ? ojson{{"total", *p.active},
+                                             {"excluding_embedding",
+                                              optional_json(p.active_excluding_embedding)}}
+                                     : ojson(nullptr)},
                  {"embedding", p.embedding},
                  {"tied_embeddings", p.tied_embeddings},
                  {"routed_experts", p.routed_expert_params},
@@ -207,8 +216,10 @@ std::string render_inspect_json(const Model& model, const Analysis& r,
                  {"analytic", analytic}};
 
   j["memory"] = memory_json(p.stored_bytes, r.formats, r.kv, r.kv_unavailable);
-  j["layers"] = {
-      {"count", r.layers.count}, {"pattern", r.layers.pattern}, {"kinds", r.layers.kinds}};
+  j["layers"] = {{"count", r.layers.count},
+                 {"pattern", r.layers.pattern},
+                 {"kinds", r.layers.kinds},
+                 {"source", r.layers.from_tensors ? "tensors" : "config.json"}};
   j["fingerprint"] = r.fingerprint.empty() ? ojson(nullptr) : ojson(r.fingerprint);
   if (!fits.empty()) {
     ojson fit = ojson::array();
@@ -324,6 +335,11 @@ std::string render_inspect_text(const Model& model, const Analysis& r,
   if (p.routed_expert_params > 0 && p.active) {
     line("active",
          fmt::format("{} ({}) per token", format_grouped(*p.active), format_count(*p.active)));
+    if (p.active_excluding_embedding && *p.active_excluding_embedding != *p.active) {
+      line("", fmt::format("{} ({}) without the input embedding (Meta's, OpenAI's convention)",
+                           format_grouped(*p.active_excluding_embedding),
+                           format_count(*p.active_excluding_embedding)));
+    }
   }
   if (p.buffers > 0) {
     line("buffers", fmt::format("{} elements in {} non-parameter buffer(s), included above",
@@ -368,6 +384,9 @@ std::string render_inspect_text(const Model& model, const Analysis& r,
   }
   if (r.layers.count > 0) {
     line("layers", r.layers.pattern);
+    if (!r.layers.tally.empty()) {
+      line("", r.layers.tally);
+    }
   }
   if (!r.fingerprint.empty()) {
     line("fingerprint", r.fingerprint);

@@ -65,25 +65,6 @@ std::vector<Finding> layer_findings(const LayerMap& map, const ModelConfig* conf
                       *expected));
     }
   }
-  if (!config) {
-    return out;
-  }
-  // Layer kinds: every disagreement is its own line (each names its layer).
-  for (size_t i = 0; i < map.layer_mixers.size(); ++i) {
-    const auto mixer = map.layer_mixers[i];
-    if (i < config->layer_attention.size() && mixer && *mixer != config->layer_attention[i]) {
-      out.push_back({Severity::warning, fmt::format("layer {}", i),
-                     fmt::format("config.json says {}, the tensors show {}",
-                                 kind_name(config->layer_attention[i]), kind_name(*mixer))});
-    }
-    const auto ffn = i < map.layer_ffns.size() ? map.layer_ffns[i] : std::nullopt;
-    if (i < config->layer_mlp.size() && ffn && config->layer_mlp[i] != FfnKind::none &&
-        *ffn != config->layer_mlp[i]) {
-      out.push_back({Severity::warning, fmt::format("layer {}", i),
-                     fmt::format("config.json says {} MLP, the tensors show {}",
-                                 kind_name(config->layer_mlp[i]), kind_name(*ffn))});
-    }
-  }
   return out;
 }
 

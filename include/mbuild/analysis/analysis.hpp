@@ -35,10 +35,18 @@ struct AnalyticComparison {
   std::vector<std::string> explanation;  // named causes of a difference
 };
 
+// The layer model: per decoder layer, its token mixer and feed-forward, read off the tensors
+// where they show them (config.json cross-checked, a disagreement a finding naming the
+// layer), else config.json's. The pattern, the KV cache and the explanation derive from it.
 struct LayerSummary {
   uint64_t count = 0;
   std::string pattern;
-  std::vector<std::string> kinds;  // per layer
+  std::vector<std::string> kinds;      // per layer
+  std::string tally;                   // "23 mamba, 23 moe, 6 full_attention" when kinds differ
+  std::vector<MixerKind> mixers;       // per layer
+  std::vector<FfnKind> ffns;           // per layer
+  bool from_tensors = false;           // the tensors showed the kinds
+  std::vector<Finding> disagreements;  // config.json against the tensors (also in findings)
 };
 
 struct Analysis {

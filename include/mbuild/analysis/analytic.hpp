@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,9 @@ struct AnalyticCount {
   // Named parts that sum to total, e.g. {"embedding", n}, {"layers", n}, {"lm_head", n}.
   std::vector<std::pair<std::string, uint64_t>> parts;
   std::vector<std::string> assumptions;  // defaults or conventions the formula relied on
+  // MoE: params per token (top_k of each layer's routed experts, MTP modules left out), with
+  // the input embedding and without it (a tied embedding stays in: the output head uses it).
+  std::optional<uint64_t> active, active_excluding_embedding;
 };
 
 // The count the config implies for its family; fails (bad_input) when a needed field is

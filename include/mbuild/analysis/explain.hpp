@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -72,7 +73,9 @@ struct ArchitectureExplanation {
 // The facts for a model with a config (tensors refine them when present: gated projections,
 // norm biases, learned position tables). `params` is count_params(model); `total` the model's
 // count (the headers', or the analytic one without headers), which the scaling facts use.
+// `mixers` and `ffns` are the per-layer kinds (the layer model's); empty: config.json's.
 ArchitectureExplanation explain_architecture(const Model& model, const ParamCount& params,
-                                             uint64_t total);
+                                             uint64_t total, std::span<const MixerKind> mixers = {},
+                                             std::span<const FfnKind> ffns = {});
 
 }  // namespace mbuild

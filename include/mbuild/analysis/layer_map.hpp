@@ -241,6 +241,7 @@ struct LayerMap {
   // mixer and the feed-forward; nullopt where the tensors show none.
   std::vector<std::optional<MixerKind>> layer_mixers;
   std::vector<std::optional<FfnKind>> layer_ffns;
+  std::vector<bool> layer_present;     // some tensor of the language model's layer i exists
   std::vector<ShapeReading> readings;  // what the shapes say, in unit order
 };
 
@@ -250,5 +251,9 @@ struct LayerMap {
 // Comparing what the shapes say with config.json is validation's (report/layer_checks.hpp).
 LayerMap map_layers(const Model& model, const ParamCount& params,
                     const Catalog& catalog = builtin_catalog());
+
+// The first steps of the map alone: units placed and read, and the per-layer kinds (no parts,
+// no entries). What the layer pattern and the KV cache need of the tensors.
+LayerMap read_layers(const Model& model, const ParamCount& params);
 
 }  // namespace mbuild

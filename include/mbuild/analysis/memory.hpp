@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,10 @@ struct KvCache {
 // KV cache for a context and batch; context 0 means max_position_embeddings (else 4096).
 // Elements take `dtype_bytes` each (0: the model's torch_dtype).
 // Fails (not_found) for encoder-only models and when needed dimensions are missing.
+// `mixers` are the per-layer token mixers (the layer model's); the overload without them takes
+// config.json's.
+Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> mixers,
+                         uint64_t context, uint64_t batch, uint64_t dtype_bytes = 0);
 Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch,
                          uint64_t dtype_bytes = 0);
 

@@ -62,7 +62,10 @@ struct ParamCount {
   uint64_t embedding = 0;     // the input embedding (token embeddings) alone
   bool tied_embeddings = false;
   uint64_t routed_expert_params = 0;
-  std::optional<uint64_t> active;    // MoE: params touched per token
+  std::optional<uint64_t> active;  // MoE: params touched per token, the input embedding included
+  // The same without the input embedding (Meta's and OpenAI's published convention); a tied
+  // embedding stays in, as the output head uses it.
+  std::optional<uint64_t> active_excluding_embedding;
   std::string quant_method;          // as detected ("" when unquantized)
   std::vector<TensorClass> classes;  // parallel to Model::tensors
   std::vector<Finding> findings;

@@ -53,7 +53,7 @@ struct FamilyConstraints {
 
 // A per-layer role: the tensor name with `{n}` for the layer index (and `{e}` for the expert
 // index), and the layers it applies to. `layers` is "all" (default), a mixer or feed-forward
-// kind as config.json names it ("full_attention", "linear_attention", "dense", "moe"), or
+// kind as config.json names it ("full_attention", "linear_attention", "mamba", "dense", "moe"), or
 // "first" (a tensor only layer 0 holds).
 struct TensorRoleTemplate {
   std::string role;

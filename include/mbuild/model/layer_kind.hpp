@@ -14,6 +14,7 @@ enum class MixerKind : unsigned char {
   linear_attention,   // gated delta-net (Qwen3-Next, Qwen3.5)
   mamba,
   rwkv,
+  none,     // a block with a feed-forward only (Nemotron-H "E" and "-" blocks)
   unknown,  // a name mbuild does not know
 };
 

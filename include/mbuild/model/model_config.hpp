@@ -64,6 +64,11 @@ struct ModelConfig {
   bool is_moe() const { return num_experts.value_or(0) > 1; }
 };
 
+// The inner width of a Mamba mixer: d_inner when named, else mamba_num_heads x mamba_head_dim
+// (Nemotron-H), else intermediate_size where the family's config uses it (Mamba-1), else
+// expand x hidden_size (expand defaults to 2). 0 when the config names no hidden size.
+uint64_t ssm_inner_size(const ModelConfig& config);
+
 // Parses config.json text. Fails (bad_input) when it is not JSON or not an object, or when a
 // field the alias table knows has the wrong type.
 Result<ModelConfig> parse_model_config(std::string_view file, std::string_view text);

@@ -79,11 +79,11 @@ TEST_CASE("Jamba's pattern is a period of 8 with combined attention/mlp kinds") 
   }
   auto kinds = layer_kinds(attention, mlp);
   REQUIRE(kinds.size() == 32);
-  CHECK(kinds[4] == "full_attention/dense");
-  CHECK(kinds[5] == "mamba/moe");
+  CHECK(kinds[4] == "full_attention+dense");
+  CHECK(kinds[5] == "mamba+moe");
   CHECK(compress_layer_pattern(kinds) ==
-        "(mamba/dense, mamba/moe, mamba/dense, mamba/moe, full_attention/dense, mamba/moe, "
-        "mamba/dense, mamba/moe) ×4");
+        "(mamba+dense, mamba+moe, mamba+dense, mamba+moe, full_attention+dense, mamba+moe, "
+        "mamba+dense, mamba+moe) ×4");
 }
 
 TEST_CASE("a uniform model's pattern is one run") {
@@ -106,9 +106,9 @@ TEST_CASE("layer_kinds shows MLP kinds when only they vary") {
   CHECK(layer_kinds(repeat(4, "full_attention"), mlp) == mlp);
 }
 
-TEST_CASE("layer_kinds shows attention/mlp pairs when both vary") {
+TEST_CASE("layer_kinds shows mixer+mlp pairs when both vary") {
   CHECK(layer_kinds({"linear_attention", "full_attention"}, {"dense", "moe"}) ==
-        std::vector<std::string>{"linear_attention/dense", "full_attention/moe"});
+        std::vector<std::string>{"linear_attention+dense", "full_attention+moe"});
 }
 
 TEST_CASE("layer_kinds ignores MLP kinds of another length") {

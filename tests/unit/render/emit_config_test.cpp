@@ -356,8 +356,8 @@ TEST_CASE("Jamba periods: Mamba and attention layers and interleaved MoE stay ap
   Mapped m = model_of(config, t);
   const ordered_json doc = emit(m);
   CHECK(doc["layer_pattern"] ==
-        "(mamba/dense, mamba/moe, mamba/dense, mamba/moe, full_attention/dense, mamba/moe, "
-        "mamba/dense, mamba/moe) ×2");
+        "(mamba+dense, mamba+moe, mamba+dense, mamba+moe, full_attention+dense, mamba+moe, "
+        "mamba+dense, mamba+moe) ×2");
   const LayerEntry& mamba = test::entry_named(m.map, "mamba");
   CHECK(mamba.layer_class == "MambaMixerLayer");
   CHECK(mamba.count == 14);
