@@ -966,7 +966,7 @@ Result<AnalyticCount> analytic_count(const ModelConfig& config) {
   const Family* family = find_family(config.model_type);
   if (!family) {
     return fail(ErrorKind::not_found, "config.json",
-                "no analytic formula for model_type '" + config.model_type + "'");
+                "unknown family: no analytic formula for model_type '" + config.model_type + "'");
   }
   const std::string name(family->model_type);
   switch (family->shape) {

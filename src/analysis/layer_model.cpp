@@ -48,8 +48,10 @@ LayerModel build_layer_model(const ModelConfig* config, const LayerMap* map) {
     const auto c_ffn = at(cfg_ffns, i);
     const auto t_mixer = map ? at(map->layer_mixers, i) : std::nullopt;
     const auto t_ffn = map ? at(map->layer_ffns, i) : std::nullopt;
-    const bool known_mixer = c_mixer && *c_mixer != MixerKind::unknown;
-    const bool known_ffn = c_ffn && *c_ffn != FfnKind::unknown;
+    // Kinds the config only assumes (a family mbuild does not know) are not contradicted.
+    const bool known_mixer =
+        c_mixer && *c_mixer != MixerKind::unknown && config->layer_kinds_stated;
+    const bool known_ffn = c_ffn && *c_ffn != FfnKind::unknown && config->mlp_kinds_stated;
 
     MixerKind mixer = c_mixer.value_or(MixerKind::full_attention);
     if (t_mixer) {

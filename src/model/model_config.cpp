@@ -354,6 +354,14 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
         return {MixerKind::unknown, FfnKind::unknown};
     }
   };
+  const bool known_family = !family.model_type.empty();
+  cfg.layer_kinds_stated = known_family || !hybrid.empty() || cfg.find("layer_types") ||
+                           cfg.count("full_attention_interval");
+  cfg.mlp_kinds_stated = known_family || !hybrid.empty() || cfg.find("mlp_layer_types") ||
+                         !cfg.is_moe() || cfg.find("first_k_dense_replace") ||
+                         cfg.find("moe_layer_freq") || cfg.find("decoder_sparse_step") ||
+                         cfg.find("interleave_moe_layer_step") || cfg.find("mlp_only_layers") ||
+                         cfg.find("expert_layer_period");
   if (!hybrid.empty()) {
     for (char c : hybrid) {
       cfg.layer_attention.push_back(hybrid_block(c).first);

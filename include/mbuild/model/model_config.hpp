@@ -50,6 +50,9 @@ struct ModelConfig {
   // Per decoder layer, what the config says it is: its token mixer and its feed-forward.
   std::vector<MixerKind> layer_attention;
   std::vector<FfnKind> layer_mlp;
+  // Whether the kinds above are stated (a config.json field lists them, or the family's
+  // schedule fixes them) rather than assumed for a family mbuild does not know.
+  bool layer_kinds_stated = false, mlp_kinds_stated = false;
   std::optional<uint64_t> sliding_window;
 
   QuantConfig quant;

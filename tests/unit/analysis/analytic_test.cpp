@@ -405,7 +405,7 @@ TEST_CASE("analytic count reports an unknown family as not found", "[analytic]")
   auto count = analytic_count(parse(R"({"model_type": "fancy_new_arch", "hidden_size": 8})"));
   REQUIRE_FALSE(count.has_value());
   CHECK(count.error().kind == ErrorKind::not_found);
-  CHECK(count.error().why == "no analytic formula for model_type 'fancy_new_arch'");
+  CHECK(count.error().why == "unknown family: no analytic formula for model_type 'fancy_new_arch'");
 }
 
 TEST_CASE("analytic count rejects a config whose count overflows 64 bits", "[analytic]") {

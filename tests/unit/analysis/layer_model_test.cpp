@@ -152,6 +152,26 @@ TEST_CASE("a feed-forward config.json and the tensors disagree on is a finding")
   CHECK(a.layers.tally == "23 mamba, 23 moe, 6 full_attention");
 }
 
+TEST_CASE("an unknown family gets its pattern and KV from the tensors, without noise") {
+  // The Nemotron replica under a model_type nobody taught mbuild, without the block pattern:
+  // the config's uniform full-attention layers are a guess, not a statement to contradict.
+  const Analysis a = analyze(model_of(k_nemotron,
+                                      [](nlohmann::json& c) {
+                                        c["model_type"] = "mystery_h";
+                                        c.erase("hybrid_override_pattern");
+                                      }),
+                             {});
+  CHECK(a.analytic.unavailable.starts_with("unknown family"));
+  CHECK(a.layers.disagreements.empty());
+  CHECK(a.layers.tally == "23 mamba, 23 moe, 6 full_attention");
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 6'144);
+  for (const Finding& f : a.findings) {
+    INFO(f.where << ": " << f.text);
+    CHECK(f.severity != Severity::warning);
+  }
+}
+
 TEST_CASE("an expert count config.json and the tensors disagree on fails validation") {
   const Model m = model_of(k_nemotron, [](nlohmann::json& c) { c["n_routed_experts"] = 64; });
   const ValidationReport r = validate_model(m, {});
