@@ -35,10 +35,11 @@ constexpr uint64_t k_header_bytes_per_tensor = 128;
 constexpr uint64_t k_header_metadata_allowance = 16 * 1024;
 constexpr int k_cache_version = 3;
 // The first read of a GGUF file. Its header holds the tokenizer's vocabulary (and BPE merges) as
-// metadata: 741,056 bytes for Llama-2 7B (32k tokens), 7,836,512 for Llama-3 8B (128k tokens,
-// 280k merges), about 12-13 MB for 200k-token vocabularies with their merges (GPT-OSS,
-// Llama-4). 8 MiB reads the common ones whole in one request; the larger ones take one more,
-// of the rest gguf_header_span extrapolates from the array it stopped in.
+// metadata: 741,056 bytes for Llama-2 7B (32k tokens; huggingface.js's gguf tests), 7,836,512
+// for Llama-3 8B (128k tokens, 280k merges; node-llama-cpp's parser snapshot), more than 8 MiB
+// for GPT-OSS 20B (201k tokens, 446k merges: ~12-13 MB by the same bytes per entry). 8 MiB reads
+// the common ones whole in one request; the larger ones take one more, of the rest
+// gguf_header_span extrapolates from the array it stopped in.
 constexpr uint64_t k_gguf_first_read = uint64_t{8} * 1024 * 1024;
 // The parts after the first of a split set: gguf-split writes the metadata into the first part
 // alone, so the others hold split.* keys and their tensor infos, a few KiB to tens of KiB.
