@@ -85,7 +85,7 @@ TEST_CASE("inspect of a GGUF-only repo on the Hub reads its one quantization") {
   CHECK(doc["gguf"]["version"] == 3);
 }
 
-TEST_CASE("org/name:TAG picks a quantization on the Hub; a missing pick is one error line") {
+TEST_CASE("org/name:TAG picks a quantization on the Hub, and a missing pick is one error line") {
   GgufHub hub;
   const GgufWriter q4 = mbuild::test::llama3_8b_q4_k_m();
   hub.serve("org/Llama-3-8B-GGUF", {{"Meta-Llama-3-8B-Instruct-Q4_K_M.gguf", q4},

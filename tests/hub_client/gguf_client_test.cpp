@@ -202,7 +202,23 @@ TEST_CASE("a split GGUF set reads all its parts at once, each in one request") {
   CHECK(*a.params.active == 3'353'032'704);
 }
 
-TEST_CASE("org/name:TAG picks one quantization; none asked for or none matching is an error") {
+TEST_CASE("a split set missing a part is not found, naming the part") {
+  const std::vector<GgufWriter> parts = test::qwen3_30b_a3b_q4_k_m().split(3);
+  MockHub mock;
+  test::TempDir dir;
+  mock.add_repo(gguf_repo(
+      "org/gap-GGUF", dir,
+      {{"m-Q4_K_M-00001-of-00003.gguf", parts[0]}, {"m-Q4_K_M-00003-of-00003.gguf", parts[2]}}));
+  auto snap = read_hub(mock, "org/gap-GGUF");
+  REQUIRE_FALSE(snap);
+  CHECK(snap.error().kind == ErrorKind::not_found);
+  CHECK(snap.error().message() ==
+        "org/gap-GGUF/m-Q4_K_M-00002-of-00003.gguf: part 2 of the 3-part GGUF set is not in the "
+        "repo");
+  CHECK(mock.request_count() == 1);  // the listing only
+}
+
+TEST_CASE("org/name:TAG picks one quantization, and none asked for or none matching is an error") {
   MockHub mock;
   test::TempDir dir;
   const GgufWriter q4 = test::llama3_8b_q4_k_m();

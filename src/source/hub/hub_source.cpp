@@ -84,10 +84,21 @@ std::optional<std::string> snapshot_folder(const std::string& commit, std::strin
 }
 
 // A GGUF repo of several quantizations needs one picked, and a pick must match one: either
-// fails as one line listing the tags to pick from.
+// fails as one line listing the tags to pick from. A split set must have all its parts.
 Result<void> check_gguf_choice(const WeightLayout& layout, const std::string& repo,
                                const std::string& select) {
   if (!layout.gguf_files.empty()) {
+    const auto split = gguf_split_name(layout.gguf_files.front());
+    for (uint32_t part = 1; split && part <= split->count; ++part) {
+      const std::string name =
+          fmt::format("{}-{:05}-of-{:05}.gguf", split->stem, part, split->count);
+      if (std::find(layout.gguf_files.begin(), layout.gguf_files.end(), name) ==
+          layout.gguf_files.end()) {
+        return fail(
+            ErrorKind::not_found, repo + "/" + name,
+            fmt::format("part {} of the {}-part GGUF set is not in the repo", part, split->count));
+      }
+    }
     return {};
   }
   std::vector<std::string> tags = gguf_tags(layout.gguf_variants);

@@ -40,7 +40,7 @@ TEST_CASE("weight layout: each variant's tag is the shortest end of its name tha
   CHECK(find_gguf_variant(v, "Q4_K_XL") == nullptr);  // two end with it
 }
 
-TEST_CASE("weight layout: a tag picks its files; one that matches none picks nothing") {
+TEST_CASE("weight layout: a tag picks its files, and one that matches none picks nothing") {
   WeightLayout picked = choose_weight_layout(k_gguf_repo, "bf16");
   CHECK(picked.gguf_files.size() == 2);
   CHECK(picked.files.empty());
