@@ -121,6 +121,7 @@ TEST_CASE("a GGUF-only repo with one file is read from one ranged request, param
   REQUIRE(snap->transfer);
   CHECK(snap->transfer->header_files == 1);
   CHECK(snap->transfer->header_reads == 1);
+  CHECK(snap->transfer->requests == 3);  // the listing, the redirect hop, the read
   CHECK(hub_hops(mock, "Meta-Llama-3-8B-Instruct-Q4_K_M.gguf") == 1);  // the redirect hop
   CHECK(only_file_reads(mock) == std::vector<std::string>{"bytes=0-8388607"});
 
@@ -149,6 +150,7 @@ TEST_CASE("a header past the first read takes one more read, of exactly the esti
   REQUIRE(snap);
   REQUIRE(snap->transfer);
   CHECK(snap->transfer->header_reads == 2);
+  CHECK(snap->transfer->requests == 4);
   CHECK(hub_hops(mock, "model-Q4_K_M.gguf") == 1);  // the second read goes straight to the CDN
   const std::vector<std::string> ranges = only_file_reads(mock);
   REQUIRE(ranges.size() == 2);
@@ -180,6 +182,7 @@ TEST_CASE("a split GGUF set reads all its parts at once, each in one request") {
   REQUIRE(snap->transfer);
   CHECK(snap->transfer->header_files == 3);
   CHECK(snap->transfer->header_reads == 3);
+  CHECK(snap->transfer->requests == 7);  // the listing, then a hop and a read per part
   size_t i = 0;
   for (const auto& [path, writer] : files) {
     CHECK(snap->files[i++].name == path);
