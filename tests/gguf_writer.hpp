@@ -4,6 +4,7 @@
 // its block sizes are written out here from ggml's block structs (ggml-common.h).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -29,7 +30,9 @@ class GgufWriter {
  public:
   explicit GgufWriter(uint32_t version = 3) : m_version(version) {}
 
+  void u16(std::string_view key, uint16_t v) { scalar(key, 2, &v, 2); }
   void u32(std::string_view key, uint32_t v) { scalar(key, 4, &v, 4); }
+  void i32(std::string_view key, int32_t v) { scalar(key, 5, &v, 4); }
   void u64(std::string_view key, uint64_t v) { scalar(key, 10, &v, 8); }
   void f32(std::string_view key, float v) { scalar(key, 6, &v, 4); }
   void boolean(std::string_view key, bool v) {
@@ -42,14 +45,19 @@ class GgufWriter {
     put_string(m_kv, v);
     ++m_kv_count;
   }
-  // An array of `n` strings "t0", "t1", ... (a tokenizer's token list).
-  void string_array(std::string_view key, uint64_t n) {
+  // An array of `n` strings "t0", "t1", ... (a tokenizer's token list), each padded with 'x'
+  // to `width` bytes when it is shorter (a vocabulary or merge list of a real size).
+  void string_array(std::string_view key, uint64_t n, size_t width = 0) {
     put_string(m_kv, key);
     put(m_kv, uint32_t{9});
     put(m_kv, uint32_t{8});
     put(m_kv, n);
     for (uint64_t i = 0; i < n; ++i) {
-      put_string(m_kv, "t" + std::to_string(i));
+      std::string s = "t" + std::to_string(i);
+      if (s.size() < width) {
+        s.resize(width, 'x');
+      }
+      put_string(m_kv, s);
     }
     ++m_kv_count;
   }
@@ -81,7 +89,31 @@ class GgufWriter {
     m_offset = (m_offset + m_alignment - 1) / m_alignment * m_alignment;
     tensor_at(name, ne, type.id, m_offset);
     m_offset += bytes;
+    m_specs.push_back({std::string(name), std::move(ne), type});
     return bytes;
+  }
+
+  // The file as llama.cpp's gguf-split writes it in `parts` parts: the first keeps every
+  // metadata entry, each gets split.no and split.count (uint16) and split.tensors.count (int32)
+  // and its share of the tensors in order, offsets from its own data start. Tensors added with
+  // tensor() only.
+  std::vector<GgufWriter> split(size_t parts) const {
+    std::vector<GgufWriter> out(parts, GgufWriter(m_version));
+    const size_t per = (m_specs.size() + parts - 1) / parts;
+    for (size_t p = 0; p < parts; ++p) {
+      GgufWriter& w = out[p];
+      if (p == 0) {
+        w.m_kv = m_kv;
+        w.m_kv_count = m_kv_count;
+      }
+      w.u16("split.no", static_cast<uint16_t>(p));
+      w.u16("split.count", static_cast<uint16_t>(parts));
+      w.i32("split.tensors.count", static_cast<int32_t>(m_specs.size()));
+      for (size_t i = p * per; i < std::min(m_specs.size(), (p + 1) * per); ++i) {
+        w.tensor(m_specs[i].name, m_specs[i].ne, m_specs[i].type);
+      }
+    }
+    return out;
   }
   // A tensor info with every field as given (for malformed headers).
   void tensor_at(std::string_view name, const std::vector<uint64_t>& ne, uint32_t type_id,
@@ -134,7 +166,14 @@ class GgufWriter {
     ++m_kv_count;
   }
 
+  struct TensorSpec {
+    std::string name;
+    std::vector<uint64_t> ne;
+    GgufTestType type;
+  };
+
   uint32_t m_version;
+  std::vector<TensorSpec> m_specs;  // what tensor() added, for split()
   uint64_t m_alignment = 32;
   uint64_t m_kv_count = 0, m_tensor_count = 0;
   std::string m_kv, m_tensors;

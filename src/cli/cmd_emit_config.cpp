@@ -227,7 +227,7 @@ void setup_emit_config(CLI::App& app, int& exit_code) {
       "Write model_configs/<model_id>.json (estimator config), its validation report "
       "<model_id>.validation.md and gaps/<layer>.md reports");
   sub->add_option("source", options->sources,
-                  "Hub id org/name[@revision], model folder, or .safetensors file")
+                  "Hub id org/name[@revision][:TAG], model folder, .safetensors / .gguf file")
       ->required();
   add_common_options(*sub, options->common);
   sub->add_option("--out-dir", options->out_dir,

@@ -58,7 +58,7 @@ void setup_emit_contract(CLI::App& app, int& exit_code) {
       "Write the family contract (YAML) a model implies: dims from config.json, tensor and shape "
       "templates from the tensors ({n} for the layer index)");
   sub->add_option("source", options->source,
-                  "Hub id org/name[@revision], model folder, or .safetensors file")
+                  "Hub id org/name[@revision][:TAG], model folder, .safetensors / .gguf file")
       ->required();
   add_common_options(*sub, options->common);
   sub->add_option("--out", options->out, "Write the contract to this file instead of stdout");

@@ -113,7 +113,7 @@ int run_inspect(const InspectCommandOptions& o) {
       return fail_with(r.model.error());
     }
     const Model& model = *r.model;
-    // No weights, no report: exit 4 and nothing on stdout, as for a bin-only or GGUF-only repo
+    // No weights, no report: exit 4 and nothing on stdout, as for a bin-only repo
     // (README "Exit codes"); config.json alone is checked by validate.
     if (model.files.empty()) {
       return fail_with(
@@ -192,7 +192,7 @@ void setup_inspect(CLI::App& app, int& exit_code) {
       "inspect", "Summarise models: config, files, params by dtype and component, memory, layers");
   sub->add_option(
       "source", options->sources,
-      "Hub id org/name[@revision], model folder, .safetensors / .gguf file (or --from)");
+      "Hub id org/name[@revision][:TAG], model folder, .safetensors / .gguf file (or --from)");
   add_common_options(*sub, options->common);
   sub->add_option("--tensors-csv", options->tensors_csv,
                   "Write one row per tensor (kind,name,shape,dtype) to FILE");

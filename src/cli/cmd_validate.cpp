@@ -81,7 +81,7 @@ void setup_validate(CLI::App& app, int& exit_code) {
       "Check a model: expected values, a contract and its cross-validation, config against "
       "weights, memory; exit 1 when any check fails");
   sub->add_option("source", options->source,
-                  "Hub id org/name[@revision], model folder, or .safetensors file")
+                  "Hub id org/name[@revision][:TAG], model folder, .safetensors / .gguf file")
       ->required();
   add_common_options(*sub, options->common);
   add_check_options(*sub, options->checks);

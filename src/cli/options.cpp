@@ -275,9 +275,31 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
   }
   std::string id = spec;
   std::string revision = options.revision;
-  if (auto at = spec.find('@'); at != std::string::npos) {
-    id = spec.substr(0, at);
-    revision = spec.substr(at + 1);
+  // "hf.co/org/name", as llama.cpp, Ollama and LM Studio write Hub ids.
+  for (std::string_view host : {"hf.co/", "huggingface.co/"}) {
+    if (id.starts_with(host)) {
+      id.erase(0, host.size());
+      break;
+    }
+  }
+  // "org/name:Q4_K_M" picks one GGUF quantization; neither ids nor revisions hold a ':', so the
+  // tag runs from it to an '@' or the end ("org/name:Q4_K_M@rev" and "org/name@rev:Q4_K_M").
+  std::string gguf_select = options.gguf_file;
+  if (auto colon = id.find(':'); colon != std::string::npos) {
+    const size_t end = std::min(id.find('@', colon), id.size());
+    const std::string tag = id.substr(colon + 1, end - colon - 1);
+    if (tag.empty()) {
+      return fail(ErrorKind::usage, excerpt(spec, 200), "empty quantization tag after ':'");
+    }
+    if (!options.gguf_file.empty()) {
+      return fail(ErrorKind::usage, excerpt(spec, 200), "names a quantization and so does --file");
+    }
+    gguf_select = tag;
+    id.erase(colon, end - colon);
+  }
+  if (auto at = id.find('@'); at != std::string::npos) {
+    revision = id.substr(at + 1);
+    id.erase(at);
     if (revision.empty()) {
       return fail(ErrorKind::usage, excerpt(spec, 200), "empty revision after '@'");
     }
@@ -289,7 +311,7 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     }
     return fail(ErrorKind::usage, excerpt(spec, 200),
                 "not a folder, a .safetensors or .gguf file or a Hub id of the form "
-                "org/name[@revision]");
+                "org/name[@revision][:TAG]");
   }
   if (!revision.empty() && !is_revision(revision)) {
     return fail(ErrorKind::usage, excerpt(revision, 200),
@@ -301,8 +323,8 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     // mbuild's own cache first (it holds exactly what is needed), then the HF cache. Without
     // the Hub module, which reads mbuild's cache, the HF cache still answers.
     if (module) {
-      if (auto cached =
-              (*module)->open_cached(env.mbuild_cache, id, revision.empty() ? "main" : revision)) {
+      if (auto cached = (*module)->open_cached(env.mbuild_cache, id,
+                                               revision.empty() ? "main" : revision, gguf_select)) {
         return cached;
       }
     }
@@ -311,7 +333,7 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
     if (!folder) {
       return tl::unexpected(folder.error());
     }
-    return std::make_unique<HfCacheSource>(*folder, id, revision, commit, options.gguf_file);
+    return std::make_unique<HfCacheSource>(*folder, id, revision, commit, gguf_select);
   }
   hub::HubOptions o;
   o.endpoint = options.endpoint.empty() ? env.endpoint : options.endpoint;
@@ -327,6 +349,7 @@ Result<std::unique_ptr<ModelSource>> open_source(const std::string& spec,
                 "contains a control character (a line break or tab?)");
   }
   o.cache_dir = env.mbuild_cache;
+  o.gguf_select = gguf_select;
   o.max_in_flight = options.jobs;
   o.max_connections = options.max_connections;
   o.timeout = std::chrono::seconds(env.download_timeout);

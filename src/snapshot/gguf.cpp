@@ -151,6 +151,7 @@ class Walker {
     if (m_out) {
       m_out->tensors.reserve(m_tensor_count);
     }
+    m_tensors_start = m_pos;
     for (m_tensors_done = 0; m_tensors_done < m_tensor_count; ++m_tensors_done) {
       if (!read_tensor_info()) {
         return false;
@@ -183,8 +184,15 @@ class Walker {
     const uint64_t kv_left = m_kv_count > m_kv_done ? m_kv_count - m_kv_done : 0;
     const uint64_t tensors_left =
         m_tensor_count > m_tensors_done ? m_tensor_count - m_tensors_done : 0;
-    need = checked_add(need, kv_left * k_kv_estimate + tensors_left * k_tensor_info_estimate)
-               .value_or(UINT64_MAX);
+    // In the tensor infos, the ones read so far say how long the rest are (names grow longer
+    // with the layer number and the expert suffixes), with a quarter more for safety.
+    uint64_t per_tensor = k_tensor_info_estimate;
+    if (m_tensors_start != 0 && m_tensors_done > 0) {
+      const uint64_t seen = (m_pos - m_tensors_start) / m_tensors_done;
+      per_tensor = std::max(per_tensor, seen + seen / 4);
+    }
+    need =
+        checked_add(need, kv_left * k_kv_estimate + tensors_left * per_tensor).value_or(UINT64_MAX);
     need = std::min(need, std::min(m_file_size, k_max_gguf_header_bytes));
     m_need = std::max(need, static_cast<uint64_t>(m_bytes.size()) + 1);
     return false;
@@ -478,6 +486,7 @@ class Walker {
   uint64_t m_pos = 0;
   uint32_t m_version = 0;
   uint64_t m_tensor_count = 0, m_kv_count = 0, m_kv_done = 0, m_tensors_done = 0;
+  uint64_t m_tensors_start = 0;  // where the tensor infos begin, once the metadata is read
   uint64_t m_alignment = k_gguf_default_alignment;
   bool m_in_array = false;
   uint64_t m_array_start = 0, m_array_length = 0, m_array_done = 0;

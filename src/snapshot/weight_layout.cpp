@@ -45,7 +45,13 @@ bool is_other_weight_file(std::string_view name) {
 std::vector<GgufVariant> gguf_variants(const std::vector<std::string>& files) {
   std::map<std::string, std::vector<std::pair<uint32_t, std::string>>> by_name;
   for (const std::string& f : files) {
-    if (!in_folder(f, "") || !f.ends_with(".gguf") || f.starts_with("mmproj")) {
+    const size_t slash = f.find('/');
+    const std::string_view base =
+        slash == std::string::npos ? std::string_view(f) : std::string_view(f).substr(slash + 1);
+    // The root, or one folder down: the Hub keeps a large quantization's split set in a folder
+    // of its own ("Q4_K_M/<stem>-00001-of-00003.gguf").
+    if (base.find('/') != std::string_view::npos || slash == 0 || !f.ends_with(".gguf") ||
+        base.starts_with("mmproj")) {
       continue;
     }
     if (auto split = gguf_split_name(f)) {
@@ -97,10 +103,47 @@ const GgufVariant* find_gguf_variant(const std::vector<GgufVariant>& variants,
   return found;
 }
 
+std::vector<std::string> gguf_tags(const std::vector<GgufVariant>& variants) {
+  std::vector<std::string> tags;
+  for (const GgufVariant& v : variants) {
+    std::string tag = v.name;
+    // Suffixes from the shortest: after the last '-' or '.', then the one before, ...
+    for (size_t end = v.name.size(); end > 0;) {
+      const size_t cut = v.name.find_last_of("-./", end - 1);
+      if (cut == std::string::npos || v.name[cut] == '/') {
+        break;
+      }
+      const std::string candidate = v.name.substr(cut + 1);
+      if (find_gguf_variant(variants, candidate) == &v) {
+        tag = candidate;
+        break;
+      }
+      end = cut;
+    }
+    tags.push_back(std::move(tag));
+  }
+  return tags;
+}
+
 WeightLayout choose_weight_layout(const std::vector<std::string>& files,
                                   std::string_view gguf_select) {
   const std::set<std::string, std::less<>> present(files.begin(), files.end());
   WeightLayout out;
+  // A quantization asked for by name is read even beside safetensors.
+  if (!gguf_select.empty()) {
+    out.gguf_variants = gguf_variants(files);
+    if (const GgufVariant* chosen = find_gguf_variant(out.gguf_variants, gguf_select)) {
+      out.gguf_files = chosen->files;
+      for (const std::string& f : files) {
+        if (is_other_weight_file(f) &&
+            std::find(out.gguf_files.begin(), out.gguf_files.end(), f) == out.gguf_files.end()) {
+          out.other_weights.push_back(f);
+        }
+      }
+      std::sort(out.other_weights.begin(), out.other_weights.end());
+      return out;
+    }
+  }
   std::vector<std::string_view> folders = {""};
   if (!present.count("config.json") && present.count("model_index.json")) {
     folders.assign(std::begin(k_diffusers_subfolders), std::end(k_diffusers_subfolders));
@@ -145,14 +188,10 @@ WeightLayout choose_weight_layout(const std::vector<std::string>& files,
     }
   }
   std::sort(out.files.begin(), out.files.end());
-  if (out.files.empty()) {
+  if (out.files.empty() && gguf_select.empty()) {
     out.gguf_variants = gguf_variants(files);
-    const GgufVariant* chosen = nullptr;
-    if (!gguf_select.empty()) {
-      chosen = find_gguf_variant(out.gguf_variants, gguf_select);
-    } else if (out.gguf_variants.size() == 1) {
-      chosen = &out.gguf_variants.front();
-    }
+    const GgufVariant* chosen =
+        out.gguf_variants.size() == 1 ? &out.gguf_variants.front() : nullptr;
     if (chosen) {
       out.gguf_files = chosen->files;
       // The files read are weights, not "other weights" to hint at.

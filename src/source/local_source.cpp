@@ -307,8 +307,7 @@ Result<Snapshot> LocalFolderSource::read_snapshot() {
   snap.display_prefix = (m_folder / "").string();
 
   const WeightLayout layout = choose_weight_layout(list_folder(m_folder), m_gguf_select);
-  if (layout.gguf_files.empty() && (layout.gguf_variants.size() > 1 || !m_gguf_select.empty()) &&
-      layout.files.empty()) {
+  if (layout.gguf_files.empty() && (layout.gguf_variants.size() > 1 || !m_gguf_select.empty())) {
     std::vector<std::string> listed;
     for (const GgufVariant& v : layout.gguf_variants) {
       uint64_t bytes = 0;

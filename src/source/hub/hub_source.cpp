@@ -1,6 +1,8 @@
 #include "mbuild/source/hub/hub_source.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <deque>
 #include <map>
 #include <regex>
 #include <set>
@@ -9,6 +11,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "mbuild/snapshot/gguf.hpp"
 #include "mbuild/snapshot/safetensors.hpp"
 #include "mbuild/snapshot/shard_index.hpp"
 #include "mbuild/source/local_source.hpp"
@@ -31,6 +34,16 @@ constexpr uint64_t k_speculative_range = uint64_t{256} * 1024;
 constexpr uint64_t k_header_bytes_per_tensor = 128;
 constexpr uint64_t k_header_metadata_allowance = 16 * 1024;
 constexpr int k_cache_version = 3;
+// The first read of a GGUF file. Its header holds the tokenizer's vocabulary (and BPE merges) as
+// metadata: 741,056 bytes for Llama-2 7B (32k tokens; huggingface.js's gguf tests), 7,836,512
+// for Llama-3 8B (128k tokens, 280k merges; node-llama-cpp's parser snapshot), more than 8 MiB
+// for GPT-OSS 20B (201k tokens, 446k merges: ~12-13 MB by the same bytes per entry). 8 MiB reads
+// the common ones whole in one request; the larger ones take one more, of the rest
+// gguf_header_span extrapolates from the array it stopped in.
+constexpr uint64_t k_gguf_first_read = uint64_t{8} * 1024 * 1024;
+// The parts after the first of a split set: gguf-split writes the metadata into the first part
+// alone, so the others hold split.* keys and their tensor infos, a few KiB to tens of KiB.
+constexpr uint64_t k_gguf_part_first_read = uint64_t{256} * 1024;
 
 // "<size>:<FNV-1a 64 in hex>" of a cached file, kept in manifest.json: a file damaged after it
 // was written (the cache is not fsynced) or by hand no longer matches, and the entry is a miss.
@@ -51,6 +64,72 @@ Result<void> write_cache_file(const fs::path& path, std::string_view bytes) {
   }
   return write_file_atomic(path, bytes, Durability::cache);
 }
+
+// The cache folder of a snapshot: the commit, or "<commit>@<select>" for one GGUF quantization
+// asked for (lower-cased, as the pick ignores case); nullopt when the select cannot name a
+// folder (it is then not cached).
+std::optional<std::string> snapshot_folder(const std::string& commit, std::string_view select) {
+  if (select.empty()) {
+    return commit;
+  }
+  std::string key = commit + "@";
+  for (char c : select) {
+    const auto u = static_cast<unsigned char>(c);
+    if (!std::isalnum(u) && c != '_' && c != '-' && c != '.') {
+      return std::nullopt;
+    }
+    key += static_cast<char>(std::tolower(u));
+  }
+  return select.size() <= 200 ? std::optional(key) : std::nullopt;
+}
+
+// A GGUF repo of several quantizations needs one picked, and a pick must match one: either
+// fails as one line listing the tags to pick from. A split set must have all its parts.
+Result<void> check_gguf_choice(const WeightLayout& layout, const std::string& repo,
+                               const std::string& select) {
+  if (!layout.gguf_files.empty()) {
+    const auto split = gguf_split_name(layout.gguf_files.front());
+    for (uint32_t part = 1; split && part <= split->count; ++part) {
+      const std::string name =
+          fmt::format("{}-{:05}-of-{:05}.gguf", split->stem, part, split->count);
+      if (std::find(layout.gguf_files.begin(), layout.gguf_files.end(), name) ==
+          layout.gguf_files.end()) {
+        return fail(
+            ErrorKind::not_found, repo + "/" + name,
+            fmt::format("part {} of the {}-part GGUF set is not in the repo", part, split->count));
+      }
+    }
+    return {};
+  }
+  std::vector<std::string> tags = gguf_tags(layout.gguf_variants);
+  std::sort(tags.begin(), tags.end());
+  if (!select.empty()) {
+    return fail(ErrorKind::not_found, repo,
+                fmt::format("no GGUF quantization matches '{}'", excerpt(select)),
+                tags.empty() ? "the repo holds no GGUF files"
+                             : fmt::format("available: {}", fmt::join(tags, ", ")));
+  }
+  if (tags.size() > 1) {
+    return fail(ErrorKind::usage, repo,
+                fmt::format("holds {} GGUF quantizations: {}", tags.size(), fmt::join(tags, ", ")),
+                fmt::format("pick one as {}:{} or with --file", repo, tags.front()));
+  }
+  return {};
+}
+
+// The header reads of one GGUF file: a first read, then as many more as gguf_header_span says
+// the header still needs, each from where the last ended, straight from the CDN URL the first
+// was redirected to.
+struct GgufRead {
+  std::string path;
+  std::deque<Fetch> reads;  // stable addresses: the queue holds pointers to them
+  std::string head;         // the header's bytes so far
+  uint64_t size = 0;
+  std::string commit_seen;  // X-Repo-Commit of the Hub hop
+  std::string cdn_url;      // where the first read ended up
+  std::string hub_url;      // where to re-resolve it when a signature expires
+  std::optional<Error> error;
+};
 
 std::string repo_folder(const std::string& repo) {
   std::string out = "models--" + repo;
@@ -137,11 +216,13 @@ std::optional<std::string> cached_commit(const fs::path& dir, const std::string&
 }
 
 std::optional<Snapshot> load_cached_snapshot(const fs::path& dir, const std::string& repo,
-                                             const std::string& commit) {
-  if (dir.empty() || !is_commit_sha(commit)) {
+                                             const std::string& commit,
+                                             std::string_view gguf_select) {
+  const auto folder = snapshot_folder(commit, gguf_select);
+  if (dir.empty() || !is_commit_sha(commit) || !folder) {
     return std::nullopt;
   }
-  const fs::path root = dir / repo_folder(repo) / "snapshots" / commit;
+  const fs::path root = dir / repo_folder(repo) / "snapshots" / *folder;
   auto manifest_text = read_small_file(root / "manifest.json", 64 << 20);
   if (!manifest_text) {
     return std::nullopt;
@@ -210,11 +291,12 @@ std::optional<Snapshot> load_cached_snapshot(const fs::path& dir, const std::str
 }
 
 Result<void> store_snapshot(const fs::path& dir, const Snapshot& snap, std::string_view index_bytes,
-                            const std::string& revision) {
-  if (dir.empty() || !is_commit_sha(snap.ref.commit)) {
+                            const std::string& revision, std::string_view gguf_select) {
+  const auto folder = snapshot_folder(snap.ref.commit, gguf_select);
+  if (dir.empty() || !is_commit_sha(snap.ref.commit) || !folder) {
     return {};
   }
-  const fs::path root = dir / repo_folder(snap.ref.id) / "snapshots" / snap.ref.commit;
+  const fs::path root = dir / repo_folder(snap.ref.id) / "snapshots" / *folder;
   nlohmann::json manifest = {
       {"version", k_cache_version},
       {"repo", snap.ref.id},
@@ -269,9 +351,10 @@ Result<void> remember_ref(const fs::path& dir, const std::string& repo, const st
 }
 
 std::optional<Snapshot> load_cached_revision(const fs::path& dir, const std::string& repo,
-                                             const std::string& revision) {
+                                             const std::string& revision,
+                                             std::string_view gguf_select) {
   auto commit = cached_commit(dir, repo, revision);
-  auto cached = commit ? load_cached_snapshot(dir, repo, *commit) : std::nullopt;
+  auto cached = commit ? load_cached_snapshot(dir, repo, *commit, gguf_select) : std::nullopt;
   if (cached) {
     cached->ref.revision = revision;
   }
@@ -287,13 +370,13 @@ Result<Snapshot> HubSource::snapshot() {
   const HubOptions& o = m_options;
   // A pinned commit already in the cache needs no request at all.
   if (is_commit_sha(m_revision)) {
-    if (auto cached = load_cached_snapshot(o.cache_dir, m_repo, m_revision)) {
+    if (auto cached = load_cached_snapshot(o.cache_dir, m_repo, m_revision, o.gguf_select)) {
       cached->ref.revision = m_revision;
       return std::move(*cached);
     }
   }
   if (o.offline) {
-    if (auto cached = load_cached_revision(o.cache_dir, m_repo, m_revision)) {
+    if (auto cached = load_cached_revision(o.cache_dir, m_repo, m_revision, o.gguf_select)) {
       return std::move(*cached);
     }
     return fail(ErrorKind::network, m_repo,
@@ -331,7 +414,7 @@ Result<Snapshot> HubSource::snapshot() {
   if (!is_commit_sha(commit)) {
     return fail(ErrorKind::network, m_repo, fmt::format("the Hub returned commit '{}'", commit));
   }
-  if (auto cached = load_cached_snapshot(o.cache_dir, m_repo, commit)) {
+  if (auto cached = load_cached_snapshot(o.cache_dir, m_repo, commit, o.gguf_select)) {
     cached->ref.revision = m_revision;
     // The cache is best effort: a ref that cannot be written costs one request next time.
     (void)remember_ref(o.cache_dir, m_repo, m_revision, commit);
@@ -346,7 +429,10 @@ Result<Snapshot> HubSource::snapshot() {
       }
     }
   }
-  const WeightLayout layout = choose_weight_layout(names);
+  const WeightLayout layout = choose_weight_layout(names, o.gguf_select);
+  if (auto chosen = check_gguf_choice(layout, m_repo, o.gguf_select); !chosen) {
+    return tl::unexpected(chosen.error());
+  }
   const bool has_config =
       std::find(names.begin(), names.end(), layout.folder + "config.json") != names.end();
 
@@ -396,6 +482,77 @@ Result<Snapshot> HubSource::snapshot() {
     path_of[&f] = file;
     add(f);
   }
+  // GGUF files (all parts of a split set at once): a first read each, then what
+  // gguf_header_span says each header still needs, queued as soon as its read is in.
+  std::map<std::string, GgufRead> gguf;
+  std::unordered_map<const Fetch*, GgufRead*> gguf_of;
+  for (size_t i = 0; i < layout.gguf_files.size(); ++i) {
+    GgufRead& r = gguf[layout.gguf_files[i]];
+    r.path = layout.gguf_files[i];
+    Fetch& f = r.reads.emplace_back();
+    f.url = file_url(r.path);
+    f.max_body = i == 0 ? k_gguf_first_read : k_gguf_part_first_read;
+    f.range_end = f.max_body - 1;
+    gguf_of[&f] = &r;
+    add(f);
+  }
+  // Takes a GGUF read that completed; returns the next read its header needs, or null when
+  // the header is whole or the read failed (r.error).
+  auto continue_gguf = [&](GgufRead& r, Fetch& f) -> Fetch* {
+    const std::string what = m_repo + "/" + r.path;
+    if (f.error || (f.status != 206 && f.status != 200)) {
+      r.error = hub_error(f, m_repo, r.path, has_token, m_revision);
+      return nullptr;
+    }
+    if (!f.content_encoding.empty() && f.content_encoding != "identity") {
+      r.error = Error(
+          ErrorKind::network, what,
+          fmt::format("the server sent a {}-encoded body for a Range request", f.content_encoding));
+      return nullptr;
+    }
+    if (r.reads.size() == 1) {
+      if (!f.total_size) {
+        r.error = Error(
+            ErrorKind::network, what,
+            "the server gave no file size (no Content-Range, X-Linked-Size or Content-Length)");
+        return nullptr;
+      }
+      r.size = *f.total_size;
+      r.commit_seen = f.repo_commit;
+      r.cdn_url = f.final_url;
+      r.hub_url = f.url;
+      r.head = std::move(f.body);
+    } else if (f.body.empty()) {
+      r.error = Error(ErrorKind::network, what, "the server sent none of the header's rest");
+      return nullptr;
+    } else {
+      r.head += f.body;
+    }
+    f.body = std::string();
+    auto span = gguf_header_span(what, r.head, r.size);
+    if (!span) {
+      r.error = span.error();
+      return nullptr;
+    }
+    if (*span <= r.head.size()) {
+      r.head.resize(*span);  // the tensor data after it is not kept (nor cached)
+      return nullptr;
+    }
+    // The second read takes exactly what the span estimates; should that fall short (a header
+    // laid out unlike llama.cpp's), each later read at least doubles what is in.
+    uint64_t end = *span;
+    if (r.reads.size() >= 2) {
+      end = std::max(end, std::min(r.size, 2 * static_cast<uint64_t>(r.head.size())));
+    }
+    Fetch& next = r.reads.emplace_back();
+    next.url = r.cdn_url;  // the signed CDN URL: one hop, no token
+    next.resolve_url = r.hub_url;
+    next.range_start = r.head.size();
+    next.range_end = end - 1;
+    next.max_body = end - r.head.size();
+    gguf_of[&next] = &r;
+    return &next;
+  };
   // The CDN read of `path`, once its redirect and its size are both known.
   auto read_from_cdn = [&](const std::string& path) {
     auto head = heads.find(path);
@@ -450,6 +607,10 @@ Result<Snapshot> HubSource::snapshot() {
       }
     } else if (auto it = path_of.find(f); it != path_of.end()) {
       read_from_cdn(it->second);
+    } else if (auto g = gguf_of.find(f); g != gguf_of.end()) {
+      if (Fetch* next = continue_gguf(*g->second, *f)) {
+        add(*next);
+      }
     }
   }
   if (has_config) {
@@ -459,6 +620,11 @@ Result<Snapshot> HubSource::snapshot() {
   }
   if (index_error) {
     return tl::unexpected(*index_error);
+  }
+  for (const std::string& path : layout.gguf_files) {
+    if (gguf.at(path).error) {
+      return tl::unexpected(*gguf.at(path).error);
+    }
   }
   // A path's header: the CDN read when the first hop stopped at its redirect.
   for (auto& [path, read] : reads) {
@@ -552,11 +718,27 @@ Result<Snapshot> HubSource::snapshot() {
     wf.head = ByteBuffer::copy_of(f.body);
     snap.files.push_back(std::move(wf));
   }
-  if (auto stored = store_snapshot(o.cache_dir, snap, index_bytes, m_revision); !stored) {
+  size_t gguf_reads = 0;
+  for (const std::string& path : layout.gguf_files) {
+    GgufRead& r = gguf.at(path);
+    if (!r.commit_seen.empty() && r.commit_seen != commit) {
+      snap.findings.push_back(
+          {Severity::warning, m_repo + "/" + path,
+           fmt::format("served from commit {} while the listing said {}", r.commit_seen, commit)});
+    }
+    gguf_reads += r.reads.size();
+    WeightFile wf;
+    wf.name = path;
+    wf.size = r.size;
+    wf.head = ByteBuffer::copy_of(r.head);
+    snap.files.push_back(std::move(wf));
+  }
+  if (auto stored = store_snapshot(o.cache_dir, snap, index_bytes, m_revision, o.gguf_select);
+      !stored) {
     snap.findings.push_back({Severity::warning, "cache", stored.error().message()});
   }
-  wire.header_files = wanted.size();
-  wire.header_reads = wanted.size() + tails.size();
+  wire.header_files = wanted.size() + layout.gguf_files.size();
+  wire.header_reads = wanted.size() + tails.size() + gguf_reads;
   snap.transfer = wire;
   return snap;
 }

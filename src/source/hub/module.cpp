@@ -19,8 +19,9 @@ class CachedSource final : public ModelSource {
 };
 
 std::unique_ptr<ModelSource> open_cached(const std::filesystem::path& dir, const std::string& repo,
-                                         const std::string& revision) {
-  auto cached = load_cached_revision(dir, repo, revision);
+                                         const std::string& revision,
+                                         const std::string& gguf_select) {
+  auto cached = load_cached_revision(dir, repo, revision, gguf_select);
   return cached ? std::make_unique<CachedSource>(std::move(*cached)) : nullptr;
 }
 

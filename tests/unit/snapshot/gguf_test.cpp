@@ -131,6 +131,21 @@ TEST_CASE("gguf: the header span, measured from growing prefixes") {
   CHECK_FALSE(gguf_header_span("f", "ABCD1234", file_size));
 }
 
+TEST_CASE("gguf: a read that stops in the tensor infos asks for the rest in one more read") {
+  // A split part after the first: split.* keys and tensor infos only (Qwen3-30B-A3B's last
+  // third, 193 infos whose names grow longer than the first ones).
+  const std::string bytes = test::qwen3_30b_a3b_q4_k_m().split(3)[2].header();
+  const uint64_t file_size = bytes.size() + (uint64_t{1} << 30);
+  auto full = gguf_header_span("f", bytes, file_size);
+  REQUIRE(full);
+  for (uint64_t have : {uint64_t{200}, uint64_t{2'000}, bytes.size() / 2, *full - 1}) {
+    INFO("first read of " << have << " bytes");
+    auto span = gguf_header_span("f", std::string_view(bytes).substr(0, have), file_size);
+    REQUIRE(span);
+    CHECK(*span >= *full);
+  }
+}
+
 TEST_CASE("gguf: malformed headers fail naming the file and the fault") {
   SECTION("bad magic") {
     CHECK_THAT(error_of("GGUX" + std::string(20, '\0')), Catch::Contains("magic"));

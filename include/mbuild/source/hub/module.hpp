@@ -20,10 +20,12 @@ struct ModuleApi {
   const char* version;  // MBUILD_VERSION of the module's build
   uint64_t abi;         // module_abi() as the module's build computed it
   std::unique_ptr<ModelSource> (*open)(std::string repo, std::string revision, HubOptions options);
-  // A source answering from mbuild's cache at `dir` with what it holds for `revision`, read
-  // once; null when the cache does not hold it whole.
+  // A source answering from mbuild's cache at `dir` with what it holds for `revision` (and the
+  // GGUF quantization `gguf_select`, when not empty), read once; null when the cache does not
+  // hold it whole.
   std::unique_ptr<ModelSource> (*open_cached)(const std::filesystem::path& dir,
-                                              const std::string& repo, const std::string& revision);
+                                              const std::string& repo, const std::string& revision,
+                                              const std::string& gguf_select);
 };
 
 // Changes whenever a passed type changes size; the version string covers the rest.
