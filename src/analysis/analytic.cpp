@@ -767,6 +767,7 @@ const std::array k_families = {
     Family{"mistral", Shape::decoder, DecoderTraits{}, tune_llama_style},
     Family{"mixtral", Shape::decoder, DecoderTraits{}, tune_llama_style},
     Family{"phi3", Shape::decoder, DecoderTraits{}, tune_llama_style},
+    Family{"smollm3", Shape::decoder, DecoderTraits{}, tune_llama_style},  // Llama + NoPE layers
     Family{"qwen2", Shape::decoder, with({}, [](DecoderTraits& t) { t.qkv_bias = true; })},
     Family{"qwen2_moe", Shape::decoder,
            with({},

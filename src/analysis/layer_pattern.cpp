@@ -85,20 +85,6 @@ std::vector<std::string> layer_kinds(const std::vector<std::string>& attention,
   return out;
 }
 
-std::vector<std::string> config_layer_kinds(const std::vector<MixerKind>& attention,
-                                            const std::vector<FfnKind>& mlp) {
-  std::vector<std::string> a, m;
-  a.reserve(attention.size());
-  m.reserve(mlp.size());
-  for (MixerKind k : attention) {
-    a.emplace_back(kind_name(k));
-  }
-  for (FfnKind k : mlp) {
-    m.emplace_back(kind_name(k));
-  }
-  return layer_kinds(a, m);
-}
-
 std::string tally_layer_kinds(const std::vector<std::string>& kinds) {
   std::vector<std::pair<std::string, size_t>> counts;  // in order of first appearance
   for (const std::string& k : kinds) {

@@ -17,10 +17,6 @@ std::string compress_layer_pattern(const std::vector<std::string>& kinds);
 // vary, "mixer+mlp" pairs when both do (a layer without one of the two shows the other).
 std::vector<std::string> layer_kinds(const std::vector<std::string>& attention,
                                      const std::vector<std::string>& mlp);
-// The same, from config.json's per-layer kinds.
-std::vector<std::string> config_layer_kinds(const std::vector<MixerKind>& attention,
-                                            const std::vector<FfnKind>& mlp);
-
 // How many layers of each kind, in order of first appearance: "23 mamba, 23 moe,
 // 6 full_attention"; empty when every layer is alike.
 std::string tally_layer_kinds(const std::vector<std::string>& kinds);

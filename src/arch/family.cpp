@@ -61,6 +61,7 @@ constexpr std::array k_families = {
     FamilyTraits{.model_type = "rwkv5", .schedule = rwkv},
     FamilyTraits{.model_type = "rwkv6", .schedule = rwkv},
     FamilyTraits{.model_type = "rwkv7", .schedule = rwkv},
+    FamilyTraits{.model_type = "smollm3", .gated_ffn = true},
     FamilyTraits{.model_type = "t5", .position = t5_relative, .rms_norm = true},
     FamilyTraits{.model_type = "xlm-roberta", .encoder_only = true},
 };

@@ -408,6 +408,21 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
                                sliding ? MixerKind::sliding_attention : MixerKind::full_attention);
   }
 
+  // NoPE layers: transformers' no_rope_layers lists 1 where a layer uses RoPE, 0 where not;
+  // no_rope_layer_interval N makes every N-th layer NoPE.
+  if (const json* nr = cfg.find("no_rope_layers"); nr && nr->is_array() && nr->size() == layers) {
+    for (const json& v : *nr) {
+      cfg.layer_nope.push_back(v.is_number() && v.get<double>() == 0);
+    }
+  } else if (auto interval = cfg.count("no_rope_layer_interval"); interval && *interval > 0) {
+    for (uint64_t i = 0; i < layers; ++i) {
+      cfg.layer_nope.push_back((i + 1) % *interval == 0);
+    }
+  }
+  if (std::none_of(cfg.layer_nope.begin(), cfg.layer_nope.end(), [](bool b) { return b; })) {
+    cfg.layer_nope.clear();
+  }
+
   // Per-layer MLP kinds.
   if (!hybrid.empty()) {
     for (char c : hybrid) {

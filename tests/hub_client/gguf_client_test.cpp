@@ -167,17 +167,15 @@ TEST_CASE("a split GGUF set reads all its parts at once, each in one request") {
   for (size_t i = 0; i < parts.size(); ++i) {
     files.emplace(fmt::format("Qwen3-30B-A3B-Q4_K_M-{:05}-of-00003.gguf", i + 1), parts[i]);
   }
-  // Each request waits 300 ms: three parts read one after another would take 1.8 s after the
-  // listing, read together 0.6 s.
+  // Each request waits 300 ms, so reads in flight together hold a connection each: the CDN
+  // sees three connections open at once only if the three parts are read together.
   MockHub mock;
   test::TempDir dir;
   mock.add_repo(gguf_repo("Qwen/Qwen3-30B-A3B-GGUF", dir, files));
   mock.update_faults([](test::Faults& f) { f.latency = std::chrono::milliseconds(300); });
-  const auto started = std::chrono::steady_clock::now();
   auto snap = read_hub(mock, "Qwen/Qwen3-30B-A3B-GGUF");
-  const auto took = std::chrono::steady_clock::now() - started;
   REQUIRE(snap);
-  CHECK(took < std::chrono::milliseconds(1700));
+  CHECK(mock.connection_stats(true).peak == 3);
   REQUIRE(snap->files.size() == 3);
   REQUIRE(snap->transfer);
   CHECK(snap->transfer->header_files == 3);

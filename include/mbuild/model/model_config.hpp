@@ -53,6 +53,9 @@ struct ModelConfig {
   // Whether the kinds above are stated (a config.json field lists them, or the family's
   // schedule fixes them) rather than assumed for a family mbuild does not know.
   bool layer_kinds_stated = false, mlp_kinds_stated = false;
+  // Layers whose attention uses no positional encoding (NoPE): SmolLM3's and Llama 4's
+  // `no_rope_layers` (0 = NoPE) or `no_rope_layer_interval` (every N-th layer). Empty: none.
+  std::vector<bool> layer_nope;
   std::optional<uint64_t> sliding_window;
 
   QuantConfig quant;

@@ -105,6 +105,27 @@ TEST_CASE("Nemotron-H: pattern, KV and total from the tensors, equal to the conf
   CHECK(a.params.by_component[static_cast<size_t>(Component::attention)] == 6 * 23'396'352ULL);
 }
 
+// HuggingFaceTB/SmolLM3-3B: Llama layers, every 4th without RoPE. Published total 3,075,098,624
+// (Hub safetensors total). By hand: embedding 128,256 x 2,048 = 262,668,288 (tied); per layer
+// q/o 2 x 2,048^2 + k/v 2 x 512 x 2,048 + MLP 3 x 2,048 x 11,008 + 2 norms = 78,123,008,
+// x 36 = 2,812,428,288; final norm 2,048.
+TEST_CASE("SmolLM3: NoPE layers in the pattern, the count exact") {
+  const Analysis a = analyze(model_of("synthetic/HuggingFaceTB__SmolLM3-3B"), {});
+  CHECK(a.total == 3'075'098'624ULL);
+  REQUIRE(a.analytic.count);
+  CHECK(a.analytic.count->total == 3'075'098'624ULL);
+  CHECK(a.layers.pattern == "(full_attention ×3, full_attention (NoPE)) ×9");
+  CHECK(a.layers.tally == "27 full_attention, 9 full_attention (NoPE)");
+  // NoPE changes positions, not the cache: 36 layers x 2 x 4 kv heads x 128 x 2 bytes.
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 73'728);
+  // The interval alone says the same.
+  const Analysis b = analyze(model_of("synthetic/HuggingFaceTB__SmolLM3-3B",
+                                      [](nlohmann::json& c) { c.erase("no_rope_layers"); }),
+                             {});
+  CHECK(b.layers.pattern == a.layers.pattern);
+}
+
 TEST_CASE("Nemotron-H from config.json alone: the same pattern, KV and count") {
   const Analysis a = analyze(config_only(k_nemotron), {.context = 4096});
   CHECK_FALSE(a.from_headers);
