@@ -350,7 +350,7 @@ void check_family_report(ValidationReport& r, const FamilyReport& f) {
     }
     add_check(r, "family", "size variant ↔ config.json", bad.empty() ? agree : CheckStatus::fail,
               bad.empty() ? fmt::format("{} field(s): {} match, {} approximate",
-                                        f.cross->entries.size(), f.cross->count(FieldStatus::match),
+                                        f.cross->compared(), f.cross->count(FieldStatus::match),
                                         f.cross->count(FieldStatus::approximate))
                           : fmt::format("{} mismatch(es): {}", bad.size(), fmt::join(bad, "; ")));
   }
@@ -482,9 +482,9 @@ ValidationReport validate_model(const Model& model, const Analysis& analysis,
       add_check(r, "cross-validation", "contract ↔ config.json",
                 bad.empty() ? CheckStatus::pass : CheckStatus::fail,
                 bad.empty()
-                    ? fmt::format("{} field(s): {} match, {} approximate, {} info",
-                                  cv.entries.size(), cv.count(FieldStatus::match),
-                                  cv.count(FieldStatus::approximate), cv.count(FieldStatus::info))
+                    ? fmt::format("{} field(s): {} match, {} approximate, {} info", cv.compared(),
+                                  cv.count(FieldStatus::match), cv.count(FieldStatus::approximate),
+                                  cv.count(FieldStatus::info))
                     : fmt::format("{} mismatch(es): {}", bad.size(), fmt::join(bad, "; ")));
       r.cross = std::move(cv);
     }
