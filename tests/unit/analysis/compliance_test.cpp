@@ -1,5 +1,9 @@
 // Family detection and compliance against the corpus, and one test per violation kind.
+#include <algorithm>
 #include <set>
+#include <tuple>
+
+#include <fmt/format.h>
 
 #include <catch2/catch.hpp>
 
@@ -215,6 +219,133 @@ TEST_CASE("compliance: a constraint the model breaks fails, naming both values")
     const FamilyReport r = check(l, edited("tied_embeddings: true", "tied_embeddings: false"));
     CHECK(!r.compliant);
     CHECK(r.missing == std::vector<std::string>{"lm_head.weight"});
+  }
+}
+
+namespace {
+
+const ConstraintCheck* constraint(const FamilyReport& r, std::string_view name) {
+  for (const ConstraintCheck& c : r.constraints) {
+    if (c.constraint == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+// The Llama 3.2 1B contract with one more constraint.
+std::string with_constraint(std::string_view c) {
+  return edited("mlp_type: swiglu}", fmt::format("mlp_type: swiglu, {}}}", c));
+}
+
+}  // namespace
+
+TEST_CASE("compliance: an activation config.json contradicts fails, naming both values") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport ok = check(l, with_constraint("activation: silu"));
+  REQUIRE(constraint(ok, "activation"));
+  CHECK(constraint(ok, "activation")->pass);
+  CHECK(ok.compliant);
+
+  const FamilyReport r = check(l, with_constraint("activation: gelu"));
+  CHECK(!r.compliant);
+  const ConstraintCheck* c = constraint(r, "activation");
+  REQUIRE(c);
+  CHECK(!c->pass);
+  CHECK(c->contract == "gelu");
+  CHECK(c->model == "silu");
+  CHECK(c->evidence == "config.json hidden_act = silu");
+}
+
+TEST_CASE("compliance: activations read as transformers names them, tanh GELU apart") {
+  // gpt2 activation_function gelu_new, gemma-2 gelu_pytorch_tanh, T5 feed_forward_proj
+  // gated-gelu (run as gelu_new), BERT exact gelu.
+  for (const auto& [folder, seen] : std::vector<std::pair<std::string, std::string>>{
+           {"openai-community__gpt2", "gelu_tanh"},
+           {"google__gemma-2-9b", "gelu_tanh"},
+           {"google__flan-t5-large", "gelu_tanh"},
+           {"google-bert__bert-base-uncased", "gelu"}}) {
+    DYNAMIC_SECTION(folder) {
+      const Loaded l = load(folder);
+      auto r = check_family(l.model, l.params, builtin_family_contracts());
+      REQUIRE(r);
+      const ConstraintCheck* c = constraint(*r, "activation");
+      REQUIRE(c);
+      CHECK(c->model == seen);
+      CHECK(c->pass);
+    }
+  }
+  // bigscience/bloomz-560m config.json names no activation: reported, not guessed.
+  const Loaded bloom = load("bigscience__bloomz-560m");
+  auto r = check_family(bloom.model, bloom.params, builtin_family_contracts());
+  REQUIRE(r);
+  CHECK(constraint(*r, "activation") == nullptr);
+  CHECK(std::any_of(r->notes.begin(), r->notes.end(), [](const std::string& n) {
+    return n == "activation not checked: config.json names none";
+  }));
+}
+
+TEST_CASE("compliance: a norm the tensors contradict fails; a norm bias is LayerNorm") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport r = check(l, with_constraint("norm_type: layernorm"));
+  CHECK(!r.compliant);
+  const ConstraintCheck* c = constraint(r, "norm_type");
+  REQUIRE(c);
+  CHECK(!c->pass);
+  CHECK(c->contract == "layernorm");
+  CHECK(c->model == "rmsnorm");
+  CHECK(c->evidence.starts_with("no norm tensor has a bias"));
+
+  // GPT-2's LayerNorms carry biases: a contract saying RMSNorm fails, naming the tensor.
+  const Loaded gpt2 = load("openai-community__gpt2");
+  auto builtin = check_family(gpt2.model, gpt2.params, builtin_family_contracts());
+  REQUIRE(builtin);
+  REQUIRE(constraint(*builtin, "norm_type"));
+  CHECK(constraint(*builtin, "norm_type")->model == "layernorm");
+  CHECK(constraint(*builtin, "norm_type")->evidence.find(".bias") != std::string::npos);
+  std::vector<FamilyContract> registry;
+  for (const FamilyContract& f : builtin_family_contracts()) {
+    if (f.family == "gpt2") {
+      registry.push_back(f);
+      registry.back().constraints.norm_type = NormType::rmsnorm;
+    }
+  }
+  auto rms = check_family(gpt2.model, gpt2.params, registry);
+  REQUIRE(rms);
+  CHECK(!rms->compliant);
+  CHECK(!constraint(*rms, "norm_type")->pass);
+}
+
+TEST_CASE("compliance: positional encoding as the model shows it, a contradiction fails") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport r = check(l, with_constraint("positional_encoding: absolute"));
+  CHECK(!r.compliant);
+  const ConstraintCheck* c = constraint(r, "positional_encoding");
+  REQUIRE(c);
+  CHECK(!c->pass);
+  CHECK(c->contract == "absolute");
+  CHECK(c->model == "rope");
+
+  // Learned table (a position embedding tensor), ALiBi (bloom), T5's relative buckets, no
+  // positions in a recurrent stack, rotary.
+  for (const auto& [folder, seen, evidence] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"openai-community__gpt2", "absolute", "wpe.weight"},
+           {"google-bert__bert-base-uncased", "absolute", "position_embeddings"},
+           {"bigscience__bloomz-560m", "alibi", "ALiBi"},
+           {"google__flan-t5-large", "relative", "relative_attention_bias"},
+           {"state-spaces__mamba-130m-hf", "none", "recurrent"},
+           {"Qwen__Qwen3-8B", "rope", "rotary"}}) {
+    DYNAMIC_SECTION(folder) {
+      const Loaded m = load(folder);
+      auto fr = check_family(m.model, m.params, builtin_family_contracts());
+      REQUIRE(fr);
+      const ConstraintCheck* p = constraint(*fr, "positional_encoding");
+      REQUIRE(p);
+      CHECK(p->model == seen);
+      CHECK(p->evidence.find(evidence) != std::string::npos);
+      CHECK(p->pass);
+    }
   }
 }
 
