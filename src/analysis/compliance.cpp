@@ -150,6 +150,9 @@ bool layer_selected(const TensorRoleTemplate& r, const ModelConfig& c, size_t la
   if (r.layers == "linear_attention") {
     return mixer == MixerKind::linear_attention;
   }
+  if (r.layers == "mamba") {
+    return mixer == MixerKind::mamba;
+  }
   if (r.layers == "moe") {
     return ffn == FfnKind::moe;
   }
@@ -543,9 +546,16 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
     }
     expected[base] = {role, expr};
   };
+  // A tied head the checkpoint stores anyway (Falcon's uploads keep lm_head.weight although
+  // config.json ties it): loading ties it to the embedding, so it is the template's lm_head, not
+  // an unexpected tensor, and the head is still tied.
+  const std::optional<std::string>& head = f->tensors.lm_head;
+  const bool head_stored = head && found.contains(prefix + *head);
+  const bool stored_copy =
+      tied_stated.value_or(false) && head_stored && cfg.tie_word_embeddings.value_or(false);
   expect("embedding", f->tensors.embedding, std::nullopt);
-  if (!tied_stated.value_or(false)) {
-    expect("lm_head", f->tensors.lm_head, std::nullopt);
+  if (!tied_stated.value_or(false) || stored_copy) {
+    expect("lm_head", head, std::nullopt);
   }
   expect("final_norm", f->tensors.final_norm, std::nullopt);
   for (const TensorRoleTemplate& g : f->tensors.global) {
@@ -625,12 +635,13 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
                              seen ? which : std::string("no attention projection bias")});
   }
   if (tied_stated) {
-    const std::optional<std::string>& head = f->tensors.lm_head;
-    const bool stored = head && found.contains(prefix + *head);
-    const bool seen = !stored;
-    r.constraints.push_back({"tied_embeddings", *tied_stated ? "true" : "false",
-                             seen ? "true" : "false", seen == *tied_stated,
-                             stored ? prefix + *head : std::string("no lm_head stored")});
+    const bool seen = !head_stored || stored_copy;
+    r.constraints.push_back(
+        {"tied_embeddings", *tied_stated ? "true" : "false", seen ? "true" : "false",
+         seen == *tied_stated,
+         stored_copy   ? fmt::format("config.json ties it; {} is a stored copy", prefix + *head)
+         : head_stored ? prefix + *head
+                       : std::string("no lm_head stored")});
   }
   if (k.qk_norm) {
     std::string which;
@@ -947,7 +958,8 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
       add_global("lm_head", name);
     } else if (!c.tensors.final_norm && name.find("encoder") == std::string::npos &&
                (name.ends_with(".norm.weight") || name.ends_with("ln_f.weight") ||
-                name.ends_with("norm_f.weight") || name.ends_with("final_layer_norm.weight"))) {
+                name.ends_with("final_layernorm.weight") || name.ends_with("norm_f.weight") ||
+                name.ends_with("final_layer_norm.weight"))) {
       c.tensors.final_norm = name;
       add_global("final_norm", name);
     }
@@ -971,12 +983,15 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
     TensorRoleTemplate t{role, pattern, "all"};
     if (g.layers.size() != layers) {
       const auto has = [&](std::string_view s) { return suffix.find(s) != std::string::npos; };
-      t.layers = g.layers == std::set<size_t>{0}                              ? "first"
-                 : has("linear_attn")                                         ? "linear_attention"
-                 : has("self_attn")                                           ? "full_attention"
-                 : has("experts") || has("mlp.gate.") || has("shared_expert") ? "moe"
-                 : has("mlp.")                                                ? "dense"
-                                                                              : "all";
+      const bool moe =
+          has("experts") || has("mlp.gate.") || has("shared_expert") || has("feed_forward.router");
+      t.layers = g.layers == std::set<size_t>{0}       ? "first"
+                 : has("linear_attn")                  ? "linear_attention"
+                 : has("self_attn")                    ? "full_attention"
+                 : has("mamba.")                       ? "mamba"
+                 : moe                                 ? "moe"
+                 : has("mlp.") || has("feed_forward.") ? "dense"
+                                                       : "all";
     }
     c.tensors.per_layer.push_back(std::move(t));
     if (g.checkable) {
