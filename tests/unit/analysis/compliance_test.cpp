@@ -22,6 +22,94 @@ struct Loaded {
   ParamCount params;
 };
 
+// deepseek-ai/DeepSeek-V3 as a header-only test model, written here rather than kept in
+// tests/data (its header is 12 MB): config.json's architecture fields as published (hidden 7168,
+// 61 layers, 128 heads, q/kv LoRA ranks 1536/512, nope/rope/v head dims 128/64/128, 256 routed
+// experts of 2048, top-8, one shared expert, layers 0-2 dense of 18432, vocab 129280, one MTP
+// layer, FP8 blocks of 128x128), tensor names as transformers' DeepseekV3 code loads the
+// checkpoint: FP8 projections with their weight_scale_inv, BF16 embeddings, norms and routers,
+// F32 score-correction biases, and the MTP layer 61.
+std::filesystem::path write_deepseek_v3(const test::TempDir& dir) {
+  constexpr uint64_t h = 7168, layers = 61, vocab = 129280, heads = 128, ffn = 18432,
+                     expert_ffn = 2048, experts = 256, q_rank = 1536, kv_rank = 512, nope = 128,
+                     rope = 64, v_dim = 128, dense_layers = 3;
+  std::vector<test::TensorSpec> t;
+  auto fp8 = [&](const std::string& name, uint64_t out, uint64_t in) {
+    t.push_back({name + ".weight", "F8_E4M3", {out, in}});
+    t.push_back({name + ".weight_scale_inv", "F32", {(out + 127) / 128, (in + 127) / 128}});
+  };
+  auto layer = [&](uint64_t n, bool mtp) {
+    const std::string p = fmt::format("model.layers.{}.", n);
+    t.push_back({p + "input_layernorm.weight", "BF16", {h}});
+    t.push_back({p + "post_attention_layernorm.weight", "BF16", {h}});
+    const std::string a = p + "self_attn.";
+    fp8(a + "q_a_proj", q_rank, h);
+    t.push_back({a + "q_a_layernorm.weight", "BF16", {q_rank}});
+    fp8(a + "q_b_proj", heads * (nope + rope), q_rank);
+    fp8(a + "kv_a_proj_with_mqa", kv_rank + rope, h);
+    t.push_back({a + "kv_a_layernorm.weight", "BF16", {kv_rank}});
+    fp8(a + "kv_b_proj", heads * (nope + v_dim), kv_rank);
+    fp8(a + "o_proj", h, heads * v_dim);
+    const std::string m = p + "mlp.";
+    if (n < dense_layers) {
+      fp8(m + "gate_proj", ffn, h);
+      fp8(m + "up_proj", ffn, h);
+      fp8(m + "down_proj", h, ffn);
+    } else {
+      t.push_back({m + "gate.weight", "BF16", {experts, h}});
+      t.push_back({m + "gate.e_score_correction_bias", "F32", {experts}});
+      for (uint64_t e = 0; e < experts; ++e) {
+        const std::string x = fmt::format("{}experts.{}.", m, e);
+        fp8(x + "gate_proj", expert_ffn, h);
+        fp8(x + "up_proj", expert_ffn, h);
+        fp8(x + "down_proj", h, expert_ffn);
+      }
+      fp8(m + "shared_experts.gate_proj", expert_ffn, h);
+      fp8(m + "shared_experts.up_proj", expert_ffn, h);
+      fp8(m + "shared_experts.down_proj", h, expert_ffn);
+    }
+    if (mtp) {
+      t.push_back({p + "embed_tokens.weight", "BF16", {vocab, h}});
+      t.push_back({p + "enorm.weight", "BF16", {h}});
+      t.push_back({p + "hnorm.weight", "BF16", {h}});
+      t.push_back({p + "eh_proj.weight", "BF16", {h, 2 * h}});
+      t.push_back({p + "shared_head.norm.weight", "BF16", {h}});
+      t.push_back({p + "shared_head.head.weight", "BF16", {vocab, h}});
+    }
+  };
+  t.push_back({"model.embed_tokens.weight", "BF16", {vocab, h}});
+  for (uint64_t n = 0; n < layers; ++n) {
+    layer(n, false);
+  }
+  layer(layers, true);
+  t.push_back({"model.norm.weight", "BF16", {h}});
+  t.push_back({"lm_head.weight", "BF16", {vocab, h}});
+  dir.write("DeepSeek-V3/model.safetensors", test::safetensors_bytes(test::header_json(t)));
+  dir.write("DeepSeek-V3/config.json", R"({"architectures":["DeepseekV3ForCausalLM"],
+    "model_type":"deepseek_v3","first_k_dense_replace":3,"hidden_act":"silu","hidden_size":7168,
+    "intermediate_size":18432,"kv_lora_rank":512,"max_position_embeddings":163840,
+    "moe_intermediate_size":2048,"moe_layer_freq":1,"n_group":8,"n_routed_experts":256,
+    "n_shared_experts":1,"norm_topk_prob":true,"num_attention_heads":128,"num_experts_per_tok":8,
+    "num_hidden_layers":61,"num_key_value_heads":128,"num_nextn_predict_layers":1,
+    "q_lora_rank":1536,"qk_nope_head_dim":128,"qk_rope_head_dim":64,"rms_norm_eps":1e-06,
+    "rope_theta":10000,"routed_scaling_factor":2.5,"scoring_func":"sigmoid",
+    "tie_word_embeddings":false,"topk_group":4,"topk_method":"noaux_tc","torch_dtype":"bfloat16",
+    "v_head_dim":128,"vocab_size":129280,"quantization_config":{"activation_scheme":"dynamic",
+    "fmt":"e4m3","quant_method":"fp8","weight_block_size":[128,128]}})");
+  return dir.path() / "DeepSeek-V3";
+}
+
+Loaded load_path(const std::filesystem::path& path) {
+  LocalFolderSource source(path);
+  auto snapshot = source.snapshot();
+  REQUIRE(snapshot);
+  auto built = build_model(std::move(*snapshot));
+  REQUIRE(built);
+  Loaded l{std::move(*built), {}};
+  l.params = count_params(l.model);
+  return l;
+}
+
 // A folder of tests/data/corpus, or "synthetic/<name>" for a test model of tests/data/synthetic
 // (header-only, built from the published config and the family's tensor names).
 Loaded load(const std::string& folder) {
@@ -118,7 +206,9 @@ TEST_CASE(
       {"synthetic/tiiuae__falcon-7b", "falcon", "7b"},
       {"synthetic/AntonV__mamba2-780m-hf", "mamba2", "780m"},
       {"synthetic/ai21labs__AI21-Jamba-1.5-Mini", "jamba", "mini"},
+      {"written/deepseek-ai__DeepSeek-V3", "deepseek_v3", "671b"},
   };
+  const test::TempDir written;
   // Every built-in contract is exercised by one of them.
   std::set<std::string> covered;
   for (const auto& c : cases) {
@@ -130,7 +220,8 @@ TEST_CASE(
   }
   for (const auto& [folder, family, size] : cases) {
     DYNAMIC_SECTION(folder) {
-      const Loaded l = load(folder);
+      const Loaded l =
+          folder.starts_with("written/") ? load_path(write_deepseek_v3(written)) : load(folder);
       auto r = check_family(l.model, l.params, builtin_family_contracts());
       REQUIRE(r);
       CHECK(r->family == family);
@@ -149,6 +240,22 @@ TEST_CASE(
       CHECK(r->shapes_checked > 0);
     }
   }
+}
+
+TEST_CASE("DeepSeek-V3: the main model is 671B, the MTP layer and FP8 scales left out") {
+  const test::TempDir dir;
+  const Loaded l = load_path(write_deepseek_v3(dir));
+  // 684,489,845,504 stored parameters (the Hub's 685B), of which the MTP layer holds
+  // 13,463,426,304: the main model is the published 671B.
+  CHECK(l.params.total == 684'489'845'504ULL);
+  CHECK(l.params.by_component[static_cast<size_t>(Component::mtp)] == 13'463'426'304ULL);
+  auto r = check_family(l.model, l.params, builtin_family_contracts());
+  REQUIRE(r);
+  CHECK(r->compliant);
+  // Per layer: 2 norms, 7 attention tensors; 3 dense MLP tensors in layers 0-2, and in the 58
+  // MoE layers a router, its bias, 256 x 3 expert and 3 shared-expert tensors.
+  CHECK(r->expected_tensors == 3 + 61 * 9 + 3 * 3 + 58 * (2 + 256 * 3 + 3));
+  CHECK(r->found_tensors == r->expected_tensors);
 }
 
 TEST_CASE("the family is found from the tensors when config.json names no known type") {
