@@ -409,7 +409,7 @@ TEST_CASE("compliance: activations read as transformers names them, tanh GELU ap
   }));
 }
 
-TEST_CASE("compliance: a norm the tensors contradict fails; a norm bias is LayerNorm") {
+TEST_CASE("compliance: a norm the tensors contradict fails, and a norm with a bias is LayerNorm") {
   const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
   const FamilyReport r = check(l, with_constraint("norm_type: layernorm"));
   CHECK(!r.compliant);
