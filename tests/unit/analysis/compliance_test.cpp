@@ -220,6 +220,7 @@ TEST_CASE(
       {"synthetic/tiiuae__falcon-7b", "falcon", "7b"},
       {"synthetic/AntonV__mamba2-780m-hf", "mamba2", "780m"},
       {"synthetic/ai21labs__AI21-Jamba-1.5-Mini", "jamba", "mini"},
+      {"synthetic/Qwen__Qwen3.5-27B", "qwen3_5", "27b"},
       {"written/deepseek-ai__DeepSeek-V3", "deepseek_v3", "671b"},
   };
   const test::TempDir written;
@@ -525,7 +526,7 @@ TEST_CASE("emit-contract: the contract a model implies reads back and the model 
     folders.push_back("synthetic/" + entry.path().filename().string());
   }
   std::sort(folders.begin(), folders.end());
-  REQUIRE(folders.size() == 30);
+  REQUIRE(folders.size() == 31);
   for (const std::string& folder : folders) {
     DYNAMIC_SECTION(folder) {
       const Loaded l = load(folder);
