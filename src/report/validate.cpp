@@ -529,7 +529,16 @@ ValidationReport validate_model(const Model& model, const Analysis& analysis,
         lm_head += params.classes[i].params;
       }
     }
-    if (model.config->tie_word_embeddings && params.embedding > 0) {
+    if (model.config->tie_word_embeddings && *model.config->tie_word_embeddings && lm_head > 0 &&
+        lm_head == params.embedding) {
+      // Falcon's uploads store the head config.json ties: as large as the embedding, it may be a
+      // copy that loading ties, or a head of its own. Headers cannot tell, so it is reported.
+      add_check(r, "weights", "tie_word_embeddings", CheckStatus::info,
+                fmt::format("config.json ties the embeddings; the checkpoint also stores an "
+                            "lm_head of the embedding's {} params (a copy loading ties, or a "
+                            "head of its own: the headers cannot tell)",
+                            format_grouped(lm_head)));
+    } else if (model.config->tie_word_embeddings && params.embedding > 0) {
       const bool tied = *model.config->tie_word_embeddings;
       const bool consistent = tied == (lm_head == 0);
       add_check(r, "weights", "tie_word_embeddings",
