@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "mbuild/analysis/explain.hpp"
 #include "util/format.hpp"
 
 namespace mbuild {
@@ -206,6 +207,63 @@ bool any_name(const std::vector<std::string>& names, std::initializer_list<std::
     }
   }
   return false;
+}
+
+// The activation as config.json names it (the first of these keys it states), and the
+// contract's name for it when it is one a contract can name.
+struct NamedActivation {
+  std::optional<Activation> value;
+  std::string key;  // "hidden_act", ...
+  std::string raw;  // as written ("gelu_pytorch_tanh")
+};
+
+NamedActivation activation_of(const ModelConfig& c) {
+  // T5 names its feed-forward activation dense_act_fn, or only feed_forward_proj
+  // ("gated-gelu", which transformers runs as gelu_new).
+  constexpr std::string_view k_keys[] = {"hidden_act", "hidden_activation", "activation_function",
+                                         "dense_act_fn", "feed_forward_proj"};
+  constexpr std::pair<std::string_view, Activation> k_names[] = {
+      {"silu", Activation::silu},
+      {"swish", Activation::silu},
+      {"gelu", Activation::gelu},
+      {"gelu_python", Activation::gelu},
+      {"gelu_new", Activation::gelu_tanh},
+      {"gelu_pytorch_tanh", Activation::gelu_tanh},
+      {"gelu_fast", Activation::gelu_tanh},
+      {"gelu_tanh", Activation::gelu_tanh},
+      {"gated-gelu", Activation::gelu_tanh},
+      {"relu", Activation::relu},
+  };
+  NamedActivation out;
+  for (std::string_view key : k_keys) {
+    if (const nlohmann::json* v = c.find(key); v && v->is_string()) {
+      out.key = key;
+      out.raw = v->get<std::string>();
+      break;
+    }
+  }
+  for (const auto& [name, value] : k_names) {
+    if (out.raw == name) {
+      out.value = value;
+    }
+  }
+  return out;
+}
+
+PositionalEncoding positional_encoding_of(const PositionFacts& p) {
+  if (p.kind == "none") {
+    return PositionalEncoding::none;
+  }
+  if (p.kind == "ALiBi") {
+    return PositionalEncoding::alibi;
+  }
+  if (p.kind == "learned absolute") {
+    return PositionalEncoding::absolute;
+  }
+  if (p.kind.starts_with("relative")) {
+    return PositionalEncoding::relative;
+  }
+  return PositionalEncoding::rope;
 }
 
 const FamilyContract* find_family(const std::vector<FamilyContract>& registry,
@@ -488,9 +546,16 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
     }
     expected[base] = {role, expr};
   };
+  // A tied head the checkpoint stores anyway (Falcon's uploads keep lm_head.weight although
+  // config.json ties it): loading ties it to the embedding, so it is the template's lm_head, not
+  // an unexpected tensor, and the head is still tied.
+  const std::optional<std::string>& head = f->tensors.lm_head;
+  const bool head_stored = head && found.contains(prefix + *head);
+  const bool stored_copy =
+      tied_stated.value_or(false) && head_stored && cfg.tie_word_embeddings.value_or(false);
   expect("embedding", f->tensors.embedding, std::nullopt);
-  if (!tied_stated.value_or(false)) {
-    expect("lm_head", f->tensors.lm_head, std::nullopt);
+  if (!tied_stated.value_or(false) || stored_copy) {
+    expect("lm_head", head, std::nullopt);
   }
   expect("final_norm", f->tensors.final_norm, std::nullopt);
   for (const TensorRoleTemplate& g : f->tensors.global) {
@@ -570,12 +635,13 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
                              seen ? which : std::string("no attention projection bias")});
   }
   if (tied_stated) {
-    const std::optional<std::string>& head = f->tensors.lm_head;
-    const bool stored = head && found.contains(prefix + *head);
-    const bool seen = !stored;
-    r.constraints.push_back({"tied_embeddings", *tied_stated ? "true" : "false",
-                             seen ? "true" : "false", seen == *tied_stated,
-                             stored ? prefix + *head : std::string("no lm_head stored")});
+    const bool seen = !head_stored || stored_copy;
+    r.constraints.push_back(
+        {"tied_embeddings", *tied_stated ? "true" : "false", seen ? "true" : "false",
+         seen == *tied_stated,
+         stored_copy   ? fmt::format("config.json ties it; {} is a stored copy", prefix + *head)
+         : head_stored ? prefix + *head
+                       : std::string("no lm_head stored")});
   }
   if (k.qk_norm) {
     std::string which;
@@ -616,19 +682,34 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
                              : plain ? plain_which
                                      : std::string("no MLP tensors")});
   }
-  std::vector<std::string_view> unchecked;
-  if (k.activation) {
-    unchecked.push_back("activation");
+  if (k.activation && model.config) {
+    const NamedActivation act = activation_of(cfg);
+    if (!act.value) {
+      r.notes.push_back(
+          act.raw.empty()
+              ? std::string("activation not checked: config.json names none")
+              : fmt::format("activation not checked: {} '{}' is not one a contract names", act.key,
+                            excerpt(act.raw)));
+    } else {
+      r.constraints.push_back({"activation", std::string(enum_name(*k.activation)),
+                               std::string(enum_name(*act.value)), *act.value == *k.activation,
+                               fmt::format("config.json {} = {}", act.key, act.raw)});
+    }
   }
   if (k.norm_type) {
-    unchecked.push_back("norm_type");
+    const NormFacts n = norm_facts(model, cfg, params);
+    const NormType seen = n.kind == "LayerNorm" ? NormType::layernorm : NormType::rmsnorm;
+    r.constraints.push_back({"norm_type", std::string(enum_name(*k.norm_type)),
+                             std::string(enum_name(seen)), seen == *k.norm_type, n.evidence});
   }
-  if (k.positional_encoding) {
-    unchecked.push_back("positional_encoding");
-  }
-  if (!unchecked.empty()) {
-    r.notes.push_back(fmt::format("not checked against the model (the tensors do not show it): {}",
-                                  fmt::join(unchecked, ", ")));
+  if (k.positional_encoding && model.config) {
+    const PositionFacts p = position_facts(model, cfg);
+    const PositionalEncoding seen = positional_encoding_of(p);
+    // A learned table shows in the tensors, ALiBi and T5's buckets in the family table or
+    // config.json; a stack of recurrent mixers has none; anything else rotates.
+    r.constraints.push_back({"positional_encoding", std::string(enum_name(*k.positional_encoding)),
+                             std::string(enum_name(seen)), seen == *k.positional_encoding,
+                             p.evidence});
   }
 
   r.compliant = r.missing_total == 0 && r.unexpected_total == 0 && r.shape_mismatches.empty() &&
@@ -877,7 +958,8 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
       add_global("lm_head", name);
     } else if (!c.tensors.final_norm && name.find("encoder") == std::string::npos &&
                (name.ends_with(".norm.weight") || name.ends_with("ln_f.weight") ||
-                name.ends_with("norm_f.weight") || name.ends_with("final_layer_norm.weight"))) {
+                name.ends_with("final_layernorm.weight") || name.ends_with("norm_f.weight") ||
+                name.ends_with("final_layer_norm.weight"))) {
       c.tensors.final_norm = name;
       add_global("final_norm", name);
     }
@@ -912,17 +994,20 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
         }
         return true;
       };
-      t.layers = g.layers == std::set<size_t>{0}                              ? "first"
-                 : kind_set("linear_attention")                               ? "linear_attention"
-                 : kind_set("mamba")                                          ? "mamba"
-                 : kind_set("full_attention")                                 ? "full_attention"
-                 : kind_set("moe")                                            ? "moe"
-                 : kind_set("dense")                                          ? "dense"
-                 : has("linear_attn")                                         ? "linear_attention"
-                 : has("self_attn")                                           ? "full_attention"
-                 : has("experts") || has("mlp.gate.") || has("shared_expert") ? "moe"
-                 : has("mlp.")                                                ? "dense"
-                                                                              : "all";
+      const bool moe =
+          has("experts") || has("mlp.gate.") || has("shared_expert") || has("feed_forward.router");
+      t.layers = g.layers == std::set<size_t>{0}       ? "first"
+                 : kind_set("linear_attention")        ? "linear_attention"
+                 : kind_set("mamba")                   ? "mamba"
+                 : kind_set("full_attention")          ? "full_attention"
+                 : kind_set("moe")                     ? "moe"
+                 : kind_set("dense")                   ? "dense"
+                 : has("linear_attn")                  ? "linear_attention"
+                 : has("self_attn")                    ? "full_attention"
+                 : has("mamba.")                       ? "mamba"
+                 : moe                                 ? "moe"
+                 : has("mlp.") || has("feed_forward.") ? "dense"
+                                                       : "all";
     }
     c.tensors.per_layer.push_back(std::move(t));
     if (g.checkable) {
@@ -956,23 +1041,14 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
       nullptr);
   const bool plain = any_name(
       names, {"mlp.", "intermediate.dense", "DenseReluDense", "ffn.", "feed_forward."}, nullptr);
-  // The activation, as config.json names it.
-  std::string act;
-  for (const char* key : {"hidden_act", "hidden_activation", "activation_function"}) {
-    for (const nlohmann::json* obj : {&cfg.text, &cfg.raw}) {
-      if (act.empty() && obj->is_object() && obj->contains(key) && (*obj)[key].is_string()) {
-        act = (*obj)[key].get<std::string>();
-      }
-    }
-  }
-  if (act == "silu" || act == "swish") {
-    k.activation = Activation::silu;
-  } else if (act == "gelu") {
-    k.activation = Activation::gelu;
-  } else if (act == "gelu_new" || act == "gelu_pytorch_tanh") {
-    k.activation = Activation::gelu_tanh;
-  } else if (act == "relu") {
-    k.activation = Activation::relu;
+  // The activation, norm and positions as config.json and the tensors show them.
+  const NamedActivation named = activation_of(cfg);
+  const std::string& act = named.raw;
+  k.activation = named.value;
+  if (model.config) {
+    k.norm_type = norm_facts(model, cfg, params).kind == "LayerNorm" ? NormType::layernorm
+                                                                     : NormType::rmsnorm;
+    k.positional_encoding = positional_encoding_of(position_facts(model, cfg));
   }
   const bool gelu = act.find("gelu") != std::string::npos;
   k.mlp_type = cfg.is_moe() ? MlpType::moe

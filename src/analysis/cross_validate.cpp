@@ -82,6 +82,10 @@ std::string_view field_status_name(FieldStatus s) {
       return "mismatch";
     case FieldStatus::info:
       return "info";
+    case FieldStatus::contract_only:
+      return "contract_only";
+    case FieldStatus::hf_only:
+      return "hf_only";
   }
   return "info";
 }
@@ -94,8 +98,33 @@ size_t CrossValidation::count(FieldStatus s) const {
   return n;
 }
 
+size_t CrossValidation::compared() const {
+  size_t n = 0;
+  for (const CrossValidationEntry& e : entries) {
+    n += e.compared() ? 1U : 0U;
+  }
+  return n;
+}
+
+std::vector<std::string> CrossValidation::listed(FieldStatus s) const {
+  std::vector<std::string> out;
+  for (const CrossValidationEntry& e : entries) {
+    if (e.status == s) {
+      out.push_back(fmt::format("{}={}", e.field, s == FieldStatus::hf_only ? e.hf : e.contract));
+    }
+  }
+  return out;
+}
+
 CrossValidation cross_validate(const Contract& contract, const ModelConfig& config) {
   CrossValidation out;
+  std::vector<CrossValidationEntry> one_sided;
+  auto contract_only = [&](std::string_view field, std::string value) {
+    one_sided.push_back({std::string(field), std::move(value), {}, FieldStatus::contract_only});
+  };
+  auto hf_only = [&](std::string_view field, std::string value) {
+    one_sided.push_back({std::string(field), {}, std::move(value), FieldStatus::hf_only});
+  };
   for (const CountField& f : k_count_fields) {
     const auto cv = contract.field(f.field);
     const auto hf = f.hf(config);
@@ -105,9 +134,9 @@ CrossValidation cross_validate(const Contract& contract, const ModelConfig& conf
                              std::to_string(*hf),
                              c == hf ? FieldStatus::match : FieldStatus::mismatch});
     } else if (cv) {
-      out.contract_only.push_back(fmt::format("{}={}", f.field, cv->dump()));
+      contract_only(f.field, cv->dump());
     } else if (hf) {
-      out.hf_only.push_back(fmt::format("{}={}", f.field, *hf));
+      hf_only(f.field, std::to_string(*hf));
     }
   }
 
@@ -118,41 +147,41 @@ CrossValidation cross_validate(const Contract& contract, const ModelConfig& conf
            cv->get<bool>() == *config.tie_word_embeddings ? FieldStatus::match
                                                           : FieldStatus::mismatch});
     } else {
-      out.contract_only.push_back("tie_word_embeddings=" + cv->dump());
+      contract_only("tie_word_embeddings", cv->dump());
     }
   } else if (config.tie_word_embeddings) {
-    out.hf_only.push_back(
-        fmt::format("tie_word_embeddings={}", *config.tie_word_embeddings ? "true" : "false"));
+    hf_only("tie_word_embeddings", *config.tie_word_embeddings ? "true" : "false");
   }
 
-  // RoPE base: equal within 1 is a match (500000 vs 500000.0), within 1 % approximate.
+  // RoPE base: closer than 1 is a match (500000 vs 500000.0), within 1 % approximate.
   const auto c_theta = contract_number(contract, {"rope_theta"});
   if (c_theta && config.rope_theta) {
     const double diff = std::fabs(*c_theta - *config.rope_theta);
-    const FieldStatus s = diff < 1.0 ? FieldStatus::match
-                          : diff / std::max(std::fabs(*config.rope_theta), 1.0) < 0.01
-                              ? FieldStatus::approximate
-                              : FieldStatus::mismatch;
+    const FieldStatus s =
+        diff < 1.0 ? FieldStatus::match
+        : diff / std::max(std::fabs(*config.rope_theta), 1.0) < k_rope_theta_tolerance
+            ? FieldStatus::approximate
+            : FieldStatus::mismatch;
     out.entries.push_back({"rope_theta", fmt_double(*c_theta), fmt_double(*config.rope_theta), s});
   } else if (c_theta) {
-    out.contract_only.push_back("rope_theta=" + fmt_double(*c_theta));
+    contract_only("rope_theta", fmt_double(*c_theta));
   } else if (config.rope_theta) {
-    out.hf_only.push_back("rope_theta=" + fmt_double(*config.rope_theta));
+    hf_only("rope_theta", fmt_double(*config.rope_theta));
   }
 
-  // Norm epsilon, however the family spells it.
+  // Norm epsilon, however the family spells it: equal when closer than 1e-12 (absolute), so
+  // 1e-05 and 0.00001 match while 1e-05 and 1e-06 do not. Written in the shortest form that
+  // reads back exactly, so two values that differ never print alike.
   const auto c_eps = contract_number(
       contract, {"norm_eps", "rms_norm_eps", "layer_norm_eps", "layer_norm_epsilon"});
   if (c_eps && config.norm_eps) {
-    const double diff = std::fabs(*c_eps - *config.norm_eps);
-    const bool equal = diff <= 1e-9 * std::max(std::fabs(*config.norm_eps), 1e-300);
-    out.entries.push_back({"norm_eps", fmt::format("{:g}", *c_eps),
-                           fmt::format("{:g}", *config.norm_eps),
+    const bool equal = std::fabs(*c_eps - *config.norm_eps) < k_norm_eps_tolerance;
+    out.entries.push_back({"norm_eps", fmt_double(*c_eps), fmt_double(*config.norm_eps),
                            equal ? FieldStatus::match : FieldStatus::mismatch});
   } else if (c_eps) {
-    out.contract_only.push_back(fmt::format("norm_eps={:g}", *c_eps));
+    contract_only("norm_eps", fmt_double(*c_eps));
   } else if (config.norm_eps) {
-    out.hf_only.push_back(fmt::format("norm_eps={:g}", *config.norm_eps));
+    hf_only("norm_eps", fmt_double(*config.norm_eps));
   }
 
   // Fields an emitted config (schema 2) states in its `config` object, compared as written.
@@ -162,7 +191,7 @@ CrossValidation cross_validate(const Contract& contract, const ModelConfig& conf
       out.entries.push_back({std::string(field), cv->dump(), hf->dump(),
                              *cv == *hf ? FieldStatus::match : FieldStatus::mismatch});
     } else if (cv) {
-      out.contract_only.push_back(fmt::format("{}={}", field, cv->dump()));
+      contract_only(field, cv->dump());
     }
   };
   auto config_json = [&](std::string_view key) -> std::optional<ojson> {
@@ -221,9 +250,11 @@ CrossValidation cross_validate(const Contract& contract, const ModelConfig& conf
       continue;
     }
     if (const nlohmann::json* v = config.find(key); v && !v->is_null()) {
-      out.hf_only.push_back(fmt::format("{}={}", key, v->dump()));
+      hf_only(key, v->dump());
     }
   }
+  out.entries.insert(out.entries.end(), std::make_move_iterator(one_sided.begin()),
+                     std::make_move_iterator(one_sided.end()));
   return out;
 }
 

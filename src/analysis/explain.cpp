@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include <fmt/format.h>
+
 #include "mbuild/arch/family.hpp"
 
 namespace mbuild {
@@ -115,32 +117,46 @@ FfnFacts ffn_facts(const Model& model, const ModelConfig& c, std::span<const Ffn
   return f;
 }
 
+}  // namespace
+
 NormFacts norm_facts(const Model& model, const ModelConfig& c, const ParamCount& params) {
   NormFacts n;
   n.eps = c.norm_eps;
-  bool has_norm_tensor = false, norm_bias = false;
+  std::string_view first_norm, biased;
   for (size_t i = 0; i < model.tensors.size() && i < params.classes.size(); ++i) {
     if (params.classes[i].component == Component::norms) {
-      has_norm_tensor = true;
+      const std::string_view name = model.tensors[i].name;
+      if (first_norm.empty()) {
+        first_norm = name;
+      }
       // Old TensorFlow-born checkpoints (BERT) name LayerNorm's scale and shift gamma / beta.
-      norm_bias = norm_bias || model.tensors[i].name.ends_with(".bias") ||
-                  model.tensors[i].name.ends_with(".beta");
+      if (biased.empty() && (name.ends_with(".bias") || name.ends_with(".beta"))) {
+        biased = name;
+      }
     }
   }
-  if (has_norm_tensor) {
+  if (!first_norm.empty()) {
     // LayerNorm re-centres and carries a bias; RMSNorm (and T5's norm) only scales.
-    n.kind = norm_bias ? "LayerNorm" : "RMSNorm";
+    n.kind = biased.empty() ? "RMSNorm" : "LayerNorm";
+    n.evidence = biased.empty() ? fmt::format("no norm tensor has a bias ({})", first_norm)
+                                : fmt::format("a norm with a bias: {}", biased);
   } else {
     // The config's epsilon field names the norm; naming neither, RMSNorm.
     const bool rms_named = c.find("rms_norm_eps") || family_traits(c.model_type).rms_norm;
     const bool layer_norm_named = c.find("layer_norm_eps") || c.find("layer_norm_epsilon");
     n.kind = !rms_named && layer_norm_named ? "LayerNorm" : "RMSNorm";
+    n.evidence = !rms_named && layer_norm_named ? "config.json names layer_norm_eps"
+                 : c.find("rms_norm_eps")       ? "config.json names rms_norm_eps"
+                                                : "no norm tensor; RMSNorm assumed";
   }
   return n;
 }
 
 PositionFacts position_facts(const Model& model, const ModelConfig& c,
                              std::span<const MixerKind> mixers) {
+  if (mixers.empty()) {
+    mixers = c.layer_attention;
+  }
   PositionFacts p;
   p.max_positions = c.max_position_embeddings;
   const PositionKind family_position = family_traits(c.model_type).position;
@@ -148,22 +164,38 @@ PositionFacts position_facts(const Model& model, const ModelConfig& c,
       !mixers.empty() && std::all_of(mixers.begin(), mixers.end(), [](MixerKind k) {
         return k == MixerKind::mamba || k == MixerKind::rwkv || k == MixerKind::none;
       });
-  const bool learned_table =
-      std::any_of(model.tensors.begin(), model.tensors.end(), [](const TensorInfo& t) {
+  const auto table =
+      std::find_if(model.tensors.begin(), model.tensors.end(), [](const TensorInfo& t) {
         return contains(t.name, "wpe.") || contains(t.name, "position_embeddings.");
       });
+  const auto relative =
+      std::find_if(model.tensors.begin(), model.tensors.end(),
+                   [](const TensorInfo& t) { return contains(t.name, "relative_attention_bias"); });
   if (recurrent_only) {
     p.kind = "none";
+    p.evidence = "every layer is a recurrent mixer";
+  } else if (family_position == PositionKind::none) {
+    p.kind = "none";
+    p.evidence = fmt::format("{} attention carries no positions (family table)", c.model_type);
   } else if (family_position == PositionKind::alibi || flag_field(c, "alibi") ||
              flag_field(c, "attn_config.alibi")) {
     p.kind = "ALiBi";
+    p.evidence = family_position == PositionKind::alibi
+                     ? fmt::format("{} uses ALiBi (family table)", c.model_type)
+                     : std::string("config.json sets alibi");
   } else if (family_position == PositionKind::t5_relative ||
-             c.find("relative_attention_num_buckets")) {
+             c.find("relative_attention_num_buckets") || relative != model.tensors.end()) {
     p.kind = "relative (T5 buckets)";
-  } else if (learned_table || family_position == PositionKind::learned) {
+    p.evidence = relative != model.tensors.end() ? std::string(relative->name)
+                                                 : std::string("relative_attention_num_buckets");
+  } else if (table != model.tensors.end() || family_position == PositionKind::learned) {
     p.kind = "learned absolute";
+    p.evidence = table != model.tensors.end()
+                     ? fmt::format("a position table: {}", table->name)
+                     : fmt::format("{} learns absolute positions (family table)", c.model_type);
   } else {
     p.kind = "RoPE";
+    p.evidence = "no position table, ALiBi or relative bias: rotary";
     p.rope_theta = c.rope_theta;
     if (!p.rope_theta) {
       p.rope_theta = 10000.0;  // the transformers default base
@@ -187,8 +219,6 @@ PositionFacts position_facts(const Model& model, const ModelConfig& c,
   }
   return p;
 }
-
-}  // namespace
 
 ArchitectureExplanation explain_architecture(const Model& model, const ParamCount& params,
                                              uint64_t total, std::span<const MixerKind> mixers,

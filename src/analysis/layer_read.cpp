@@ -250,8 +250,10 @@ class Reader {
       u.name = "attention";
       return mla(ut, h);
     }
-    if (any_leaf({"in_proj_qkvz", "in_proj_qkv", "in_proj_ba"}) ||
-        u.module.find("linear_attn") != std::string::npos) {
+    const bool under_linear_attn = std::any_of(u.tensors.begin(), u.tensors.end(), [&](size_t i) {
+      return m_ctx.model.tensors[i].name.find(".linear_attn.") != std::string::npos;
+    });
+    if (any_leaf({"in_proj_qkvz", "in_proj_qkv", "in_proj_ba"}) || under_linear_attn) {
       u.name = "linear_attention";
       return delta_net(ut, h);
     }

@@ -33,7 +33,8 @@ constexpr std::array k_families = {
     FamilyTraits{.model_type = "gpt2", .position = learned, .mlp_4x = true},
     FamilyTraits{.model_type = "gpt_bigcode", .position = learned, .mlp_4x = true},
     FamilyTraits{.model_type = "gpt_oss", .gated_ffn = true},
-    FamilyTraits{.model_type = "jamba", .schedule = jamba, .gated_ffn = true},
+    // Jamba's attention layers apply no rotary embedding: the Mamba layers carry position.
+    FamilyTraits{.model_type = "jamba", .schedule = jamba, .position = none, .gated_ffn = true},
     FamilyTraits{.model_type = "llama", .gated_ffn = true},
     FamilyTraits{.model_type = "mamba",
                  .schedule = ssm,

@@ -283,6 +283,16 @@ Result<TensorRoleTemplate> parse_role(const Fault& f, const std::string& at,
     t.name = scalar(n["name"]);
     if (n["layers"]) {
       t.layers = scalar(n["layers"]);
+      constexpr std::string_view k_layers[] = {
+          "all",   "first", "full_attention", "attention", "linear_attention",
+          "mamba", "moe",   "dense"};
+      if (std::find(std::begin(k_layers), std::end(k_layers), t.layers) == std::end(k_layers)) {
+        return tl::unexpected(
+            f.at(n["layers"], at + ".layers",
+                 fmt::format("'{}' is not all, first, full_attention, linear_attention, mamba, "
+                             "moe or dense",
+                             excerpt(t.layers))));
+      }
     }
     return t;
   }

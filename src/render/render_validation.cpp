@@ -200,6 +200,58 @@ std::string shape_list(const std::vector<uint64_t>& s) {
   return fmt::format("[{}]", fmt::join(s, ", "));
 }
 
+// The compared rows of a cross-validation as table lines, then the one-sided rows as the
+// contract_only and hf_only lists.
+std::string cross_text(const CrossValidation& cv) {
+  std::string out;
+  for (const CrossValidationEntry& e : cv.entries) {
+    if (e.compared()) {
+      out += fmt::format("  {:<26} {:<28} {:<24} {}\n", e.field, e.contract, e.hf,
+                         field_status_name(e.status));
+    }
+  }
+  for (FieldStatus s : {FieldStatus::contract_only, FieldStatus::hf_only}) {
+    const std::vector<std::string> items = cv.listed(s);
+    out += fmt::format("  {}: {}\n", field_status_name(s),
+                       items.empty() ? "-" : fmt::format("{}", fmt::join(items, ", ")));
+  }
+  return out;
+}
+
+std::string cross_md(const CrossValidation& cv) {
+  std::string out = "| field | contract | hf | status |\n|---|---|---|---|\n";
+  for (const CrossValidationEntry& e : cv.entries) {
+    if (e.compared()) {
+      out += fmt::format("| {} | {} | {} | {} |\n", e.field, md_cell(e.contract), md_cell(e.hf),
+                         field_status_name(e.status));
+    }
+  }
+  auto list = [&](FieldStatus s) {
+    std::vector<std::string> ticked;
+    for (const std::string& item : cv.listed(s)) {
+      ticked.push_back(tick(md_cell(item)));
+    }
+    return ticked.empty() ? std::string("none") : fmt::format("{}", fmt::join(ticked, ", "));
+  };
+  out += fmt::format("\n- **contract_only**: {}\n- **hf_only**: {}\n",
+                     list(FieldStatus::contract_only), list(FieldStatus::hf_only));
+  return out;
+}
+
+// One JSON row per cross-validation row; `source` says which contract it compares.
+void cross_json(ojson& rows, const CrossValidation& cv, std::string_view source,
+                const std::string& contract_file) {
+  for (const CrossValidationEntry& e : cv.entries) {
+    rows.push_back(
+        {{"field", e.field},
+         {"contract", e.status == FieldStatus::hf_only ? ojson(nullptr) : ojson(e.contract)},
+         {"hf", e.status == FieldStatus::contract_only ? ojson(nullptr) : ojson(e.hf)},
+         {"status", field_status_name(e.status)},
+         {"source", source},
+         {"contract_file", contract_file}});
+  }
+}
+
 }  // namespace
 
 std::string render_validation_text(const ValidationReport& r) {
@@ -232,17 +284,7 @@ std::string render_validation_text(const ValidationReport& r) {
   if (r.cross) {
     out += fmt::format("\ncross-validation against {}\n", r.contract ? r.contract->file : "");
     out += fmt::format("  {:<26} {:<28} {:<24} {}\n", "field", "contract", "hf", "status");
-    for (const CrossValidationEntry& e : r.cross->entries) {
-      out += fmt::format("  {:<26} {:<28} {:<24} {}\n", e.field, e.contract, e.hf,
-                         field_status_name(e.status));
-    }
-    out += fmt::format("  contract_only: {}\n",
-                       r.cross->contract_only.empty()
-                           ? "-"
-                           : fmt::format("{}", fmt::join(r.cross->contract_only, ", ")));
-    out += fmt::format(
-        "  hf_only: {}\n",
-        r.cross->hf_only.empty() ? "-" : fmt::format("{}", fmt::join(r.cross->hf_only, ", ")));
+    out += cross_text(*r.cross);
   }
   if (r.family && !r.family->family.empty()) {
     const FamilyReport& f = *r.family;
@@ -264,15 +306,12 @@ std::string render_validation_text(const ValidationReport& r) {
       out += fmt::format("  unexpected  {}\n", f.unexpected[i]);
     }
     for (const ConstraintCheck& c : f.constraints) {
-      out += fmt::format("  {:<18} contract {:<8} model {:<8} {:<5} {}\n", c.constraint, c.contract,
-                         c.model, c.pass ? "ok" : "FAIL", c.evidence);
+      out += fmt::format("  {:<20} contract {:<10} model {:<10} {:<5} {}\n", c.constraint,
+                         c.contract, c.model, c.pass ? "ok" : "FAIL", c.evidence);
     }
     if (f.cross) {
       out += fmt::format("  {:<26} {:<28} {:<24} {}\n", "field", "contract", "hf", "status");
-      for (const CrossValidationEntry& e : f.cross->entries) {
-        out += fmt::format("  {:<26} {:<28} {:<24} {}\n", e.field, e.contract, e.hf,
-                           field_status_name(e.status));
-      }
+      out += cross_text(*f.cross);
     }
     for (const std::string& n : f.notes) {
       out += fmt::format("  note: {}\n", n);
@@ -361,21 +400,7 @@ std::string render_validation_md(const ValidationReport& r) {
   if (r.cross) {
     out += fmt::format("\n## Cross-validation against {}\n\n",
                        tick(r.contract ? r.contract->file : ""));
-    out += "| field | contract | hf | status |\n|---|---|---|---|\n";
-    for (const CrossValidationEntry& e : r.cross->entries) {
-      out += fmt::format("| {} | {} | {} | {} |\n", e.field, md_cell(e.contract), md_cell(e.hf),
-                         field_status_name(e.status));
-    }
-    auto list = [](const std::vector<std::string>& items) {
-      std::vector<std::string> ticked;
-      ticked.reserve(items.size());
-      for (const std::string& s : items) {
-        ticked.push_back(tick(md_cell(s)));
-      }
-      return ticked.empty() ? std::string("none") : fmt::format("{}", fmt::join(ticked, ", "));
-    };
-    out += fmt::format("\n- **contract_only**: {}\n- **hf_only**: {}\n",
-                       list(r.cross->contract_only), list(r.cross->hf_only));
+    out += cross_md(*r.cross);
   }
 
   if (r.family && !r.family->family.empty()) {
@@ -397,11 +422,8 @@ std::string render_validation_md(const ValidationReport& r) {
       }
     }
     if (f.cross) {
-      out += "\n| field | contract | hf | status |\n|---|---|---|---|\n";
-      for (const CrossValidationEntry& e : f.cross->entries) {
-        out += fmt::format("| {} | {} | {} | {} |\n", e.field, md_cell(e.contract), md_cell(e.hf),
-                           field_status_name(e.status));
-      }
+      out += fmt::format("\nSize variant {} against config.json:\n\n", tick(f.size));
+      out += cross_md(*f.cross);
     }
   }
 
@@ -494,22 +516,6 @@ std::string render_validation_json(const ValidationReport& r) {
                             {"status", e.pass ? "pass" : "fail"}});
   }
   j["expected"] = expectations;
-  if (r.cross) {
-    ojson entries = ojson::array();
-    for (const CrossValidationEntry& e : r.cross->entries) {
-      entries.push_back({{"field", e.field},
-                         {"contract", e.contract},
-                         {"hf", e.hf},
-                         {"status", field_status_name(e.status)}});
-    }
-    j["cross_validation"] = {{"contract", r.contract ? r.contract->file : ""},
-                             {"schema_version", r.contract ? r.contract->schema_version : 0},
-                             {"entries", entries},
-                             {"contract_only", r.cross->contract_only},
-                             {"hf_only", r.cross->hf_only}};
-  } else {
-    j["cross_validation"] = nullptr;
-  }
   if (r.family) {
     const FamilyReport& f = *r.family;
     j["family"] = {{"name", f.family.empty() ? ojson(nullptr) : ojson(f.family)},
@@ -551,19 +557,20 @@ std::string render_validation_json(const ValidationReport& r) {
         {"shape_mismatches", shapes},
         {"constraints", constraints},
         {"conflicts", conflicts}};
-    ojson entries = ojson::array();
-    if (f.cross) {
-      for (const CrossValidationEntry& e : f.cross->entries) {
-        entries.push_back({{"field", e.field},
-                           {"contract", e.contract},
-                           {"hf", e.hf},
-                           {"status", field_status_name(e.status)}});
-      }
-    }
-    j["family"]["cross_validation"] = {
-        {"entries", entries},
-        {"contract_only", f.cross ? f.cross->contract_only : std::vector<std::string>{}},
-        {"hf_only", f.cross ? f.cross->hf_only : std::vector<std::string>{}}};
+  }
+  // One table of rows from the --against contract and from the family contract's size variant.
+  ojson cross = ojson::array();
+  if (r.cross) {
+    cross_json(cross, *r.cross, "against", r.contract ? r.contract->file : std::string());
+  }
+  if (r.family && r.family->cross) {
+    cross_json(cross, *r.family->cross, "family", r.family->contract_file);
+  }
+  j["cross_validation"] = cross;
+  if (r.contract) {
+    j["against"] = {{"contract", r.contract->file}, {"schema_version", r.contract->schema_version}};
+  } else {
+    j["against"] = nullptr;
   }
   ojson invariants = ojson::array();
   for (const Invariant& inv : r.invariants) {

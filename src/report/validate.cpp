@@ -350,7 +350,7 @@ void check_family_report(ValidationReport& r, const FamilyReport& f) {
     }
     add_check(r, "family", "size variant ↔ config.json", bad.empty() ? agree : CheckStatus::fail,
               bad.empty() ? fmt::format("{} field(s): {} match, {} approximate",
-                                        f.cross->entries.size(), f.cross->count(FieldStatus::match),
+                                        f.cross->compared(), f.cross->count(FieldStatus::match),
                                         f.cross->count(FieldStatus::approximate))
                           : fmt::format("{} mismatch(es): {}", bad.size(), fmt::join(bad, "; ")));
   }
@@ -482,9 +482,9 @@ ValidationReport validate_model(const Model& model, const Analysis& analysis,
       add_check(r, "cross-validation", "contract ↔ config.json",
                 bad.empty() ? CheckStatus::pass : CheckStatus::fail,
                 bad.empty()
-                    ? fmt::format("{} field(s): {} match, {} approximate, {} info",
-                                  cv.entries.size(), cv.count(FieldStatus::match),
-                                  cv.count(FieldStatus::approximate), cv.count(FieldStatus::info))
+                    ? fmt::format("{} field(s): {} match, {} approximate, {} info", cv.compared(),
+                                  cv.count(FieldStatus::match), cv.count(FieldStatus::approximate),
+                                  cv.count(FieldStatus::info))
                     : fmt::format("{} mismatch(es): {}", bad.size(), fmt::join(bad, "; ")));
       r.cross = std::move(cv);
     }
@@ -529,7 +529,16 @@ ValidationReport validate_model(const Model& model, const Analysis& analysis,
         lm_head += params.classes[i].params;
       }
     }
-    if (model.config->tie_word_embeddings && params.embedding > 0) {
+    if (model.config->tie_word_embeddings && *model.config->tie_word_embeddings && lm_head > 0 &&
+        lm_head == params.embedding) {
+      // Falcon's uploads store the head config.json ties: as large as the embedding, it may be a
+      // copy that loading ties, or a head of its own. Headers cannot tell, so it is reported.
+      add_check(r, "weights", "tie_word_embeddings", CheckStatus::info,
+                fmt::format("config.json ties the embeddings; the checkpoint also stores an "
+                            "lm_head of the embedding's {} params (a copy loading ties, or a "
+                            "head of its own: the headers cannot tell)",
+                            format_grouped(lm_head)));
+    } else if (model.config->tie_word_embeddings && params.embedding > 0) {
       const bool tied = *model.config->tie_word_embeddings;
       const bool consistent = tied == (lm_head == 0);
       add_check(r, "weights", "tie_word_embeddings",

@@ -1,5 +1,7 @@
 // validate against family contracts, as the binary runs it: the built-in registry, --contracts,
 // --family / --size, malformed contracts, and the fingerprint inspect prints.
+#include <map>
+#include <set>
 #include <string>
 
 #include <unistd.h>
@@ -37,7 +39,61 @@ TEST_CASE("validate --format json reports the family, its compliance and cross-v
   CHECK(j["compliance"]["missing"].empty());
   CHECK(j["compliance"]["unexpected"].empty());
   CHECK(j["compliance"]["shape_mismatches"].empty());
-  CHECK(!j["family"]["cross_validation"]["entries"].empty());
+  CHECK(!j["family"].contains("cross_validation"));
+  // The size variant against config.json: one top-level table of rows.
+  const nlohmann::json& rows = j["cross_validation"];
+  REQUIRE(rows.is_array());
+  std::map<std::string, nlohmann::json> by_field;
+  for (const nlohmann::json& row : rows) {
+    CHECK(row["source"] == "family");
+    CHECK(row["contract_file"] == "<built-in>/qwen3.yaml");
+    for (const char* key : {"field", "contract", "hf", "status"}) {
+      INFO(key);
+      CHECK(row.contains(key));
+    }
+    by_field[row["field"].get<std::string>()] = row;
+  }
+  // Qwen/Qwen3-8B config.json: hidden 4096, 36 layers, rope_theta 1000000, rms_norm_eps 1e-06.
+  CHECK(by_field["hidden_size"]["contract"] == "4096");
+  CHECK(by_field["hidden_size"]["hf"] == "4096");
+  CHECK(by_field["hidden_size"]["status"] == "match");
+  CHECK(by_field["num_layers"]["status"] == "match");
+  CHECK(by_field["rope_theta"]["status"] == "match");
+  CHECK(by_field["norm_eps"]["hf"] == "1e-06");
+  CHECK(by_field["norm_eps"]["status"] == "match");
+  for (const auto& [field, row] : by_field) {
+    INFO(field);
+    CHECK(row["status"] != "mismatch");
+    if (row["status"] == "hf_only") {
+      CHECK(row["contract"].is_null());
+    }
+  }
+}
+
+TEST_CASE("validate --against and a family contract fill one cross_validation table") {
+  // The config mbuild emits for the model, then validate against it: rows of both sources.
+  TempDir dir;
+  const std::string model = corpus_model("meta-llama__Llama-3.2-1B-Instruct").string();
+  REQUIRE(run_mbuild({"emit-config", model, "--out-dir", (dir.path() / "configs").string(),
+                      "--gaps-dir", (dir.path() / "gaps").string()})
+              .exit_code == 0);
+  const std::string emitted =
+      (dir.path() / "configs" / "meta-llama_Llama-3.2-1B-Instruct.json").string();
+  const ProcessResult run =
+      run_mbuild({"validate", model, "--against", emitted, "--format", "json"});
+  REQUIRE(run.exit_code == 0);
+  const nlohmann::json j = json_of(run);
+  std::set<std::string> sources;
+  for (const nlohmann::json& row : j["cross_validation"]) {
+    sources.insert(row["source"].get<std::string>());
+    CHECK(row["status"] != "mismatch");
+    if (row["source"] == "against") {
+      CHECK(row["contract_file"] == emitted);
+    }
+  }
+  CHECK(sources == std::set<std::string>{"against", "family"});
+  CHECK(j["against"]["contract"] == emitted);
+  CHECK(j["against"]["schema_version"] == 2);
 }
 
 TEST_CASE("a seed-format contract from --contracts validates Llama-3.3-70B") {

@@ -42,6 +42,7 @@ struct FfnFacts {
 struct NormFacts {
   std::string kind;  // "RMSNorm", "LayerNorm"
   std::optional<double> eps;
+  std::string evidence;  // the tensor or config field that shows it
 };
 
 struct PositionFacts {
@@ -52,6 +53,7 @@ struct PositionFacts {
   std::string scaling;               // rope_scaling type and factor, "" when none
   std::optional<double> scaling_factor;
   std::optional<uint64_t> max_positions;
+  std::string evidence;  // the tensor, config field or family trait that shows it
 };
 
 struct ScalingFacts {
@@ -69,6 +71,17 @@ struct ArchitectureExplanation {
   ScalingFacts scaling;
   std::vector<FormatSize> formats;
 };
+
+// The norm: LayerNorm when a norm tensor carries a bias (or beta), RMSNorm when norm tensors
+// carry none; without norm tensors, the epsilon field config.json names (RMSNorm by default).
+NormFacts norm_facts(const Model& model, const ModelConfig& c, const ParamCount& params);
+
+// Where positions come from: none for recurrent-only stacks and families whose attention takes
+// no positions, ALiBi, T5's relative buckets, a learned table (a position embedding tensor),
+// else RoPE.
+// `mixers`: the per-layer kinds (the layer model's); empty: config.json's.
+PositionFacts position_facts(const Model& model, const ModelConfig& c,
+                             std::span<const MixerKind> mixers = {});
 
 // The facts for a model with a config (tensors refine them when present: gated projections,
 // norm biases, learned position tables). `params` is count_params(model); `total` the model's

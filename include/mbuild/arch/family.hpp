@@ -23,7 +23,7 @@ enum class LayerSchedule : unsigned char {
 };
 
 // Where a family's positions come from when its config and tensors do not say.
-enum class PositionKind : unsigned char { rope, alibi, t5_relative, learned };
+enum class PositionKind : unsigned char { rope, alibi, t5_relative, learned, none };
 
 struct FamilyTraits {
   std::string_view model_type;

@@ -1,5 +1,9 @@
 // Family detection and compliance against the corpus, and one test per violation kind.
+#include <algorithm>
 #include <set>
+#include <tuple>
+
+#include <fmt/format.h>
 
 #include <catch2/catch.hpp>
 
@@ -17,6 +21,108 @@ struct Loaded {
   Model model;
   ParamCount params;
 };
+
+// deepseek-ai/DeepSeek-V3 as a header-only test model, written here rather than kept in
+// tests/data (its header is 12 MB): config.json's architecture fields as published (hidden 7168,
+// 61 layers, 128 heads, q/kv LoRA ranks 1536/512, nope/rope/v head dims 128/64/128, 256 routed
+// experts of 2048, top-8, one shared expert, layers 0-2 dense of 18432, vocab 129280, one MTP
+// layer, FP8 blocks of 128x128), tensor names as transformers' DeepseekV3 code loads the
+// checkpoint: FP8 projections with their weight_scale_inv, BF16 embeddings, norms and routers,
+// F32 score-correction biases, and the MTP layer 61.
+std::filesystem::path write_deepseek_v3(const test::TempDir& dir) {
+  constexpr uint64_t h = 7168, layers = 61, vocab = 129280, heads = 128, ffn = 18432,
+                     expert_ffn = 2048, experts = 256, q_rank = 1536, kv_rank = 512, nope = 128,
+                     rope = 64, v_dim = 128, dense_layers = 3;
+  std::vector<test::TensorSpec> t;
+  auto fp8 = [&](const std::string& name, uint64_t out, uint64_t in) {
+    t.push_back({name + ".weight", "F8_E4M3", {out, in}});
+    t.push_back({name + ".weight_scale_inv", "F32", {(out + 127) / 128, (in + 127) / 128}});
+  };
+  auto layer = [&](uint64_t n, bool mtp) {
+    const std::string p = fmt::format("model.layers.{}.", n);
+    t.push_back({p + "input_layernorm.weight", "BF16", {h}});
+    t.push_back({p + "post_attention_layernorm.weight", "BF16", {h}});
+    const std::string a = p + "self_attn.";
+    fp8(a + "q_a_proj", q_rank, h);
+    t.push_back({a + "q_a_layernorm.weight", "BF16", {q_rank}});
+    fp8(a + "q_b_proj", heads * (nope + rope), q_rank);
+    fp8(a + "kv_a_proj_with_mqa", kv_rank + rope, h);
+    t.push_back({a + "kv_a_layernorm.weight", "BF16", {kv_rank}});
+    fp8(a + "kv_b_proj", heads * (nope + v_dim), kv_rank);
+    fp8(a + "o_proj", h, heads * v_dim);
+    const std::string m = p + "mlp.";
+    if (n < dense_layers) {
+      fp8(m + "gate_proj", ffn, h);
+      fp8(m + "up_proj", ffn, h);
+      fp8(m + "down_proj", h, ffn);
+    } else {
+      t.push_back({m + "gate.weight", "BF16", {experts, h}});
+      t.push_back({m + "gate.e_score_correction_bias", "F32", {experts}});
+      for (uint64_t e = 0; e < experts; ++e) {
+        const std::string x = fmt::format("{}experts.{}.", m, e);
+        fp8(x + "gate_proj", expert_ffn, h);
+        fp8(x + "up_proj", expert_ffn, h);
+        fp8(x + "down_proj", h, expert_ffn);
+      }
+      fp8(m + "shared_experts.gate_proj", expert_ffn, h);
+      fp8(m + "shared_experts.up_proj", expert_ffn, h);
+      fp8(m + "shared_experts.down_proj", h, expert_ffn);
+    }
+    if (mtp) {
+      t.push_back({p + "embed_tokens.weight", "BF16", {vocab, h}});
+      t.push_back({p + "enorm.weight", "BF16", {h}});
+      t.push_back({p + "hnorm.weight", "BF16", {h}});
+      t.push_back({p + "eh_proj.weight", "BF16", {h, 2 * h}});
+      t.push_back({p + "shared_head.norm.weight", "BF16", {h}});
+      t.push_back({p + "shared_head.head.weight", "BF16", {vocab, h}});
+    }
+  };
+  t.push_back({"model.embed_tokens.weight", "BF16", {vocab, h}});
+  for (uint64_t n = 0; n < layers; ++n) {
+    layer(n, false);
+  }
+  layer(layers, true);
+  t.push_back({"model.norm.weight", "BF16", {h}});
+  t.push_back({"lm_head.weight", "BF16", {vocab, h}});
+  // Written directly: test::header_json's ordered object is quadratic in 92k tensors.
+  std::string header = "{";
+  uint64_t offset = 0;
+  for (const test::TensorSpec& spec : t) {
+    uint64_t bytes = test::spec_bits(spec.dtype) / 8;
+    for (uint64_t d : spec.shape) {
+      bytes *= d;
+    }
+    header += fmt::format(R"({}"{}":{{"dtype":"{}","shape":[{}],"data_offsets":[{},{}]}})",
+                          header.size() > 1 ? "," : "", spec.name, spec.dtype,
+                          fmt::join(spec.shape, ","), offset, offset + bytes);
+    offset += bytes;
+  }
+  header += "}";
+  dir.write("DeepSeek-V3/model.safetensors", test::safetensors_bytes(header));
+  dir.write("DeepSeek-V3/config.json", R"({"architectures":["DeepseekV3ForCausalLM"],
+    "model_type":"deepseek_v3","first_k_dense_replace":3,"hidden_act":"silu","hidden_size":7168,
+    "intermediate_size":18432,"kv_lora_rank":512,"max_position_embeddings":163840,
+    "moe_intermediate_size":2048,"moe_layer_freq":1,"n_group":8,"n_routed_experts":256,
+    "n_shared_experts":1,"norm_topk_prob":true,"num_attention_heads":128,"num_experts_per_tok":8,
+    "num_hidden_layers":61,"num_key_value_heads":128,"num_nextn_predict_layers":1,
+    "q_lora_rank":1536,"qk_nope_head_dim":128,"qk_rope_head_dim":64,"rms_norm_eps":1e-06,
+    "rope_theta":10000,"routed_scaling_factor":2.5,"scoring_func":"sigmoid",
+    "tie_word_embeddings":false,"topk_group":4,"topk_method":"noaux_tc","torch_dtype":"bfloat16",
+    "v_head_dim":128,"vocab_size":129280,"quantization_config":{"activation_scheme":"dynamic",
+    "fmt":"e4m3","quant_method":"fp8","weight_block_size":[128,128]}})");
+  return dir.path() / "DeepSeek-V3";
+}
+
+Loaded load_path(const std::filesystem::path& path) {
+  LocalFolderSource source(path);
+  auto snapshot = source.snapshot();
+  REQUIRE(snapshot);
+  auto built = build_model(std::move(*snapshot));
+  REQUIRE(built);
+  Loaded l{std::move(*built), {}};
+  l.params = count_params(l.model);
+  return l;
+}
 
 // A folder of tests/data/corpus, or "synthetic/<name>" for a test model of tests/data/synthetic
 // (header-only, built from the published config and the family's tensor names).
@@ -111,7 +217,13 @@ TEST_CASE(
       {"synthetic/allenai__OLMo-2-1124-7B", "olmo2", "7b"},
       {"synthetic/bigcode__starcoder2-3b", "starcoder2", "3b"},
       {"synthetic/openai__gpt-oss-20b", "gpt_oss", "20b"},
+      {"synthetic/tiiuae__falcon-7b", "falcon", "7b"},
+      {"synthetic/AntonV__mamba2-780m-hf", "mamba2", "780m"},
+      {"synthetic/ai21labs__AI21-Jamba-1.5-Mini", "jamba", "mini"},
+      {"synthetic/Qwen__Qwen3.5-27B", "qwen3_5", "27b"},
+      {"written/deepseek-ai__DeepSeek-V3", "deepseek_v3", "671b"},
   };
+  const test::TempDir written;
   // Every built-in contract is exercised by one of them.
   std::set<std::string> covered;
   for (const auto& c : cases) {
@@ -123,7 +235,8 @@ TEST_CASE(
   }
   for (const auto& [folder, family, size] : cases) {
     DYNAMIC_SECTION(folder) {
-      const Loaded l = load(folder);
+      const Loaded l =
+          folder.starts_with("written/") ? load_path(write_deepseek_v3(written)) : load(folder);
       auto r = check_family(l.model, l.params, builtin_family_contracts());
       REQUIRE(r);
       CHECK(r->family == family);
@@ -142,6 +255,22 @@ TEST_CASE(
       CHECK(r->shapes_checked > 0);
     }
   }
+}
+
+TEST_CASE("DeepSeek-V3: the main model is 671B, the MTP layer and FP8 scales left out") {
+  const test::TempDir dir;
+  const Loaded l = load_path(write_deepseek_v3(dir));
+  // 684,489,845,504 stored parameters (the Hub's 685B), of which the MTP layer holds
+  // 13,463,426,304: the main model is the published 671B.
+  CHECK(l.params.total == 684'489'845'504ULL);
+  CHECK(l.params.by_component[static_cast<size_t>(Component::mtp)] == 13'463'426'304ULL);
+  auto r = check_family(l.model, l.params, builtin_family_contracts());
+  REQUIRE(r);
+  CHECK(r->compliant);
+  // Per layer: 2 norms, 7 attention tensors; 3 dense MLP tensors in layers 0-2, and in the 58
+  // MoE layers a router, its bias, 256 x 3 expert and 3 shared-expert tensors.
+  CHECK(r->expected_tensors == 3 + 61 * 9 + 3 * 3 + 58 * (2 + 256 * 3 + 3));
+  CHECK(r->found_tensors == r->expected_tensors);
 }
 
 TEST_CASE("the family is found from the tensors when config.json names no known type") {
@@ -218,6 +347,133 @@ TEST_CASE("compliance: a constraint the model breaks fails, naming both values")
   }
 }
 
+namespace {
+
+const ConstraintCheck* constraint(const FamilyReport& r, std::string_view name) {
+  for (const ConstraintCheck& c : r.constraints) {
+    if (c.constraint == name) {
+      return &c;
+    }
+  }
+  return nullptr;
+}
+
+// The Llama 3.2 1B contract with one more constraint.
+std::string with_constraint(std::string_view c) {
+  return edited("mlp_type: swiglu}", fmt::format("mlp_type: swiglu, {}}}", c));
+}
+
+}  // namespace
+
+TEST_CASE("compliance: an activation config.json contradicts fails, naming both values") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport ok = check(l, with_constraint("activation: silu"));
+  REQUIRE(constraint(ok, "activation"));
+  CHECK(constraint(ok, "activation")->pass);
+  CHECK(ok.compliant);
+
+  const FamilyReport r = check(l, with_constraint("activation: gelu"));
+  CHECK(!r.compliant);
+  const ConstraintCheck* c = constraint(r, "activation");
+  REQUIRE(c);
+  CHECK(!c->pass);
+  CHECK(c->contract == "gelu");
+  CHECK(c->model == "silu");
+  CHECK(c->evidence == "config.json hidden_act = silu");
+}
+
+TEST_CASE("compliance: activations read as transformers names them, tanh GELU apart") {
+  // gpt2 activation_function gelu_new, gemma-2 gelu_pytorch_tanh, T5 feed_forward_proj
+  // gated-gelu (run as gelu_new), BERT exact gelu.
+  for (const auto& [folder, seen] : std::vector<std::pair<std::string, std::string>>{
+           {"openai-community__gpt2", "gelu_tanh"},
+           {"google__gemma-2-9b", "gelu_tanh"},
+           {"google__flan-t5-large", "gelu_tanh"},
+           {"google-bert__bert-base-uncased", "gelu"}}) {
+    DYNAMIC_SECTION(folder) {
+      const Loaded l = load(folder);
+      auto r = check_family(l.model, l.params, builtin_family_contracts());
+      REQUIRE(r);
+      const ConstraintCheck* c = constraint(*r, "activation");
+      REQUIRE(c);
+      CHECK(c->model == seen);
+      CHECK(c->pass);
+    }
+  }
+  // bigscience/bloomz-560m config.json names no activation: reported, not guessed.
+  const Loaded bloom = load("bigscience__bloomz-560m");
+  auto r = check_family(bloom.model, bloom.params, builtin_family_contracts());
+  REQUIRE(r);
+  CHECK(constraint(*r, "activation") == nullptr);
+  CHECK(std::any_of(r->notes.begin(), r->notes.end(), [](const std::string& n) {
+    return n == "activation not checked: config.json names none";
+  }));
+}
+
+TEST_CASE("compliance: a norm the tensors contradict fails, and a norm with a bias is LayerNorm") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport r = check(l, with_constraint("norm_type: layernorm"));
+  CHECK(!r.compliant);
+  const ConstraintCheck* c = constraint(r, "norm_type");
+  REQUIRE(c);
+  CHECK(!c->pass);
+  CHECK(c->contract == "layernorm");
+  CHECK(c->model == "rmsnorm");
+  CHECK(c->evidence.starts_with("no norm tensor has a bias"));
+
+  // GPT-2's LayerNorms carry biases: a contract saying RMSNorm fails, naming the tensor.
+  const Loaded gpt2 = load("openai-community__gpt2");
+  auto builtin = check_family(gpt2.model, gpt2.params, builtin_family_contracts());
+  REQUIRE(builtin);
+  REQUIRE(constraint(*builtin, "norm_type"));
+  CHECK(constraint(*builtin, "norm_type")->model == "layernorm");
+  CHECK(constraint(*builtin, "norm_type")->evidence.find(".bias") != std::string::npos);
+  std::vector<FamilyContract> registry;
+  for (const FamilyContract& f : builtin_family_contracts()) {
+    if (f.family == "gpt2") {
+      registry.push_back(f);
+      registry.back().constraints.norm_type = NormType::rmsnorm;
+    }
+  }
+  auto rms = check_family(gpt2.model, gpt2.params, registry);
+  REQUIRE(rms);
+  CHECK(!rms->compliant);
+  CHECK(!constraint(*rms, "norm_type")->pass);
+}
+
+TEST_CASE("compliance: positional encoding as the model shows it, a contradiction fails") {
+  const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
+  const FamilyReport r = check(l, with_constraint("positional_encoding: absolute"));
+  CHECK(!r.compliant);
+  const ConstraintCheck* c = constraint(r, "positional_encoding");
+  REQUIRE(c);
+  CHECK(!c->pass);
+  CHECK(c->contract == "absolute");
+  CHECK(c->model == "rope");
+
+  // Learned table (a position embedding tensor), ALiBi (bloom), T5's relative buckets, no
+  // positions in a recurrent stack, rotary.
+  for (const auto& [folder, seen, evidence] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"openai-community__gpt2", "absolute", "wpe.weight"},
+           {"google-bert__bert-base-uncased", "absolute", "position_embeddings"},
+           {"bigscience__bloomz-560m", "alibi", "ALiBi"},
+           {"google__flan-t5-large", "relative", "relative_attention_bias"},
+           {"state-spaces__mamba-130m-hf", "none", "recurrent"},
+           {"Qwen__Qwen3-8B", "rope", "rotary"}}) {
+    DYNAMIC_SECTION(folder) {
+      const Loaded m = load(folder);
+      auto fr = check_family(m.model, m.params, builtin_family_contracts());
+      REQUIRE(fr);
+      const ConstraintCheck* p = constraint(*fr, "positional_encoding");
+      REQUIRE(p);
+      CHECK(p->model == seen);
+      CHECK(p->evidence.find(evidence) != std::string::npos);
+      CHECK(p->pass);
+    }
+  }
+}
+
 TEST_CASE("a stated size variant that config.json contradicts is refused, not repaired") {
   const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
   std::string two = std::string(k_llama_1b);
@@ -272,7 +528,7 @@ TEST_CASE("emit-contract: the contract a model implies reads back and the model 
     }
   }
   std::sort(folders.begin(), folders.end());
-  REQUIRE(folders.size() == 29);
+  REQUIRE(folders.size() == 33);
   for (const std::string& folder : folders) {
     DYNAMIC_SECTION(folder) {
       const Loaded l = load(folder);

@@ -76,7 +76,8 @@ TEST_CASE("equal counts match through the alias table") {
     INFO(f);
     const auto* e = entry(cv, f);
     if (std::string_view(f) == "num_kv_heads") {
-      CHECK(e == nullptr);  // the contract does not state it
+      REQUIRE(e);
+      CHECK(e->status == FieldStatus::hf_only);  // the contract does not state it
       continue;
     }
     REQUIRE(e);
@@ -118,6 +119,23 @@ TEST_CASE("rope_theta within 1 matches, within 1 percent is approximate, else mi
   CHECK(theta("10000") == FieldStatus::mismatch);
 }
 
+TEST_CASE("rope_theta at the edges: closer than 1 matches, under 1 % is approximate") {
+  auto cfg = config_of(k_llama_config);  // rope_theta 500000
+  auto theta = [&](const std::string& v) {
+    CrossValidation cv =
+        cross_validate(contract_of(llama_contract(R"("rope_theta":)" + v + ",", "")), cfg);
+    const auto* e = entry(cv, "rope_theta");
+    REQUIRE(e);
+    return e->status;
+  };
+  CHECK(theta("500000.999") == FieldStatus::match);
+  CHECK(theta("500001.001") == FieldStatus::approximate);
+  CHECK(theta("504950") == FieldStatus::approximate);  // 0.99 %
+  CHECK(theta("495050") == FieldStatus::approximate);  // -0.99 %
+  CHECK(theta("505050") == FieldStatus::mismatch);     // 1.01 %
+  CHECK(theta("494950") == FieldStatus::mismatch);     // -1.01 %
+}
+
 TEST_CASE("norm eps is compared however the config spells it") {
   auto check = [](const std::string& config_key, const std::string& contract_eps) {
     auto cfg = config_of(R"({"model_type":"x","hidden_size":8,")" + config_key + R"(":1e-05})");
@@ -131,6 +149,30 @@ TEST_CASE("norm eps is compared however the config spells it") {
   CHECK(check("layer_norm_eps", "0.00001") == FieldStatus::match);
   CHECK(check("layer_norm_epsilon", "1e-5") == FieldStatus::match);
   CHECK(check("rms_norm_eps", "1e-6") == FieldStatus::mismatch);
+}
+
+TEST_CASE("norm eps is equal when closer than 1e-12, and a mismatch shows both values apart") {
+  auto cfg = config_of(R"({"model_type":"x","hidden_size":8,"rms_norm_eps":1e-05})");
+  auto row = [&](const std::string& contract_eps) {
+    CrossValidation cv =
+        cross_validate(contract_of(llama_contract(R"("norm_eps":)" + contract_eps + ",", "")), cfg);
+    const auto* e = entry(cv, "norm_eps");
+    REQUIRE(e);
+    return *e;
+  };
+  CHECK(row("1.00000009e-05").status == FieldStatus::match);     // 0.9e-12 apart
+  CHECK(row("0.99999991e-05").status == FieldStatus::match);     // 0.9e-12 apart
+  CHECK(row("1.00000011e-05").status == FieldStatus::mismatch);  // 1.1e-12 apart
+  CHECK(row("0.99999989e-05").status == FieldStatus::mismatch);  // 1.1e-12 apart
+  CHECK(row("1e-5").status == FieldStatus::match);
+  const CrossValidationEntry near = row("1.00000011e-05");
+  CHECK(near.contract == "1.00000011e-05");
+  CHECK(near.hf == "1e-05");
+  // A tiny epsilon is not equal to zero-ish neighbours just because both are small.
+  auto tiny = config_of(R"({"model_type":"x","hidden_size":8,"layer_norm_eps":1e-12})");
+  CrossValidation cv =
+      cross_validate(contract_of(llama_contract(R"("norm_eps":1e-12,)", "")), tiny);
+  CHECK(entry(cv, "norm_eps")->status == FieldStatus::match);
 }
 
 TEST_CASE("model_type is information, never a mismatch") {
@@ -153,27 +195,33 @@ TEST_CASE("fields only the contract states are listed as contract_only") {
     "total_params":1,"layer_types":[{"name":"attention","class":"SlidingWindowAttentionLayer",
     "count":80,"specs":{"num_query_heads":64,"num_kv_heads":8,"sliding_window":4096}}]})");
   CrossValidation cv = cross_validate(c, config_of(k_llama_config));
-  CHECK(cv.contract_only == std::vector<std::string>{"sliding_window=4096"});
+  CHECK(cv.listed(FieldStatus::contract_only) == std::vector<std::string>{"sliding_window=4096"});
+  const auto* row = entry(cv, "sliding_window");
+  REQUIRE(row);
+  CHECK(row->status == FieldStatus::contract_only);
+  CHECK(row->contract == "4096");
+  CHECK(row->hf.empty());
   CHECK(entry(cv, "num_heads")->status == FieldStatus::match);  // read from num_query_heads
 }
 
 TEST_CASE("config fields that change the estimate and the contract leaves out are hf_only") {
   CrossValidation cv =
       cross_validate(contract_of(llama_contract("", "")), config_of(k_llama_config));
-  CHECK(listed(cv.hf_only, R"(rope_scaling={"factor":8.0,"rope_type":"llama3"})"));
-  CHECK(listed(cv.hf_only, "tie_word_embeddings=false"));
-  CHECK(listed(cv.hf_only, "attention_dropout=0.0"));
-  CHECK(listed(cv.hf_only, "use_cache=true"));
-  CHECK(listed(cv.hf_only, "rope_theta=500000"));
-  CHECK(listed(cv.hf_only, "norm_eps=1e-05"));
-  CHECK(listed(cv.hf_only, "max_position_embeddings=131072"));
-  CHECK(cv.contract_only.empty());
+  CHECK(listed(cv.listed(FieldStatus::hf_only),
+               R"(rope_scaling={"factor":8.0,"rope_type":"llama3"})"));
+  CHECK(listed(cv.listed(FieldStatus::hf_only), "tie_word_embeddings=false"));
+  CHECK(listed(cv.listed(FieldStatus::hf_only), "attention_dropout=0.0"));
+  CHECK(listed(cv.listed(FieldStatus::hf_only), "use_cache=true"));
+  CHECK(listed(cv.listed(FieldStatus::hf_only), "rope_theta=500000"));
+  CHECK(listed(cv.listed(FieldStatus::hf_only), "norm_eps=1e-05"));
+  CHECK(listed(cv.listed(FieldStatus::hf_only), "max_position_embeddings=131072"));
+  CHECK(cv.count(FieldStatus::contract_only) == 0);
   // Stated by the contract: compared, not listed.
   CrossValidation stated = cross_validate(
       contract_of(llama_contract(R"("tie_word_embeddings":false,"rope_theta":500000,)", "")),
       config_of(k_llama_config));
-  CHECK_FALSE(listed(stated.hf_only, "tie_word_embeddings"));
-  CHECK_FALSE(listed(stated.hf_only, "rope_theta"));
+  CHECK_FALSE(listed(stated.listed(FieldStatus::hf_only), "tie_word_embeddings"));
+  CHECK_FALSE(listed(stated.listed(FieldStatus::hf_only), "rope_theta"));
   CHECK(entry(stated, "tie_word_embeddings")->status == FieldStatus::match);
 }
 
@@ -190,8 +238,9 @@ TEST_CASE("MoE fields come from the MoE layer and compare with the config's expe
   CHECK(entry(cv, "num_experts")->status == FieldStatus::match);
   CHECK(entry(cv, "moe_intermediate_size")->status == FieldStatus::match);
   CHECK(entry(cv, "top_k")->status == FieldStatus::mismatch);
-  CHECK(entry(cv, "intermediate_size") == nullptr);  // the MoE width is not the dense width
-  CHECK(listed(cv.hf_only, "sliding_window=128"));
+  // The MoE width is not the dense width: config.json's intermediate_size stays one-sided.
+  CHECK(entry(cv, "intermediate_size")->status == FieldStatus::hf_only);
+  CHECK(listed(cv.listed(FieldStatus::hf_only), "sliding_window=128"));
 }
 
 TEST_CASE("status names are the report's words") {
@@ -199,4 +248,25 @@ TEST_CASE("status names are the report's words") {
   CHECK(field_status_name(FieldStatus::approximate) == "approximate");
   CHECK(field_status_name(FieldStatus::mismatch) == "mismatch");
   CHECK(field_status_name(FieldStatus::info) == "info");
+  CHECK(field_status_name(FieldStatus::contract_only) == "contract_only");
+  CHECK(field_status_name(FieldStatus::hf_only) == "hf_only");
+}
+
+TEST_CASE("one-sided rows follow the compared ones and name only the side that states them") {
+  CrossValidation cv =
+      cross_validate(contract_of(llama_contract("", "")), config_of(k_llama_config));
+  bool one_sided = false;
+  for (const CrossValidationEntry& e : cv.entries) {
+    INFO(e.field);
+    if (!e.compared()) {
+      one_sided = true;
+      CHECK((e.status == FieldStatus::hf_only ? e.contract : e.hf).empty());
+    } else {
+      CHECK_FALSE(one_sided);  // compared rows first
+    }
+  }
+  CHECK(cv.compared() + cv.count(FieldStatus::contract_only) + cv.count(FieldStatus::hf_only) ==
+        cv.entries.size());
+  CHECK(entry(cv, "rope_scaling")->status == FieldStatus::hf_only);
+  CHECK(entry(cv, "rope_scaling")->hf == R"({"factor":8.0,"rope_type":"llama3"})");
 }

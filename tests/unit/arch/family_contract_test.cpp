@@ -90,6 +90,20 @@ tensor_template: {per_layer: {}}
     REQUIRE(!c);
     CHECK(c.error().message().find("x.yaml:10") != std::string::npos);
   }
+  SECTION("a role's layers naming no layer kind") {
+    auto c = parse_family_contract("x.yaml", R"(family: x
+architectures: [X]
+size_variants:
+  a: {hidden_dim: 8, num_layers: 1, vocab_size: 4}
+tensor_template:
+  per_layer:
+    in_proj: {name: "m.layers.{n}.mamba.in_proj.weight", layers: mamba}
+    q_proj: {name: "m.layers.{n}.q_proj.weight", layers: attn}
+)");
+    REQUIRE(!c);
+    CHECK(c.error().message().find("x.yaml:8") != std::string::npos);
+    CHECK(c.error().message().find("'attn' is not all, first") != std::string::npos);
+  }
   SECTION("a shape template naming nothing") {
     std::string text(k_minimal);
     text.replace(text.find("num_heads * head_dim"), 20, "num_headz");
