@@ -119,7 +119,8 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
     a.layers.from_tensors = layers.from_tensors;
     a.layers.disagreements = std::move(layers.disagreements);
 
-    if (auto kv = kv_cache(config, a.layers.mixers, options.context, options.batch)) {
+    if (auto kv = kv_cache(config, a.layers.mixers, options.context, options.batch,
+                           options.kv_dtype_bytes)) {
       a.kv = std::move(*kv);
     } else {
       a.kv_unavailable = kv.error().why;

@@ -58,21 +58,6 @@ std::string folded(std::string_view s) {
   return out;
 }
 
-// Bytes per KV element of a --kv-dtype.
-std::optional<uint64_t> kv_dtype_bytes(std::string_view name) {
-  const std::string f = folded(name);
-  if (f == "BF16" || f == "FP16" || f == "F16" || f == "BFLOAT16" || f == "FLOAT16") {
-    return 2;
-  }
-  if (f == "FP8" || f == "F8" || f == "FP8E4M3" || f == "FP8E5M2" || f == "INT8") {
-    return 1;
-  }
-  if (f == "FP32" || f == "F32" || f == "FLOAT32") {
-    return 4;
-  }
-  return std::nullopt;
-}
-
 // Bytes of `params` weights in a named format: the formats of weight_formats (memory.cpp,
 // FP16 the size of BF16), else a ggml type (ceil(params / block) blocks).
 std::optional<std::pair<std::string, uint64_t>> format_bytes(std::string_view name,

@@ -44,6 +44,25 @@ bool encoder_only(const ModelConfig& config) {
 
 }  // namespace
 
+std::optional<uint64_t> kv_dtype_bytes(std::string_view name) {
+  std::string f;
+  for (char c : name) {
+    if (c != '_' && c != '-') {
+      f += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+  }
+  if (f == "BF16" || f == "FP16" || f == "F16" || f == "BFLOAT16" || f == "FLOAT16") {
+    return 2;
+  }
+  if (f == "FP8" || f == "F8" || f == "FP8E4M3" || f == "FP8E5M2" || f == "INT8") {
+    return 1;
+  }
+  if (f == "FP32" || f == "F32" || f == "FLOAT32") {
+    return 4;
+  }
+  return std::nullopt;
+}
+
 uint64_t torch_dtype_bytes(std::string_view d) {
   if (d == "float32" || d == "float" || d == "fp32") {
     return 4;
@@ -108,7 +127,9 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
           : sat_mul(sat_mul(2, heads), sat_mul(head_dim, b));
   const uint64_t window = config.sliding_window.value_or(kv.context);
 
-  // Recurrent state per layer for linear-attention (gated delta-net) and Mamba layers.
+  // Recurrent state per layer for linear-attention (gated delta-net) and Mamba layers, in the
+  // model's dtype: a KV dtype (fp8 keys and values) does not apply to it.
+  const uint64_t sb = torch_dtype_bytes(config.torch_dtype);
   uint64_t linear_state = 0;
   if (auto kh = config.count("linear_num_key_heads")) {
     const uint64_t vh = config.count("linear_num_value_heads").value_or(*kh);
@@ -116,8 +137,8 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
     const uint64_t vd = config.count("linear_value_head_dim").value_or(0);
     const uint64_t kernel = config.count("linear_conv_kernel_dim").value_or(4);
     const uint64_t conv_dim = 2 * *kh * kd + vh * vd;
-    linear_state = sat_add(sat_mul(sat_mul(vh, kd), sat_mul(vd, b)),
-                           sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), b));
+    linear_state = sat_add(sat_mul(sat_mul(vh, kd), sat_mul(vd, sb)),
+                           sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), sb));
   }
   uint64_t mamba_state = 0;
   {
@@ -126,25 +147,34 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
     const uint64_t kernel = config.count("conv_kernel").value_or(4);
     const uint64_t groups = config.count("ssm_n_groups").value_or(0);
     const uint64_t conv_dim = inner + 2 * groups * d_state;
-    mamba_state = sat_add(sat_mul(sat_mul(inner, d_state), b),
-                          sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), b));
+    mamba_state = sat_add(sat_mul(sat_mul(inner, d_state), sb),
+                          sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), sb));
   }
 
+  auto kind_row = [&](std::string_view name) -> KvKind& {
+    for (KvKind& k : kv.by_kind) {
+      if (k.kind == name) {
+        return k;
+      }
+    }
+    kv.by_kind.push_back({std::string(name)});
+    return kv.by_kind.back();
+  };
   for (MixerKind kind : mixers) {
     if (kind == MixerKind::none) {
       continue;  // a feed-forward block: nothing cached
     }
-    if (kind == MixerKind::linear_attention) {
-      kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, linear_state);
-      ++kv.state_layers;
-    } else if (kind == MixerKind::mamba) {
-      kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, mamba_state);
-      ++kv.state_layers;
-    } else if (kind == MixerKind::rwkv) {
+    if (holds_state(kind)) {
       // RWKV-4 keeps five hidden-size vectors per layer, in FP32.
-      kv.state_bytes_per_sequence = sat_add(
-          kv.state_bytes_per_sequence, sat_mul(uint64_t{5} * 4, config.hidden_size.value_or(0)));
+      const uint64_t state = kind == MixerKind::linear_attention ? linear_state
+                             : kind == MixerKind::mamba
+                                 ? mamba_state
+                                 : sat_mul(uint64_t{5} * 4, config.hidden_size.value_or(0));
+      kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, state);
       ++kv.state_layers;
+      KvKind& row = kind_row(kind_name(kind));
+      ++row.layers;
+      row.state_bytes_per_sequence = sat_add(row.state_bytes_per_sequence, state);
     } else {
       const bool sliding =
           kind == MixerKind::sliding_attention || kind == MixerKind::chunked_attention;
@@ -153,7 +183,14 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
       kv.mha_bytes_per_token = sat_add(kv.mha_bytes_per_token, mha_per_token);
       kv.bytes = sat_add(kv.bytes, sat_mul(per_token_full, tokens));
       ++(mla ? kv.mla_layers : sliding ? kv.sliding_layers : kv.full_layers);
+      KvKind& row = kind_row(mla ? std::string_view("mla") : kind_name(kind));
+      ++row.layers;
+      row.bytes_per_token = sat_add(row.bytes_per_token, per_token_full);
+      row.bytes = sat_add(row.bytes, sat_mul(per_token_full, tokens));
     }
+  }
+  for (KvKind& row : kv.by_kind) {
+    row.bytes = sat_mul(row.bytes, kv.batch);
   }
   kv.bytes = sat_mul(kv.bytes, kv.batch);
   kv.state_bytes = sat_mul(kv.state_bytes_per_sequence, kv.batch);

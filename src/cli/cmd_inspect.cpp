@@ -26,7 +26,7 @@ struct InspectCommandOptions {
   double gpu_mem_gb = 0;          // --gpu-mem / --gpu-bw: a device not in the table ("custom")
   double gpu_bw_gb_s = 0;
   std::string weights_format;
-  std::string kv_dtype = "bf16";
+  std::string kv_dtype;  // empty: the model's dtype for the KV cache, bf16 for the fit
 };
 
 // The devices asked for: each --gpu, and "custom" from --gpu-mem / --gpu-bw (alone, or named
@@ -123,14 +123,17 @@ int run_inspect(const InspectCommandOptions& o) {
                     : fmt::format("found {}; mbuild reads safetensors and GGUF headers only",
                                   fmt::join(model.other_weights, ", "))});
     }
-    const Analysis report = analyze(model, {.context = o.context, .batch = o.batch});
+    const Analysis report =
+        analyze(model, {.context = o.context,
+                        .batch = o.batch,
+                        .kv_dtype_bytes = kv_dtype_bytes(o.kv_dtype).value_or(0)});
     std::vector<Fit> fits;
     for (const DeviceCount& d : *devices) {
       auto fit = fit_model(model, report, d,
                            {.weights_format = o.weights_format,
                             .context = o.context,
                             .batch = o.batch,
-                            .kv_dtype = o.kv_dtype});
+                            .kv_dtype = o.kv_dtype.empty() ? "bf16" : o.kv_dtype});
       if (!fit) {
         return fail_with(fit.error());
       }
@@ -213,7 +216,8 @@ void setup_inspect(CLI::App& app, int& exit_code) {
   sub->add_option("--weights-format", options->weights_format,
                   "Weights for the fit: as stored (default), bf16, fp16, fp8, int8, int4, q8_0, "
                   "q4_k_m, mxfp4, nvfp4 or a GGUF type (q4_k, q6_k, ...)");
-  sub->add_option("--kv-dtype", options->kv_dtype, "KV-cache dtype for the fit (default bf16)")
+  sub->add_option("--kv-dtype", options->kv_dtype,
+                  "KV-cache dtype (default: the model's dtype; bf16 for the fit)")
       ->check(CLI::IsMember({"bf16", "fp16", "fp8", "fp32"}));
   sub->callback([options, &exit_code] { exit_code = run_inspect(*options); });
 }

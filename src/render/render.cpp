@@ -81,6 +81,14 @@ nlohmann::ordered_json memory_json(uint64_t stored_bytes, const std::vector<Form
   ojson kv;
   if (kv_cache) {
     const KvCache& k = *kv_cache;
+    ojson by_kind = ojson::array();
+    for (const KvKind& row : k.by_kind) {
+      by_kind.push_back({{"kind", row.kind},
+                         {"layers", row.layers},
+                         {"bytes_per_token", row.bytes_per_token},
+                         {"bytes", row.bytes},
+                         {"state_bytes_per_sequence", row.state_bytes_per_sequence}});
+    }
     kv = {{"bytes_per_token", k.bytes_per_token},
           {"context", k.context},
           {"batch", k.batch},
@@ -94,6 +102,7 @@ nlohmann::ordered_json memory_json(uint64_t stored_bytes, const std::vector<Form
             {"sliding", k.sliding_layers},
             {"mla", k.mla_layers},
             {"state", k.state_layers}}},
+          {"by_kind", by_kind},
           {"notes", k.notes}};
   } else {
     kv = {{"bytes_per_token", nullptr},
@@ -375,6 +384,17 @@ std::string render_inspect_text(const Model& model, const Analysis& r,
     line("kv cache",
          fmt::format("{} bytes/token; {} at {} tokens x {} sequence(s)",
                      format_grouped(k.bytes_per_token), format_bytes(k.bytes), k.context, k.batch));
+    if (k.by_kind.size() > 1) {  // what each kind of layer holds
+      std::vector<std::string> rows;
+      for (const KvKind& row : k.by_kind) {
+        rows.push_back(row.state_bytes_per_sequence > 0
+                           ? fmt::format("{} ×{}: {} state", row.kind, row.layers,
+                                         format_bytes(row.state_bytes_per_sequence))
+                           : fmt::format("{} ×{}: {} B/token", row.kind, row.layers,
+                                         format_grouped(row.bytes_per_token)));
+      }
+      line("", fmt::format("{}", fmt::join(rows, " · ")));
+    }
     if (k.state_bytes > 0) {
       line("state", fmt::format("{} per sequence (linear-attention / SSM layers)",
                                 format_bytes(k.state_bytes_per_sequence)));

@@ -22,6 +22,7 @@ namespace mbuild {
 struct AnalysisOptions {
   uint64_t context = 0;  // for the KV cache; 0: max_position_embeddings
   uint64_t batch = 1;
+  uint64_t kv_dtype_bytes = 0;       // bytes per KV element; 0: the model's dtype
   bool explain = false;              // the architecture explanation (validate, emit-config)
   bool map_layers = false;           // the tensor -> layer-entry map (emit-config)
   const Catalog* catalog = nullptr;  // the classes the map cuts for; nullptr: built-in

@@ -26,6 +26,16 @@ struct FormatSize {
 // The weights' size in each format of DESIGN.md, for `params` weights.
 std::vector<FormatSize> weight_formats(uint64_t params);
 
+// One kind of layer's share of the cache: softmax attention (full, sliding, chunked), MLA's
+// latent, or a recurrent state (linear attention, Mamba, RWKV).
+struct KvKind {
+  std::string kind;  // "full_attention", "sliding_attention", "mla", "mamba", ...
+  uint64_t layers = 0;
+  uint64_t bytes_per_token = 0;           // cached per token, over these layers
+  uint64_t bytes = 0;                     // at the context x batch (sliding capped)
+  uint64_t state_bytes_per_sequence = 0;  // recurrent layers
+};
+
 struct KvCache {
   uint64_t dtype_bytes = 2;
   uint64_t bytes_per_token = 0;  // Σ over attention layers (sliding layers included)
@@ -37,6 +47,7 @@ struct KvCache {
   uint64_t full_layers = 0, sliding_layers = 0, mla_layers = 0, state_layers = 0;
   // The same model's cache if every attention layer kept all heads (MHA), per token.
   uint64_t mha_bytes_per_token = 0;
+  std::vector<KvKind> by_kind;  // in order of first appearance
   std::vector<std::string> notes;
 };
 
@@ -49,6 +60,10 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
                          uint64_t context, uint64_t batch, uint64_t dtype_bytes = 0);
 Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch,
                          uint64_t dtype_bytes = 0);
+
+// Bytes per KV element of a --kv-dtype name (bf16, fp16, fp8, fp32 and spellings); nullopt
+// when unknown.
+std::optional<uint64_t> kv_dtype_bytes(std::string_view name);
 
 // Bytes per element of a torch dtype name ("bfloat16" -> 2); 2 when unknown.
 uint64_t torch_dtype_bytes(std::string_view torch_dtype);

@@ -126,6 +126,24 @@ TEST_CASE("SmolLM3: NoPE layers in the pattern, the count exact") {
   CHECK(b.layers.pattern == a.layers.pattern);
 }
 
+TEST_CASE("the KV cache by layer kind, and at another KV dtype") {
+  // Nemotron-3-Nano at fp8 keys and values: 6 x 2 x 2 x 128 x 1 byte = 3,072 per token; the
+  // Mamba state stays in the model's dtype (bf16): 23 x 1,085,440 = 24,965,120 per sequence.
+  const Analysis a = analyze(model_of(k_nemotron), {.context = 1000, .kv_dtype_bytes = 1});
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 3'072);
+  CHECK(a.kv->bytes == 3'072'000);
+  CHECK(a.kv->state_bytes_per_sequence == 24'965'120);
+  REQUIRE(a.kv->by_kind.size() == 2);
+  CHECK(a.kv->by_kind[0].kind == "mamba");
+  CHECK(a.kv->by_kind[0].layers == 23);
+  CHECK(a.kv->by_kind[0].state_bytes_per_sequence == 24'965'120);
+  CHECK(a.kv->by_kind[1].kind == "full_attention");
+  CHECK(a.kv->by_kind[1].layers == 6);
+  CHECK(a.kv->by_kind[1].bytes_per_token == 3'072);
+  CHECK(a.kv->by_kind[1].bytes == 3'072'000);
+}
+
 TEST_CASE("Nemotron-H from config.json alone: the same pattern, KV and count") {
   const Analysis a = analyze(config_only(k_nemotron), {.context = 4096});
   CHECK_FALSE(a.from_headers);
