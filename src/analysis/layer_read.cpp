@@ -480,7 +480,14 @@ class Reader {
       shared_inter = div_exact(shared_w, projections * h);
     }
     uint64_t num_shared = 0;
-    if (shared_inter && inter) {
+    // A config that names both the shared experts and their width (Nemotron-H: 1 of 3,712
+    // beside experts of 1,856) is read as it says; else the width in experts' widths.
+    const uint64_t cfg_shared = m_cfg ? m_cfg->count("num_shared_experts").value_or(0) : 0;
+    const uint64_t cfg_shared_width =
+        m_cfg ? m_cfg->shared_expert_intermediate_size.value_or(0) : 0;
+    if (shared_inter && cfg_shared > 0 && cfg_shared_width == *shared_inter) {
+      num_shared = cfg_shared;
+    } else if (shared_inter && inter) {
       num_shared = div_exact(*shared_inter, *inter).value_or(1);
     }
     reading("num_experts", experts ? std::optional<uint64_t>(experts) : std::nullopt,

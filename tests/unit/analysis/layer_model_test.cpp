@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "mbuild/report/layer_checks.hpp"
 #include "mbuild/report/validate.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
@@ -101,6 +102,12 @@ TEST_CASE("Nemotron-H: pattern, KV and total from the tensors, equal to the conf
   // = 23 x 1,085,440 = 24,965,120.
   CHECK(a.kv->state_layers == 23);
   CHECK(a.kv->state_bytes_per_sequence == 24'965'120);
+  // The mapper reads the shared expert as config.json states it (one of 3,712, not "2 shared
+  // experts of 1,856"): no finding on a layout the config describes exactly.
+  const Model m = model_of(k_nemotron);
+  const Analysis mapped = analyze(m, {.map_layers = true});
+  REQUIRE(mapped.map);
+  CHECK(layer_findings(*mapped.map, &*m.config).empty());
   // Components: the mixers' q/k/v/o are attention, in_proj/out_proj the SSM.
   CHECK(a.params.by_component[static_cast<size_t>(Component::attention)] == 6 * 23'396'352ULL);
 }
