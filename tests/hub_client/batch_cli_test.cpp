@@ -2,10 +2,20 @@
 // descriptor limit that is too small named as such (never as a network failure).
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -27,6 +37,15 @@ std::vector<nlohmann::json> lines_of(const std::string& out) {
     docs.push_back(nlohmann::json::parse(line));
   }
   return docs;
+}
+
+// A word for /bin/sh, single-quoted.
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return out + "'";
 }
 
 }  // namespace
@@ -126,4 +145,108 @@ TEST_CASE("too few file descriptors is its own error naming the limit, not a net
   CHECK_THAT(r.err, Catch::Contains("out of file descriptors (the limit is 5)"));
   CHECK_THAT(r.err, Catch::Contains("ulimit -n"));
   CHECK_THAT(r.err, !Catch::Contains("Couldn't connect"));
+}
+
+TEST_CASE(
+    "1000 sources from stdin (--from -) stream as jsonl: the first result is out while the "
+    "rest still wait on the Hub") {
+  // 999 Hub repos whose listings the mock holds until the test has read the first line, and one
+  // local folder that needs no request: a result printed only at the end (or after ten sources)
+  // could not be read before the gate opens. Nothing is timed: the gate orders the events.
+  MockHub mock;
+  auto spec = mbuild::test::corpus_repo(corpus_model("openai-community__gpt2"));
+  spec.id = "held/m0";
+  mock.add_repo(spec);
+  for (int i = 1; i < 999; ++i) {
+    mock.add_copy("held/m0", fmt::format("held/m{}", i));
+  }
+  mock.update_faults([](mbuild::test::Faults& f) {
+    f.target = mbuild::test::FaultTarget::hub;
+    f.path_contains = "/api/models/held/";
+    f.hold = true;
+  });
+  TempDir dir;
+  const std::string local = corpus_model("openai-community__gpt2").string();
+  {
+    std::ofstream list(dir / "sources.txt");
+    list << local << "\n";
+    for (int i = 0; i < 999; ++i) {
+      list << fmt::format("held/m{}\n", i);
+    }
+  }
+  const ProcessEnvironment env = base_environment()
+                                     .unset("HF_HUB_OFFLINE")
+                                     .set("HF_ENDPOINT", mock.endpoint())
+                                     .set("MBUILD_CACHE", (dir / "cache").string());
+  std::string command = "exec env -i";
+  for (const std::string& e : env.entries()) {
+    command += " " + shell_quoted(e);
+  }
+  command += " " + shell_quoted(binary().string()) + " inspect --from - --format jsonl < " +
+             shell_quoted((dir / "sources.txt").string());
+  FILE* out = ::popen(command.c_str(), "r");
+  REQUIRE(out != nullptr);
+  // Should no line come (results held to the end), the gate opens after a minute and the
+  // checks below fail instead of the test hanging.
+  std::mutex m;
+  std::condition_variable cv;
+  bool first_read = false;
+  std::atomic<bool> opened_by_watchdog{false};
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (!cv.wait_for(lock, std::chrono::seconds(60), [&] { return first_read; })) {
+      opened_by_watchdog = true;
+      mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
+    }
+  });
+  auto read_line = [&]() -> std::optional<std::string> {
+    std::string line;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, out) != nullptr) {
+      line += buf;
+      if (!line.empty() && line.back() == '\n') {
+        return line;
+      }
+    }
+    return line.empty() ? std::nullopt : std::optional<std::string>(line);
+  };
+  const auto first = read_line();
+  // What the mock had answered when the first line came: no Hub source can have finished.
+  size_t cdn_reads = 0;
+  for (const auto& r : mock.requests()) {
+    cdn_reads += r.cdn ? 1 : 0;
+  }
+  const bool gate_was_closed = !opened_by_watchdog;
+  {
+    std::lock_guard lock(m);
+    first_read = true;
+  }
+  cv.notify_all();
+  watchdog.join();
+  mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
+  std::vector<nlohmann::json> docs;
+  while (auto line = read_line()) {
+    docs.push_back(nlohmann::json::parse(*line));
+  }
+  const int status = ::pclose(out);
+
+  REQUIRE(first.has_value());
+  CHECK(gate_was_closed);
+  CHECK(cdn_reads == 0);
+  const auto head = nlohmann::json::parse(*first);
+  CHECK(head["source"] == local);
+  CHECK(head["exit_code"] == 0);
+  CHECK(head["params"]["total"] == truth_total("openai-community__gpt2"));
+  REQUIRE(docs.size() == 1000);  // the 999 Hub sources, then the summary
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  std::set<std::string> seen;
+  for (size_t i = 0; i + 1 < docs.size(); ++i) {
+    CHECK(docs[i]["exit_code"] == 0);
+    CHECK(docs[i]["params"]["total"] == truth_total("openai-community__gpt2"));
+    seen.insert(docs[i]["source"].get<std::string>());
+  }
+  CHECK(seen.size() == 999);
+  CHECK(docs.back()["summary"]["sources"] == 1000);
+  CHECK(docs.back()["summary"]["exit_codes"]["0"] == 1000);
 }
