@@ -5,8 +5,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -98,10 +101,38 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
   BatchSummary summary;
   int exit = 0;
   std::vector<std::string> written;
-  // class -> (model id -> section): every report touched by this run.
+  // class -> (model id -> section): every report touched by this run, with the sections already
+  // in its file (models not in this run are kept: a report lists every model it has seen).
   std::map<std::string, std::map<std::string, std::string>> gap_sections;
-  // Each model's files are written as soon as it is read; the gap reports, which gather every
-  // model, at the end.
+  std::set<std::string> gaps_unwritten;  // classes with sections not yet in their file
+  bool gaps_dir_made = false;
+  // Writes the gap reports with new sections; each error goes to `on_error`.
+  auto write_gaps = [&](const std::function<void(const Error&)>& on_error) {
+    if (gaps_unwritten.empty()) {
+      return;
+    }
+    if (!gaps_dir_made) {
+      if (auto ok = make_dir(gaps_dir); !ok) {
+        return on_error(ok.error());
+      }
+      gaps_dir_made = true;
+    }
+    for (auto it = gaps_unwritten.begin(); it != gaps_unwritten.end();) {
+      const fs::path path = gaps_dir / gap_file_name(*it);
+      if (auto ok = write_file_atomic(path, render_gap_report(*it, gap_sections.at(*it))); !ok) {
+        on_error(ok.error());
+        ++it;
+      } else {
+        it = gaps_unwritten.erase(it);
+      }
+    }
+  };
+  // Each model's files are written as soon as it is read. The gap reports, which gather every
+  // model, are written with the first model that adds to them, then again as models add
+  // sections, at most once a second (a report rewritten per model would cost the square of the
+  // models), and at the end: a run stopped midway keeps the reports of the models it finished,
+  // up to the last second.
+  std::optional<std::chrono::steady_clock::time_point> gaps_written_at;
   for_each_model(*sources, o.common, environment(), o.common.ordered, [&](SourceResult& r) {
     const size_t written_before = written.size();
     int code = 0;
@@ -168,7 +199,22 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
     }
     written.push_back(report_path.string());
     for (auto& [layer_class, section] : render_gap_sections(*model, params, map, catalog, id)) {
-      gap_sections[layer_class][id] = std::move(section);
+      auto [merged, first] = gap_sections.try_emplace(layer_class);
+      if (first) {
+        const fs::path gap_path = gaps_dir / gap_file_name(layer_class);
+        std::error_code ec;
+        if (fs::is_regular_file(gap_path, ec)) {
+          merged->second = parse_gap_sections(read_text(gap_path));
+        }
+      }
+      merged->second[id] = std::move(section);
+      gaps_unwritten.insert(layer_class);
+    }
+    if (const auto now = std::chrono::steady_clock::now();
+        !gaps_unwritten.empty() &&
+        (!gaps_written_at || now - *gaps_written_at >= std::chrono::seconds(1))) {
+      write_gaps([](const Error&) {});  // best effort midway; the final write reports failures
+      gaps_written_at = now;
     }
     report();
   });
@@ -177,28 +223,11 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
     exit = std::max(exit, exit_code(e.kind));
   };
   const size_t gap_files_from = written.size();
-  if (!gap_sections.empty()) {
-    if (auto ok = make_dir(gaps_dir); !ok) {
-      note_error(ok.error());
-      gap_sections.clear();
+  write_gaps(note_error);
+  for (const auto& [layer_class, sections] : gap_sections) {
+    if (!gaps_unwritten.count(layer_class)) {
+      written.push_back((gaps_dir / gap_file_name(layer_class)).string());
     }
-  }
-  for (auto& [layer_class, sections] : gap_sections) {
-    const fs::path path = gaps_dir / gap_file_name(layer_class);
-    std::error_code ec;
-    // Sections of models not in this run are kept: the report lists every model it has seen.
-    std::map<std::string, std::string> merged;
-    if (fs::is_regular_file(path, ec)) {
-      merged = parse_gap_sections(read_text(path));
-    }
-    for (auto& [id, section] : sections) {
-      merged[id] = std::move(section);
-    }
-    if (auto ok = write_file_atomic(path, render_gap_report(layer_class, merged)); !ok) {
-      note_error(ok.error());
-      continue;
-    }
-    written.push_back(path.string());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -226,9 +255,9 @@ void setup_emit_config(CLI::App& app, int& exit_code) {
       "emit-config",
       "Write model_configs/<model_id>.json (estimator config), its validation report "
       "<model_id>.validation.md and gaps/<layer>.md reports");
+  // Not required: --from may give every source (gather_sources refuses none at all).
   sub->add_option("source", options->sources,
-                  "Hub id org/name[@revision], model folder, or .safetensors file")
-      ->required();
+                  "Hub id org/name[@revision], model folder, or .safetensors file (or --from)");
   add_common_options(*sub, options->common);
   sub->add_option("--out-dir", options->out_dir,
                   "Folder for <model_id>.json (default model_configs)");
