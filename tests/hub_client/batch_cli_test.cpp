@@ -14,6 +14,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -46,6 +47,112 @@ std::string shell_quoted(const std::string& s) {
     out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   }
   return out + "'";
+}
+
+// mbuild run through /bin/sh with `env` as its whole environment and `input` on its standard
+// input, its standard output read line by line as it comes. A mock gate the test opens later
+// is opened anyway after a minute without a first line (first_line_read() then says so), so a
+// result held back fails the test instead of hanging it.
+class StreamedRun {
+ public:
+  StreamedRun(const std::vector<std::string>& args, const ProcessEnvironment& env,
+              const fs::path& input, MockHub& mock)
+      : m_mock(mock) {
+    std::string command = "exec /usr/bin/env -i";
+    for (const std::string& e : env.entries()) {
+      command += " " + shell_quoted(e);
+    }
+    command += " " + shell_quoted(binary().string());
+    for (const std::string& a : args) {
+      command += " " + shell_quoted(a);
+    }
+    command += " < " + shell_quoted(input.string());
+    m_out = ::popen(command.c_str(), "r");
+    if (m_out == nullptr) {
+      throw std::runtime_error("popen failed");
+    }
+    m_watchdog = std::thread([this] {
+      std::unique_lock lock(m_mutex);
+      if (!m_cv.wait_for(lock, std::chrono::seconds(60), [this] { return m_first_read; })) {
+        m_gate_forced = true;
+        m_mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
+      }
+    });
+  }
+  ~StreamedRun() {
+    stop_watchdog();
+    if (m_out != nullptr) {
+      ::pclose(m_out);
+    }
+  }
+  StreamedRun(const StreamedRun&) = delete;
+  StreamedRun& operator=(const StreamedRun&) = delete;
+
+  // The next line of standard output, without its newline; nullopt at the end.
+  std::optional<std::string> line() {
+    std::string text;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, m_out) != nullptr) {
+      text += buf;
+      if (text.back() == '\n') {
+        text.pop_back();
+        break;
+      }
+    }
+    return text.empty() ? std::nullopt : std::optional<std::string>(text);
+  }
+  // The first line came: the watchdog stands down. True when the gate was still closed then.
+  bool first_line_read() {
+    stop_watchdog();
+    return !m_gate_forced;
+  }
+  // Reads to the end; the exit status (waitpid's).
+  int finish() {
+    stop_watchdog();
+    while (line()) {
+    }
+    const int status = ::pclose(m_out);
+    m_out = nullptr;
+    return status;
+  }
+
+ private:
+  void stop_watchdog() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_first_read = true;
+    }
+    m_cv.notify_all();
+    if (m_watchdog.joinable()) {
+      m_watchdog.join();
+    }
+  }
+  MockHub& m_mock;
+  FILE* m_out = nullptr;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_first_read = false;
+  std::atomic<bool> m_gate_forced{false};
+  std::thread m_watchdog;
+};
+
+// Serves `n` copies of GPT-2 as held/<prefix>0 ..., whose listings wait until the gate opens.
+void serve_held_copies(MockHub& mock, const std::string& prefix, int n) {
+  auto spec = mbuild::test::corpus_repo(corpus_model("openai-community__gpt2"));
+  spec.id = "held/" + prefix + "0";
+  mock.add_repo(spec);
+  for (int i = 1; i < n; ++i) {
+    mock.add_copy(spec.id, fmt::format("held/{}{}", prefix, i));
+  }
+  mock.update_faults([](mbuild::test::Faults& f) {
+    f.target = mbuild::test::FaultTarget::hub;
+    f.path_contains = "/api/models/held/";
+    f.hold = true;
+  });
+}
+
+void open_gate(MockHub& mock) {
+  mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
 }
 
 }  // namespace
@@ -154,17 +261,7 @@ TEST_CASE(
   // local folder that needs no request: a result printed only at the end (or after ten sources)
   // could not be read before the gate opens. Nothing is timed: the gate orders the events.
   MockHub mock;
-  auto spec = mbuild::test::corpus_repo(corpus_model("openai-community__gpt2"));
-  spec.id = "held/m0";
-  mock.add_repo(spec);
-  for (int i = 1; i < 999; ++i) {
-    mock.add_copy("held/m0", fmt::format("held/m{}", i));
-  }
-  mock.update_faults([](mbuild::test::Faults& f) {
-    f.target = mbuild::test::FaultTarget::hub;
-    f.path_contains = "/api/models/held/";
-    f.hold = true;
-  });
+  serve_held_copies(mock, "m", 999);
   TempDir dir;
   const std::string local = corpus_model("openai-community__gpt2").string();
   {
@@ -178,57 +275,20 @@ TEST_CASE(
                                      .unset("HF_HUB_OFFLINE")
                                      .set("HF_ENDPOINT", mock.endpoint())
                                      .set("MBUILD_CACHE", (dir / "cache").string());
-  std::string command = "exec env -i";
-  for (const std::string& e : env.entries()) {
-    command += " " + shell_quoted(e);
-  }
-  command += " " + shell_quoted(binary().string()) + " inspect --from - --format jsonl < " +
-             shell_quoted((dir / "sources.txt").string());
-  FILE* out = ::popen(command.c_str(), "r");
-  REQUIRE(out != nullptr);
-  // Should no line come (results held to the end), the gate opens after a minute and the
-  // checks below fail instead of the test hanging.
-  std::mutex m;
-  std::condition_variable cv;
-  bool first_read = false;
-  std::atomic<bool> opened_by_watchdog{false};
-  std::thread watchdog([&] {
-    std::unique_lock lock(m);
-    if (!cv.wait_for(lock, std::chrono::seconds(60), [&] { return first_read; })) {
-      opened_by_watchdog = true;
-      mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
-    }
-  });
-  auto read_line = [&]() -> std::optional<std::string> {
-    std::string line;
-    char buf[4096];
-    while (std::fgets(buf, sizeof buf, out) != nullptr) {
-      line += buf;
-      if (!line.empty() && line.back() == '\n') {
-        return line;
-      }
-    }
-    return line.empty() ? std::nullopt : std::optional<std::string>(line);
-  };
-  const auto first = read_line();
-  // What the mock had answered when the first line came: no Hub source can have finished.
+  StreamedRun run({"inspect", "--from", "-", "--format", "jsonl"}, env, dir / "sources.txt", mock);
+  const auto first = run.line();
+  // What the mock had served when the first line came: no Hub source can have finished.
   size_t cdn_reads = 0;
   for (const auto& r : mock.requests()) {
     cdn_reads += r.cdn ? 1 : 0;
   }
-  const bool gate_was_closed = !opened_by_watchdog;
-  {
-    std::lock_guard lock(m);
-    first_read = true;
-  }
-  cv.notify_all();
-  watchdog.join();
-  mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
+  const bool gate_was_closed = run.first_line_read();
+  open_gate(mock);
   std::vector<nlohmann::json> docs;
-  while (auto line = read_line()) {
+  while (auto line = run.line()) {
     docs.push_back(nlohmann::json::parse(*line));
   }
-  const int status = ::pclose(out);
+  const int status = run.finish();
 
   REQUIRE(first.has_value());
   CHECK(gate_was_closed);
@@ -249,4 +309,71 @@ TEST_CASE(
   CHECK(seen.size() == 999);
   CHECK(docs.back()["summary"]["sources"] == 1000);
   CHECK(docs.back()["summary"]["exit_codes"]["0"] == 1000);
+}
+
+TEST_CASE(
+    "emit-config in a batch writes a model's config, report and gap reports as it "
+    "completes; the gap reports end as separate calls leave them") {
+  // DeepSeek-V2-Lite (a local folder; MLA goes to gaps/mla.md) first, then Hub repos held by the
+  // mock: its files must be on disk while the others have not even been listed.
+  MockHub mock;
+  serve_held_copies(mock, "e", 20);
+  TempDir dir;
+  const std::string local = corpus_model("deepseek-ai__DeepSeek-V2-Lite").string();
+  {
+    std::ofstream list(dir / "sources.txt");
+    list << local << "\n";
+    for (int i = 0; i < 20; ++i) {
+      list << fmt::format("held/e{}\n", i);
+    }
+  }
+  const ProcessEnvironment env = base_environment()
+                                     .unset("HF_HUB_OFFLINE")
+                                     .set("HF_ENDPOINT", mock.endpoint())
+                                     .set("MBUILD_CACHE", (dir / "cache").string());
+  // What DeepSeek-V2-Lite alone writes to the gap reports.
+  const ProcessResult alone =
+      run_mbuild({"emit-config", local, "--out-dir", (dir / "alone-configs").string(), "--gaps-dir",
+                  (dir / "alone-gaps").string(), "--quiet"});
+  REQUIRE(alone.exit_code == 0);
+  StreamedRun run({"emit-config", "--from", "-", "--format", "jsonl", "--out-dir",
+                   (dir / "configs").string(), "--gaps-dir", (dir / "gaps").string()},
+                  env, dir / "sources.txt", mock);
+  const auto first = run.line();
+  const auto configs_then = list_dir(dir / "configs");
+  const auto gaps_then = read_tree(dir / "gaps");
+  const bool gate_was_closed = run.first_line_read();
+  open_gate(mock);
+  std::vector<nlohmann::json> docs;
+  while (auto line = run.line()) {
+    docs.push_back(nlohmann::json::parse(*line));
+  }
+  const int status = run.finish();
+
+  REQUIRE(first.has_value());
+  CHECK(gate_was_closed);
+  const auto head = nlohmann::json::parse(*first);
+  CHECK(head["source"] == local);
+  CHECK(head["exit_code"] == 0);
+  CHECK(head["written"].size() == 2);
+  CHECK(configs_then.size() == 2);  // its config and validation report, no other model's
+  CHECK(gaps_then == read_tree(dir / "alone-gaps"));  // its gap reports, already whole
+  REQUIRE(docs.size() == 21);                         // the 20 Hub sources, then the summary
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(list_dir(dir / "configs").size() == 42);
+  // The Hub sources in a second call add their sections to DeepSeek's reports: the same
+  // reports as the batch wrote.
+  std::vector<std::string> hub_args{"emit-config",
+                                    "--out-dir",
+                                    (dir / "alone-configs").string(),
+                                    "--gaps-dir",
+                                    (dir / "alone-gaps").string(),
+                                    "--quiet"};
+  for (int i = 0; i < 20; ++i) {
+    hub_args.push_back(fmt::format("held/e{}", i));
+  }
+  const ProcessResult hub = run_mbuild(hub_args, env);
+  REQUIRE(hub.exit_code == 0);
+  CHECK(read_tree(dir / "gaps") == read_tree(dir / "alone-gaps"));
 }
