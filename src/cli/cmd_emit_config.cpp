@@ -5,11 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
-#include <optional>
-#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -101,38 +98,11 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
   BatchSummary summary;
   int exit = 0;
   std::vector<std::string> written;
-  // class -> (model id -> section): every report touched by this run, with the sections already
-  // in its file (models not in this run are kept: a report lists every model it has seen).
+  // class -> (model id -> section): every report touched by this run.
   std::map<std::string, std::map<std::string, std::string>> gap_sections;
-  std::set<std::string> gaps_unwritten;  // classes with sections not yet in their file
-  bool gaps_dir_made = false;
-  // Writes the gap reports with new sections; each error goes to `on_error`.
-  auto write_gaps = [&](const std::function<void(const Error&)>& on_error) {
-    if (gaps_unwritten.empty()) {
-      return;
-    }
-    if (!gaps_dir_made) {
-      if (auto ok = make_dir(gaps_dir); !ok) {
-        return on_error(ok.error());
-      }
-      gaps_dir_made = true;
-    }
-    for (auto it = gaps_unwritten.begin(); it != gaps_unwritten.end();) {
-      const fs::path path = gaps_dir / gap_file_name(*it);
-      if (auto ok = write_file_atomic(path, render_gap_report(*it, gap_sections.at(*it))); !ok) {
-        on_error(ok.error());
-        ++it;
-      } else {
-        it = gaps_unwritten.erase(it);
-      }
-    }
-  };
-  // Each model's files are written as soon as it is read. The gap reports, which gather every
-  // model, are written with the first model that adds to them, then again as models add
-  // sections, at most once a second (a report rewritten per model would cost the square of the
-  // models), and at the end: a run stopped midway keeps the reports of the models it finished,
-  // up to the last second.
-  std::optional<std::chrono::steady_clock::time_point> gaps_written_at;
+  // Each model's files are written as soon as it is read; the gap reports, which gather every
+  // model, at the end: written once each, every output stays either its previous version or
+  // its complete new one, whenever the run stops (tests/e2e/durability_test.cpp).
   for_each_model(*sources, o.common, environment(), o.common.ordered, [&](SourceResult& r) {
     const size_t written_before = written.size();
     int code = 0;
@@ -199,22 +169,7 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
     }
     written.push_back(report_path.string());
     for (auto& [layer_class, section] : render_gap_sections(*model, params, map, catalog, id)) {
-      auto [merged, first] = gap_sections.try_emplace(layer_class);
-      if (first) {
-        const fs::path gap_path = gaps_dir / gap_file_name(layer_class);
-        std::error_code ec;
-        if (fs::is_regular_file(gap_path, ec)) {
-          merged->second = parse_gap_sections(read_text(gap_path));
-        }
-      }
-      merged->second[id] = std::move(section);
-      gaps_unwritten.insert(layer_class);
-    }
-    if (const auto now = std::chrono::steady_clock::now();
-        !gaps_unwritten.empty() &&
-        (!gaps_written_at || now - *gaps_written_at >= std::chrono::seconds(1))) {
-      write_gaps([](const Error&) {});  // best effort midway; the final write reports failures
-      gaps_written_at = now;
+      gap_sections[layer_class][id] = std::move(section);
     }
     report();
   });
@@ -223,11 +178,28 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
     exit = std::max(exit, exit_code(e.kind));
   };
   const size_t gap_files_from = written.size();
-  write_gaps(note_error);
-  for (const auto& [layer_class, sections] : gap_sections) {
-    if (!gaps_unwritten.count(layer_class)) {
-      written.push_back((gaps_dir / gap_file_name(layer_class)).string());
+  if (!gap_sections.empty()) {
+    if (auto ok = make_dir(gaps_dir); !ok) {
+      note_error(ok.error());
+      gap_sections.clear();
     }
+  }
+  for (auto& [layer_class, sections] : gap_sections) {
+    const fs::path path = gaps_dir / gap_file_name(layer_class);
+    std::error_code ec;
+    // Sections of models not in this run are kept: the report lists every model it has seen.
+    std::map<std::string, std::string> merged;
+    if (fs::is_regular_file(path, ec)) {
+      merged = parse_gap_sections(read_text(path));
+    }
+    for (auto& [id, section] : sections) {
+      merged[id] = std::move(section);
+    }
+    if (auto ok = write_file_atomic(path, render_gap_report(layer_class, merged)); !ok) {
+      note_error(ok.error());
+      continue;
+    }
+    written.push_back(path.string());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
