@@ -82,6 +82,8 @@ class StreamedRun {
   ~StreamedRun() {
     stop_watchdog();
     if (m_out != nullptr) {
+      // A check that threw left the gate closed: open it, or pclose would wait for ever.
+      m_mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
       ::pclose(m_out);
     }
   }
@@ -312,10 +314,12 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "emit-config in a batch writes a model's config, report and gap reports as it "
-    "completes; the gap reports end as separate calls leave them") {
+    "emit-config in a batch writes a model's config and report as it completes and the "
+    "gap reports once at the end as separate calls leave them") {
   // DeepSeek-V2-Lite (a local folder; MLA goes to gaps/mla.md) first, then Hub repos held by the
-  // mock: its files must be on disk while the others have not even been listed.
+  // mock: its files must be on disk while the others have not even been listed. The gap
+  // reports, which gather every model, are written once at the end, so each stays either its
+  // previous version or its complete new one (tests/e2e/durability_test.cpp).
   MockHub mock;
   serve_held_copies(mock, "e", 20);
   TempDir dir;
@@ -341,7 +345,7 @@ TEST_CASE(
                   env, dir / "sources.txt", mock);
   const auto first = run.line();
   const auto configs_then = list_dir(dir / "configs");
-  const auto gaps_then = read_tree(dir / "gaps");
+  const bool gaps_then = fs::exists(dir / "gaps");
   const bool gate_was_closed = run.first_line_read();
   open_gate(mock);
   std::vector<nlohmann::json> docs;
@@ -357,8 +361,8 @@ TEST_CASE(
   CHECK(head["exit_code"] == 0);
   CHECK(head["written"].size() == 2);
   CHECK(configs_then.size() == 2);  // its config and validation report, no other model's
-  CHECK(gaps_then == read_tree(dir / "alone-gaps"));  // its gap reports, already whole
-  REQUIRE(docs.size() == 21);                         // the 20 Hub sources, then the summary
+  CHECK_FALSE(gaps_then);
+  REQUIRE(docs.size() == 21);  // the 20 Hub sources, then the summary
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(list_dir(dir / "configs").size() == 42);
