@@ -89,7 +89,8 @@ def stop(proc: subprocess.Popen):
 class Servers:
     """One profile's servers for one run: endpoint, client env additions, and stats at stop."""
 
-    def __init__(self, a, profile: str, repos: dict[str, Path], work: Path, ca_dir: Path):
+    def __init__(self, a, profile: str, repos: dict[str, Path], work: Path, ca_dir: Path,
+                 mock_args: tuple[str, ...] = ()):
         self.profile, self.work, self.procs = profile, work, []
         self.env: dict[str, str] = {}
         mock_log, mock_stats = work / "mock.jsonl", work / "mock-stats.json"
@@ -99,9 +100,12 @@ class Servers:
                "--stats-file", str(mock_stats), "--cdn-port", str(cdn_port)]
         for rid, folder in repos.items():
             cmd += ["--repo", f"{rid}={folder}"]
+        cmd += list(mock_args)
         cdn_front_port = free_port("127.0.0.2")
         if profile == "limited":
             cmd += ["--latency-ms", str(a.latency_ms), "--threads", "16"]
+        elif profile == "mock":  # the mock Hub itself (200 workers per server): not the bottleneck
+            cmd += ["--latency-ms", str(a.latency_ms)]
         elif profile == "h2":
             cmd += ["--latency-ms", str(a.latency_ms),
                     "--cdn-origin", f"https://127.0.0.2:{cdn_front_port}"]
@@ -160,7 +164,7 @@ class Servers:
             c = json.loads((self.work / "cdn-front.json").read_text())
             out.update(connections=h["opened"] + c["opened"], peak=max(h["peak"], c["peak"]),
                        http="HTTP/1.1")
-        elif self.profile == "limited":
+        elif self.profile in ("limited", "mock"):
             s = json.loads(self.mock_stats.read_text())
             out.update(connections=s["hub"]["opened"] + s["cdn"]["opened"],
                        peak=max(s["hub"]["peak"], s["cdn"]["peak"]), http="HTTP/1.1")

@@ -101,7 +101,8 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
   // class -> (model id -> section): every report touched by this run.
   std::map<std::string, std::map<std::string, std::string>> gap_sections;
   // Each model's files are written as soon as it is read; the gap reports, which gather every
-  // model, at the end.
+  // model, at the end: written once each, every output stays either its previous version or
+  // its complete new one, whenever the run stops (tests/e2e/durability_test.cpp).
   for_each_model(*sources, o.common, environment(), o.common.ordered, [&](SourceResult& r) {
     const size_t written_before = written.size();
     int code = 0;
@@ -226,9 +227,10 @@ void setup_emit_config(CLI::App& app, int& exit_code) {
       "emit-config",
       "Write model_configs/<model_id>.json (estimator config), its validation report "
       "<model_id>.validation.md and gaps/<layer>.md reports");
+  // Not required: --from may give every source (gather_sources refuses none at all).
   sub->add_option("source", options->sources,
-                  "Hub id org/name[@revision][:TAG], model folder, .safetensors / .gguf file")
-      ->required();
+                  "Hub id org/name[@revision][:TAG], model folder, .safetensors / .gguf file "
+                  "(or --from)");
   add_common_options(*sub, options->common);
   sub->add_option("--out-dir", options->out_dir,
                   "Folder for <model_id>.json (default model_configs)");

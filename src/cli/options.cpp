@@ -536,9 +536,10 @@ void for_each_model(const std::vector<std::string>& specs, const CommonOptions& 
       deliver(std::move(r));
     }
   };
-  // Sources read side by side, up to --jobs; their requests share the process's connection
-  // pool, which bounds what reaches each host.
-  const size_t threads = std::min<size_t>(specs.size(), options.jobs);
+  // Sources read side by side, up to --jobs and k_sources_in_flight; their requests share the
+  // process's connection pool, which bounds what reaches each host.
+  const size_t threads =
+      std::min({specs.size(), static_cast<size_t>(options.jobs), k_sources_in_flight});
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) {
     pool.emplace_back(worker);

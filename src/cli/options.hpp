@@ -108,10 +108,16 @@ struct SourceResult {
   std::optional<TransferSummary> transfer;
 };
 
-// Opens and builds each source, up to --jobs at once (their requests share one connection
-// pool), and hands each result to `on_result` as it completes: one call at a time, in
-// completion order, or in input order with `ordered`. Only results waiting for an earlier one
-// are held, so memory does not grow with the number of sources.
+// Sources of one call read at once, at most (and at most --jobs). A Hub source waits about four
+// round trips, so 64 in flight keep the pool's connections busy for well over 100 sources a
+// second at 50 ms per request, while memory, which grows with the sources held at once (their
+// header bytes and tensor tables), stays the same from 64 sources to thousands (bench/BATCH.md).
+inline constexpr size_t k_sources_in_flight = 64;
+
+// Opens and builds each source, up to k_sources_in_flight (and --jobs) at once, their requests
+// on one connection pool, and hands each result to `on_result` as it completes: one call at a
+// time, in completion order, or in input order with `ordered`. Only results waiting for an
+// earlier one are held, so memory does not grow with the number of sources.
 void for_each_model(const std::vector<std::string>& specs, const CommonOptions& options,
                     const Environment& env, bool ordered,
                     const std::function<void(SourceResult&)>& on_result);

@@ -65,7 +65,8 @@ TEST_CASE("inspect text output shows the total with thousands separators", "[ins
 
 TEST_CASE("inspect text output of several models shows each total", "[inspect][text]") {
   const ProcessResult run =
-      run_mbuild({"inspect", corpus_model(k_gpt2).string(), corpus_model(k_qwen3_8b).string()});
+      run_mbuild({"inspect", "--ordered", corpus_model(k_gpt2).string(),
+                  corpus_model(k_qwen3_8b).string()});  // input order: sources run concurrently
   INFO("stderr: " << run.err);
   REQUIRE(run.exit_code == 0);
   const size_t gpt2_at = run.out.find(with_separators(truth_total(k_gpt2)));

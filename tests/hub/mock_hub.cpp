@@ -756,12 +756,21 @@ class MockHub::Impl {
     return m_faults;
   }
   void update_faults(const std::function<void(Faults&)>& edit) {
-    std::lock_guard lock(m_faults_mutex);
-    edit(m_faults);
-    if (m_faults.random_seed != m_seeded_with) {
-      m_occurrences.clear();
-      m_seeded_with = m_faults.random_seed;
+    {
+      std::lock_guard lock(m_faults_mutex);
+      edit(m_faults);
+      if (m_faults.random_seed != m_seeded_with) {
+        m_occurrences.clear();
+        m_seeded_with = m_faults.random_seed;
+      }
     }
+    // Held requests look again (a gate opened).
+    { std::lock_guard lock(m_sleep_mutex); }
+    m_sleep_cv.notify_all();
+  }
+  bool holding() const {
+    std::lock_guard lock(m_faults_mutex);
+    return m_faults.hold;
   }
   std::vector<RequestRecord> requests() const {
     std::lock_guard lock(m_log_mutex);
@@ -1173,6 +1182,11 @@ void MockHub::Impl::handle(bool cdn, const httplib::Request& req, httplib::Respo
   if (ex.faults_apply && ex.faults.stall.count() > 0) {
     ex.fault = "stall";
     sleep_for(ex.faults.stall);
+  }
+  if (ex.faults_apply && ex.faults.hold) {
+    ex.fault = "hold";
+    std::unique_lock lock(m_sleep_mutex);
+    m_sleep_cv.wait(lock, [this] { return stopping() || !holding(); });
   }
 
   bool reset = t_refused_connection;

@@ -146,7 +146,10 @@ struct Faults {
   bool ratelimit_header = true;        // 429: RateLimit and RateLimit-Policy headers
 
   // Timing.
-  std::chrono::milliseconds stall{0};                   // request-level: sleep before answering
+  std::chrono::milliseconds stall{0};  // request-level: sleep before answering
+  // Request-level: answer only once `hold` is switched off again (a gate a test opens; fault
+  // "hold"). Until then the request waits, its connection open.
+  bool hold = false;
   std::chrono::milliseconds latency{0};                 // every request: sleep before answering
   std::chrono::milliseconds new_connection_latency{0};  // once per new TCP connection
 

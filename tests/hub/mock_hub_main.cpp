@@ -4,10 +4,13 @@
 //                   [--private org/name[=TOKEN]]... [--latency-ms N] [--connection-latency-ms N]
 //                   [--port N] [--cdn-port N] [--threads N] [--port-file FILE] [--log-file FILE]
 //                   [--refuse-above N] [--cdn-origin URL] [--stats-file FILE]
+//                   [--copies org/name=N]...
 //
 // --refuse-above N: a connection beyond N open at once (per server) is closed at its first
 // request. --cdn-origin URL: the CDN origin put in redirects (a TLS front before the CDN).
 // --stats-file FILE: at exit, {"hub": {opened, peak, refused}, "cdn": {...}} as JSON.
+// --copies org/name=N: also serves that repo (given by --repo or --corpus) as org/name-0 ...
+// org/name-(N-1), without reading its files again (batches of hundreds of sources).
 //
 // Prints the endpoint on stdout (and writes it to --port-file), serves until SIGINT/SIGTERM,
 // then prints "mock_hub_server: N requests" on stderr and writes every request as JSON lines to
@@ -31,6 +34,7 @@ using mbuild::test::RepoSpec;
 
 struct ServerOptions {
   std::vector<RepoSpec> repos;
+  std::vector<std::pair<std::string, long>> copies;                        // id -> how many copies
   std::map<std::string, std::pair<RepoSpec::Access, std::string>> access;  // id -> (access, token)
   mbuild::test::MockHubOptions hub;
   long latency_ms = 0;
@@ -46,7 +50,7 @@ struct ServerOptions {
                "[--gated org/name[=TOKEN]]... [--private org/name[=TOKEN]]... [--latency-ms N] "
                "[--connection-latency-ms N] [--port N] [--cdn-port N] [--threads N] "
                "[--port-file FILE] [--log-file FILE] [--refuse-above N] [--cdn-origin URL] "
-               "[--stats-file FILE]\n";
+               "[--stats-file FILE] [--copies org/name=N]\n";
   std::exit(2);
 }
 
@@ -80,6 +84,12 @@ ServerOptions parse(int argc, char** argv) {
       spec.id = value.substr(0, eq);
       spec.folder = value.substr(eq + 1);
       o.repos.push_back(std::move(spec));
+    } else if (flag == "--copies") {
+      std::size_t eq = value.find('=');
+      if (eq == std::string::npos) {
+        usage("--copies wants org/name=N");
+      }
+      o.copies.emplace_back(value.substr(0, eq), to_number(flag, value.substr(eq + 1)));
     } else if (flag == "--corpus") {
       for (const auto& entry : std::filesystem::directory_iterator(value)) {
         if (entry.is_directory() &&
@@ -140,6 +150,11 @@ int main(int argc, char** argv) {
         }
       }
       hub.add_repo(std::move(spec));
+    }
+    for (const auto& [id, n] : options.copies) {
+      for (long i = 0; i < n; ++i) {
+        hub.add_copy(id, id + "-" + std::to_string(i));
+      }
     }
     hub.update_faults([&](mbuild::test::Faults& f) {
       f.latency = std::chrono::milliseconds(options.latency_ms);

@@ -2,10 +2,21 @@
 // descriptor limit that is too small named as such (never as a network failure).
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -27,6 +38,123 @@ std::vector<nlohmann::json> lines_of(const std::string& out) {
     docs.push_back(nlohmann::json::parse(line));
   }
   return docs;
+}
+
+// A word for /bin/sh, single-quoted.
+std::string shell_quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return out + "'";
+}
+
+// mbuild run through /bin/sh with `env` as its whole environment and `input` on its standard
+// input, its standard output read line by line as it comes. A mock gate the test opens later
+// is opened anyway after a minute without a first line (first_line_read() then says so), so a
+// result held back fails the test instead of hanging it.
+class StreamedRun {
+ public:
+  StreamedRun(const std::vector<std::string>& args, const ProcessEnvironment& env,
+              const fs::path& input, MockHub& mock)
+      : m_mock(mock) {
+    std::string command = "exec /usr/bin/env -i";
+    for (const std::string& e : env.entries()) {
+      command += " " + shell_quoted(e);
+    }
+    command += " " + shell_quoted(binary().string());
+    for (const std::string& a : args) {
+      command += " " + shell_quoted(a);
+    }
+    command += " < " + shell_quoted(input.string());
+    m_out = ::popen(command.c_str(), "r");
+    if (m_out == nullptr) {
+      throw std::runtime_error("popen failed");
+    }
+    m_watchdog = std::thread([this] {
+      std::unique_lock lock(m_mutex);
+      if (!m_cv.wait_for(lock, std::chrono::seconds(60), [this] { return m_first_read; })) {
+        m_gate_forced = true;
+        m_mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
+      }
+    });
+  }
+  ~StreamedRun() {
+    stop_watchdog();
+    if (m_out != nullptr) {
+      // A check that threw left the gate closed: open it, or pclose would wait for ever.
+      m_mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
+      ::pclose(m_out);
+    }
+  }
+  StreamedRun(const StreamedRun&) = delete;
+  StreamedRun& operator=(const StreamedRun&) = delete;
+
+  // The next line of standard output, without its newline; nullopt at the end.
+  std::optional<std::string> line() {
+    std::string text;
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, m_out) != nullptr) {
+      text += buf;
+      if (text.back() == '\n') {
+        text.pop_back();
+        break;
+      }
+    }
+    return text.empty() ? std::nullopt : std::optional<std::string>(text);
+  }
+  // The first line came: the watchdog stands down. True when the gate was still closed then.
+  bool first_line_read() {
+    stop_watchdog();
+    return !m_gate_forced;
+  }
+  // Reads to the end; the exit status (waitpid's).
+  int finish() {
+    stop_watchdog();
+    while (line()) {
+    }
+    const int status = ::pclose(m_out);
+    m_out = nullptr;
+    return status;
+  }
+
+ private:
+  void stop_watchdog() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_first_read = true;
+    }
+    m_cv.notify_all();
+    if (m_watchdog.joinable()) {
+      m_watchdog.join();
+    }
+  }
+  MockHub& m_mock;
+  FILE* m_out = nullptr;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_first_read = false;
+  std::atomic<bool> m_gate_forced{false};
+  std::thread m_watchdog;
+};
+
+// Serves `n` copies of GPT-2 as held/<prefix>0 ..., whose listings wait until the gate opens.
+void serve_held_copies(MockHub& mock, const std::string& prefix, int n) {
+  auto spec = mbuild::test::corpus_repo(corpus_model("openai-community__gpt2"));
+  spec.id = "held/" + prefix + "0";
+  mock.add_repo(spec);
+  for (int i = 1; i < n; ++i) {
+    mock.add_copy(spec.id, fmt::format("held/{}{}", prefix, i));
+  }
+  mock.update_faults([](mbuild::test::Faults& f) {
+    f.target = mbuild::test::FaultTarget::hub;
+    f.path_contains = "/api/models/held/";
+    f.hold = true;
+  });
+}
+
+void open_gate(MockHub& mock) {
+  mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
 }
 
 }  // namespace
@@ -126,4 +254,130 @@ TEST_CASE("too few file descriptors is its own error naming the limit, not a net
   CHECK_THAT(r.err, Catch::Contains("out of file descriptors (the limit is 5)"));
   CHECK_THAT(r.err, Catch::Contains("ulimit -n"));
   CHECK_THAT(r.err, !Catch::Contains("Couldn't connect"));
+}
+
+TEST_CASE(
+    "1000 sources from stdin (--from -) stream as jsonl: the first result is out while the "
+    "rest still wait on the Hub") {
+  // 999 Hub repos whose listings the mock holds until the test has read the first line, and one
+  // local folder that needs no request: a result printed only at the end (or after ten sources)
+  // could not be read before the gate opens. Nothing is timed: the gate orders the events.
+  MockHub mock;
+  serve_held_copies(mock, "m", 999);
+  TempDir dir;
+  const std::string local = corpus_model("openai-community__gpt2").string();
+  {
+    std::ofstream list(dir / "sources.txt");
+    list << local << "\n";
+    for (int i = 0; i < 999; ++i) {
+      list << fmt::format("held/m{}\n", i);
+    }
+  }
+  const ProcessEnvironment env = base_environment()
+                                     .unset("HF_HUB_OFFLINE")
+                                     .set("HF_ENDPOINT", mock.endpoint())
+                                     .set("MBUILD_CACHE", (dir / "cache").string());
+  StreamedRun run({"inspect", "--from", "-", "--format", "jsonl"}, env, dir / "sources.txt", mock);
+  const auto first = run.line();
+  // What the mock had served when the first line came: no Hub source can have finished.
+  size_t cdn_reads = 0;
+  for (const auto& r : mock.requests()) {
+    cdn_reads += r.cdn ? 1 : 0;
+  }
+  const bool gate_was_closed = run.first_line_read();
+  open_gate(mock);
+  std::vector<nlohmann::json> docs;
+  while (auto line = run.line()) {
+    docs.push_back(nlohmann::json::parse(*line));
+  }
+  const int status = run.finish();
+
+  REQUIRE(first.has_value());
+  CHECK(gate_was_closed);
+  CHECK(cdn_reads == 0);
+  const auto head = nlohmann::json::parse(*first);
+  CHECK(head["source"] == local);
+  CHECK(head["exit_code"] == 0);
+  CHECK(head["params"]["total"] == truth_total("openai-community__gpt2"));
+  REQUIRE(docs.size() == 1000);  // the 999 Hub sources, then the summary
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  std::set<std::string> seen;
+  for (size_t i = 0; i + 1 < docs.size(); ++i) {
+    CHECK(docs[i]["exit_code"] == 0);
+    CHECK(docs[i]["params"]["total"] == truth_total("openai-community__gpt2"));
+    seen.insert(docs[i]["source"].get<std::string>());
+  }
+  CHECK(seen.size() == 999);
+  CHECK(docs.back()["summary"]["sources"] == 1000);
+  CHECK(docs.back()["summary"]["exit_codes"]["0"] == 1000);
+}
+
+TEST_CASE(
+    "emit-config in a batch writes a model's config and report as it completes and the "
+    "gap reports once at the end as separate calls leave them") {
+  // DeepSeek-V2-Lite (a local folder; MLA goes to gaps/mla.md) first, then Hub repos held by the
+  // mock: its files must be on disk while the others have not even been listed. The gap
+  // reports, which gather every model, are written once at the end, so each stays either its
+  // previous version or its complete new one (tests/e2e/durability_test.cpp).
+  MockHub mock;
+  serve_held_copies(mock, "e", 20);
+  TempDir dir;
+  const std::string local = corpus_model("deepseek-ai__DeepSeek-V2-Lite").string();
+  {
+    std::ofstream list(dir / "sources.txt");
+    list << local << "\n";
+    for (int i = 0; i < 20; ++i) {
+      list << fmt::format("held/e{}\n", i);
+    }
+  }
+  const ProcessEnvironment env = base_environment()
+                                     .unset("HF_HUB_OFFLINE")
+                                     .set("HF_ENDPOINT", mock.endpoint())
+                                     .set("MBUILD_CACHE", (dir / "cache").string());
+  // What DeepSeek-V2-Lite alone writes to the gap reports.
+  const ProcessResult alone =
+      run_mbuild({"emit-config", local, "--out-dir", (dir / "alone-configs").string(), "--gaps-dir",
+                  (dir / "alone-gaps").string(), "--quiet"});
+  REQUIRE(alone.exit_code == 0);
+  StreamedRun run({"emit-config", "--from", "-", "--format", "jsonl", "--out-dir",
+                   (dir / "configs").string(), "--gaps-dir", (dir / "gaps").string()},
+                  env, dir / "sources.txt", mock);
+  const auto first = run.line();
+  const auto configs_then = list_dir(dir / "configs");
+  const bool gaps_then = fs::exists(dir / "gaps");
+  const bool gate_was_closed = run.first_line_read();
+  open_gate(mock);
+  std::vector<nlohmann::json> docs;
+  while (auto line = run.line()) {
+    docs.push_back(nlohmann::json::parse(*line));
+  }
+  const int status = run.finish();
+
+  REQUIRE(first.has_value());
+  CHECK(gate_was_closed);
+  const auto head = nlohmann::json::parse(*first);
+  CHECK(head["source"] == local);
+  CHECK(head["exit_code"] == 0);
+  CHECK(head["written"].size() == 2);
+  CHECK(configs_then.size() == 2);  // its config and validation report, no other model's
+  CHECK_FALSE(gaps_then);
+  REQUIRE(docs.size() == 21);  // the 20 Hub sources, then the summary
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(list_dir(dir / "configs").size() == 42);
+  // The Hub sources in a second call add their sections to DeepSeek's reports: the same
+  // reports as the batch wrote.
+  std::vector<std::string> hub_args{"emit-config",
+                                    "--out-dir",
+                                    (dir / "alone-configs").string(),
+                                    "--gaps-dir",
+                                    (dir / "alone-gaps").string(),
+                                    "--quiet"};
+  for (int i = 0; i < 20; ++i) {
+    hub_args.push_back(fmt::format("held/e{}", i));
+  }
+  const ProcessResult hub = run_mbuild(hub_args, env);
+  REQUIRE(hub.exit_code == 0);
+  CHECK(read_tree(dir / "gaps") == read_tree(dir / "alone-gaps"));
 }
