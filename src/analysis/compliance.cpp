@@ -985,10 +985,11 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
       // The layer set a role's tensors appear in, named by the layer kind that selects exactly
       // those layers (config.json's kinds, as compliance reads them); else by the name.
       const auto has = [&](std::string_view s) { return suffix.find(s) != std::string::npos; };
-      const auto kind_set = [&](std::string_view kind) {
-        const TensorRoleTemplate probe{role, pattern, std::string(kind)};
+      const std::set<size_t>& seen = g.layers;  // (clang 14 lambdas cannot name a binding)
+      const auto kind_set = [&, name = pattern](std::string_view kind) {
+        const TensorRoleTemplate probe{role, name, std::string(kind)};
         for (size_t i = 0; i < layers; ++i) {
-          if (layer_selected(probe, cfg, i) != (g.layers.count(i) > 0)) {
+          if (layer_selected(probe, cfg, i) != (seen.count(i) > 0)) {
             return false;
           }
         }
