@@ -3,8 +3,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
+#include <vector>
 
+#include "analysis/layer_model.hpp"
 #include "analysis/layer_pattern.hpp"
 #include "mbuild/model/model_config.hpp"
 
@@ -34,6 +37,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       config->layer_mlp.size() > 100'000 + size) {
     std::abort();
   }
-  (void)mbuild::config_layer_kinds(config->layer_attention, config->layer_mlp);
+  // The layer model of a config-only source, and the pattern drawn from it.
+  const mbuild::LayerModel layers = mbuild::build_layer_model(&*config, nullptr);
+  std::vector<std::string> mixers, ffns;
+  for (mbuild::MixerKind k : layers.mixers) {
+    mixers.emplace_back(mbuild::kind_name(k));
+  }
+  for (mbuild::FfnKind k : layers.ffns) {
+    ffns.emplace_back(mbuild::kind_name(k));
+  }
+  const std::vector<std::string> kinds = mbuild::layer_kinds(mixers, ffns);
+  (void)mbuild::compress_layer_pattern(kinds);
+  (void)mbuild::tally_layer_kinds(kinds);
   return 0;
 }
