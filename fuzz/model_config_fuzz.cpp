@@ -39,14 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The layer model of a config-only source, and the pattern drawn from it.
   const mbuild::LayerModel layers = mbuild::build_layer_model(&*config, nullptr);
-  std::vector<std::string> mixers, ffns;
-  for (mbuild::MixerKind k : layers.mixers) {
-    mixers.emplace_back(mbuild::kind_name(k));
-  }
-  for (mbuild::FfnKind k : layers.ffns) {
-    ffns.emplace_back(mbuild::kind_name(k));
-  }
-  const std::vector<std::string> kinds = mbuild::layer_kinds(mixers, ffns);
+  const std::vector<std::string> kinds =
+      mbuild::layer_labels(layers.mixers, layers.ffns, config->layer_nope);
   (void)mbuild::compress_layer_pattern(kinds);
   (void)mbuild::tally_layer_kinds(kinds);
   return 0;

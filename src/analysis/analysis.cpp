@@ -100,18 +100,7 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
     LayerModel layers = build_layer_model(&config, map);
     a.findings.insert(a.findings.end(), layers.disagreements.begin(), layers.disagreements.end());
     a.layers.count = config.num_layers.value_or(0);
-    {
-      std::vector<std::string> mixers, ffns;  // NoPE attention is its own kind in the pattern
-      for (size_t i = 0; i < layers.mixers.size(); ++i) {
-        const bool nope = i < config.layer_nope.size() && config.layer_nope[i] &&
-                          is_softmax_attention(layers.mixers[i]);
-        mixers.push_back(fmt::format("{}{}", kind_name(layers.mixers[i]), nope ? " (NoPE)" : ""));
-      }
-      for (FfnKind k : layers.ffns) {
-        ffns.emplace_back(kind_name(k));
-      }
-      a.layers.kinds = layer_kinds(mixers, ffns);
-    }
+    a.layers.kinds = layer_labels(layers.mixers, layers.ffns, config.layer_nope);
     a.layers.pattern = compress_layer_pattern(a.layers.kinds);
     a.layers.tally = tally_layer_kinds(a.layers.kinds);
     a.layers.mixers = std::move(layers.mixers);

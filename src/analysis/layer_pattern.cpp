@@ -85,6 +85,20 @@ std::vector<std::string> layer_kinds(const std::vector<std::string>& attention,
   return out;
 }
 
+std::vector<std::string> layer_labels(const std::vector<MixerKind>& mixers,
+                                      const std::vector<FfnKind>& ffns,
+                                      const std::vector<bool>& nope) {
+  std::vector<std::string> m, f;
+  for (size_t i = 0; i < mixers.size(); ++i) {
+    const bool no_positions = i < nope.size() && nope[i] && is_softmax_attention(mixers[i]);
+    m.push_back(fmt::format("{}{}", kind_name(mixers[i]), no_positions ? " (NoPE)" : ""));
+  }
+  for (FfnKind k : ffns) {
+    f.emplace_back(kind_name(k));
+  }
+  return layer_kinds(m, f);
+}
+
 std::string tally_layer_kinds(const std::vector<std::string>& kinds) {
   std::vector<std::pair<std::string, size_t>> counts;  // in order of first appearance
   for (const std::string& k : kinds) {
