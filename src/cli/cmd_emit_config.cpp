@@ -2,12 +2,17 @@
 // <model_id>.validation.md beside it, and gaps/<layer>.md.
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <sstream>
+#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -67,6 +72,125 @@ Result<void> make_dir(const fs::path& dir) {
   return {};
 }
 
+// The gap reports of a run: each gathers the sections of every model with its layer class,
+// those of earlier runs included. A report is rewritten whole (atomically) as models add to it,
+// at most once per `k_gap_interval` so that a batch of a thousand models does not rewrite a
+// growing file a thousand times, and once more at the end. A run shorter than the interval
+// writes each report once; one that stops early has lost at most the last interval's sections,
+// and every report on disk is a complete one (tests/e2e/durability_test.cpp).
+class GapReports {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::milliseconds k_gap_interval{1000};
+
+  explicit GapReports(fs::path dir) : m_dir(std::move(dir)), m_started(Clock::now()) {}
+
+  void add(const std::string& id, std::map<std::string, std::string> sections) {
+    for (auto& [layer_class, section] : sections) {
+      Report& r = m_reports[layer_class];
+      r.sections[id] = std::move(section);
+      r.dirty = true;
+    }
+  }
+
+  // Writes the reports that changed, each at most once an interval (and not in the first).
+  void write_due(Clock::time_point now, const std::function<void(const Error&)>& on_error) {
+    for (auto& [layer_class, r] : m_reports) {
+      if (r.dirty && now - r.last_write.value_or(m_started) >= k_gap_interval) {
+        write(layer_class, r, now, on_error);
+      }
+    }
+  }
+
+  void write_all(const std::function<void(const Error&)>& on_error) {
+    for (auto& [layer_class, r] : m_reports) {
+      if (r.dirty) {
+        write(layer_class, r, Clock::now(), on_error);
+      }
+    }
+  }
+
+  // Every report this run wrote, once each, in the order first written.
+  const std::vector<std::string>& written() const { return m_written; }
+
+ private:
+  struct Report {
+    std::map<std::string, std::string> sections;  // model id -> section, this run's
+    bool dirty = false;
+    std::optional<Clock::time_point> last_write;
+    bool listed = false;
+  };
+
+  void write(const std::string& layer_class, Report& r, Clock::time_point now,
+             const std::function<void(const Error&)>& on_error) {
+    r.dirty = false;
+    r.last_write = now;
+    if (!m_dir_made) {
+      if (auto ok = make_dir(m_dir); !ok) {
+        on_error(ok.error());
+        return;
+      }
+      m_dir_made = true;
+    }
+    const fs::path path = m_dir / gap_file_name(layer_class);
+    // Sections of models not in this run are kept: the report lists every model it has seen.
+    // The file is read at each write: this run's earlier version holds only sections the run
+    // has too, and another process may have added its own meanwhile.
+    std::map<std::string, std::string> merged;
+    std::error_code ec;
+    if (fs::is_regular_file(path, ec)) {
+      merged = parse_gap_sections(read_text(path));
+    }
+    for (const auto& [id, section] : r.sections) {
+      merged[id] = section;
+    }
+    if (auto ok = write_file_atomic(path, render_gap_report(layer_class, merged)); !ok) {
+      on_error(ok.error());
+      return;
+    }
+    if (!r.listed) {
+      r.listed = true;
+      m_written.push_back(path.string());
+    }
+  }
+
+  fs::path m_dir;
+  Clock::time_point m_started;
+  bool m_dir_made = false;
+  std::map<std::string, Report> m_reports;
+  std::vector<std::string> m_written;
+};
+
+// Calls `tick` every quarter second on a thread of its own until destroyed.
+class Ticker {
+ public:
+  explicit Ticker(std::function<void()> tick)
+      : m_thread([this, tick = std::move(tick)] {
+          std::unique_lock lock(m_mutex);
+          while (!m_cv.wait_for(lock, std::chrono::milliseconds(250), [this] { return m_stop; })) {
+            lock.unlock();
+            tick();
+            lock.lock();
+          }
+        }) {}
+  ~Ticker() {
+    {
+      std::lock_guard lock(m_mutex);
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    m_thread.join();
+  }
+  Ticker(const Ticker&) = delete;
+  Ticker& operator=(const Ticker&) = delete;
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  bool m_stop = false;
+  std::thread m_thread;
+};
+
 int run_emit_config(const EmitConfigCommandOptions& o) {
   if (o.common.format == "variant") {
     print_error({ErrorKind::usage, "--format variant", "only inspect writes the variant block"});
@@ -98,12 +222,21 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
   BatchSummary summary;
   int exit = 0;
   std::vector<std::string> written;
-  // class -> (model id -> section): every report touched by this run.
-  std::map<std::string, std::map<std::string, std::string>> gap_sections;
-  // Each model's files are written as soon as it is read; the gap reports, which gather every
-  // model, at the end: written once each, every output stays either its previous version or
-  // its complete new one, whenever the run stops (tests/e2e/durability_test.cpp).
+  GapReports gaps(gaps_dir);
+  // Results come one at a time; the ticker writes the gap reports that are due between them,
+  // so a model's sections reach disk within about a second even while the next ones wait.
+  std::mutex run_mutex;
+  auto note_run_error = [&](const Error& e) {
+    print_error(e);
+    exit = std::max(exit, exit_code(e.kind));
+  };
+  std::optional<Ticker> ticker;
+  ticker.emplace([&] {
+    std::lock_guard lock(run_mutex);
+    gaps.write_due(GapReports::Clock::now(), note_run_error);
+  });
   for_each_model(*sources, o.common, environment(), o.common.ordered, [&](SourceResult& r) {
+    std::lock_guard lock(run_mutex);
     const size_t written_before = written.size();
     int code = 0;
     auto note_error = [&](const Error& e) {
@@ -168,48 +301,21 @@ int run_emit_config(const EmitConfigCommandOptions& o) {
       return report();
     }
     written.push_back(report_path.string());
-    for (auto& [layer_class, section] : render_gap_sections(*model, params, map, catalog, id)) {
-      gap_sections[layer_class][id] = std::move(section);
-    }
+    gaps.add(id, render_gap_sections(*model, params, map, catalog, id));
     report();
   });
-  auto note_error = [&](const Error& e) {
-    print_error(e);
-    exit = std::max(exit, exit_code(e.kind));
-  };
-  const size_t gap_files_from = written.size();
-  if (!gap_sections.empty()) {
-    if (auto ok = make_dir(gaps_dir); !ok) {
-      note_error(ok.error());
-      gap_sections.clear();
-    }
-  }
-  for (auto& [layer_class, sections] : gap_sections) {
-    const fs::path path = gaps_dir / gap_file_name(layer_class);
-    std::error_code ec;
-    // Sections of models not in this run are kept: the report lists every model it has seen.
-    std::map<std::string, std::string> merged;
-    if (fs::is_regular_file(path, ec)) {
-      merged = parse_gap_sections(read_text(path));
-    }
-    for (auto& [id, section] : sections) {
-      merged[id] = std::move(section);
-    }
-    if (auto ok = write_file_atomic(path, render_gap_report(layer_class, merged)); !ok) {
-      note_error(ok.error());
-      continue;
-    }
-    written.push_back(path.string());
-  }
+  ticker.reset();
+  gaps.write_all(note_run_error);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  written.insert(written.end(), gaps.written().begin(), gaps.written().end());
   if (o.common.format == "json") {
     std::fputs((nlohmann::json(written).dump(2) + "\n").c_str(), stdout);
   } else if (jsonl) {
     std::fputs(summary.json_line(seconds).c_str(), stdout);
   } else if (!o.common.quiet) {
-    for (size_t i = gap_files_from; i < written.size(); ++i) {
-      std::fputs(fmt::format("wrote {}\n", written[i]).c_str(), stdout);
+    for (const std::string& path : gaps.written()) {
+      std::fputs(fmt::format("wrote {}\n", path).c_str(), stdout);
     }
     if (sources->size() > 1) {
       std::fputs(summary.text(seconds).c_str(), stderr);

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -325,12 +326,13 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "emit-config in a batch writes a model's config and report as it completes and the "
-    "gap reports once at the end as separate calls leave them") {
+    "emit-config in a batch writes a model's files as it completes, its gap sections within "
+    "a second, and the gap reports as separate calls leave them") {
   // DeepSeek-V2-Lite (a local folder; MLA goes to gaps/mla.md) first, then Hub repos held by the
-  // mock: its files must be on disk while the others have not even been listed. The gap
-  // reports, which gather every model, are written once at the end, so each stays either its
-  // previous version or its complete new one (tests/e2e/durability_test.cpp).
+  // mock: its config and report must be on disk while the others have not even been listed,
+  // and its gap sections a second later (a report is rewritten at most once a second), still
+  // before any Hub source is read. Each write of a report is whole and atomic
+  // (tests/e2e/durability_test.cpp).
   MockHub mock;
   serve_held_copies(mock, "e", 20);
   TempDir dir;
@@ -356,8 +358,17 @@ TEST_CASE(
                   env, dir / "sources.txt", mock);
   const auto first = run.line();
   const auto configs_then = list_dir(dir / "configs");
-  const bool gaps_then = fs::exists(dir / "gaps");
   const bool gate_was_closed = run.first_line_read();
+  // The gate is still closed: DeepSeek's gap reports appear while no Hub source can finish.
+  std::map<std::string, std::string> gaps_then;
+  for (int i = 0; i < 600 && gaps_then != read_tree(dir / "alone-gaps"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    gaps_then = fs::exists(dir / "gaps") ? read_tree(dir / "gaps") : gaps_then;
+  }
+  size_t cdn_reads = 0;
+  for (const auto& r : mock.requests()) {
+    cdn_reads += r.cdn ? 1 : 0;
+  }
   open_gate(mock);
   std::vector<nlohmann::json> docs;
   while (auto line = run.line()) {
@@ -370,10 +381,14 @@ TEST_CASE(
   const auto head = nlohmann::json::parse(*first);
   CHECK(head["source"] == local);
   CHECK(head["exit_code"] == 0);
-  CHECK(head["written"].size() == 2);
+  // Its config and validation report first; its gap reports too when it took over a second.
+  REQUIRE(head["written"].size() >= 2);
+  CHECK_THAT(head["written"][0].get<std::string>(), Catch::EndsWith(".json"));
+  CHECK_THAT(head["written"][1].get<std::string>(), Catch::EndsWith(".validation.md"));
   CHECK(configs_then.size() == 2);  // its config and validation report, no other model's
-  CHECK_FALSE(gaps_then);
-  REQUIRE(docs.size() == 21);  // the 20 Hub sources, then the summary
+  CHECK(cdn_reads == 0);
+  CHECK(gaps_then == read_tree(dir / "alone-gaps"));  // DeepSeek's sections, complete
+  REQUIRE(docs.size() == 21);                         // the 20 Hub sources, then the summary
   CHECK(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(list_dir(dir / "configs").size() == 42);
