@@ -194,6 +194,8 @@ TEST_CASE("Kimi K3: KDA/MLA layers, latent MoE, AttnRes and MoonViT, the total e
   REQUIRE(a.analytic.count);
   CHECK(a.analytic.count->total == 2'779'931'837'184ULL);
   CHECK(a.layers.disagreements.empty());
+  // The head sits at language_model.lm_head (no model. segment): still the lm_head.
+  CHECK(a.params.by_component[static_cast<size_t>(Component::lm_head)] == 1'174'405'120ULL);
   // full_attn_layers 4, 8, ..., 92, 93 (1-based): MLA at 3, 7, ..., 91 and 92; layer 0 dense.
   CHECK(a.layers.tally ==
         "1 linear_attention+dense, 68 linear_attention+moe, 24 full_attention+moe");
