@@ -1,6 +1,7 @@
 // The Kimi families: Kimi K2 (DeepSeek-V3 layout under model_type kimi_k2, FP8 and INT4
 // checkpoints) and Kimi Linear (KDA linear attention between MLA layers).
 #include "mbuild/analysis/analysis.hpp"
+#include "mbuild/analysis/compliance.hpp"
 
 #include <filesystem>
 #include <string>
@@ -150,6 +151,14 @@ TEST_CASE("Kimi K2 Instruct (FP8): total from the headers and analytic count exa
   //   1,026,408,232,448 - 60 x 16,911,433,728 + 60 x 8 x 44,040,192 = 32,861,500,928
   REQUIRE(a.analytic.count->active);
   CHECK(*a.analytic.count->active == 32'861'500'928ULL);
+  // The DeepSeek-V3 contract's 1t variant (same width and depth as its 671b one): compliant,
+  // and no size conflict with config.json.
+  auto r = check_family(m, a.params, builtin_family_contracts());
+  REQUIRE(r);
+  CHECK(r->family == "deepseek_v3");
+  CHECK(r->size == "1t");
+  CHECK(r->conflicts.empty());
+  CHECK(r->compliant);
 }
 
 TEST_CASE("Kimi K2 Thinking (INT4 pack-quantized): the logical count, the same as Instruct") {
