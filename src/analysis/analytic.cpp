@@ -160,17 +160,19 @@ std::string string_at(const ModelConfig& config, std::string_view dotted) {
 enum class QkNorm { none, per_head, full };  // per_head: [head_dim]; full: [heads * head_dim]
 enum class SharedExpert { none, deepseek, qwen, llama4 };
 enum class Mtp { none, deepseek, qwen_next };
-enum class Vision { none, siglip, llama4, qwen3_vl };
+enum class Vision { none, siglip, llama4, qwen3_vl, moonvit };
 enum class Ssm { mamba, mamba2 };
 
 struct DecoderTraits {
   bool qkv_bias = false;
   bool o_bias = false;
   QkNorm qk_norm = QkNorm::none;
-  bool gated_attention = false;  // q_proj also yields the output gate (Qwen3-Next)
-  bool attention_sinks = false;  // one learned sink logit per head (gpt-oss)
-  bool mla = false;              // DeepSeek multi-head latent attention
-  bool gated_mlp = true;         // gate/up/down; false: up/down
+  bool gated_attention = false;   // q_proj also yields the output gate (Qwen3-Next)
+  bool attention_sinks = false;   // one learned sink logit per head (gpt-oss)
+  bool mla = false;               // DeepSeek multi-head latent attention
+  bool kda = false;               // linear-attention layers are Kimi Delta Attention
+  uint64_t kda_a_log_stored = 0;  // A_log entries a checkpoint stores per KDA layer (padding)
+  bool gated_mlp = true;          // gate/up/down; false: up/down
   bool mlp_bias = false;
   bool norm_bias = false;            // LayerNorm with a bias
   unsigned layer_norms = 2;          // norms in each decoder layer
@@ -241,6 +243,9 @@ void add_mla_attention(Tally& t, const Dims& d) {
   }
   n = t.sum({n, t.mul({d.hidden, t.sum({kv_rank, rope})}),
              t.mul({kv_rank, d.heads, t.sum({nope, v_dim})}), t.mul({d.heads, v_dim, d.hidden})});
+  if (t.flag_or("mla_use_output_gate", false)) {
+    n = t.sum({n, t.mul({d.hidden, d.heads, v_dim})});  // g_proj: a sigmoid gate per channel
+  }
   t.add("attention", n);
   t.add("norms", kv_rank);
 }
@@ -258,6 +263,30 @@ void add_gated_delta_net(Tally& t, const Dims& d) {
                             t.mul({d.hidden, 2, v_heads}), t.mul({conv_dim, kernel}),
                             t.mul({2, v_heads}), t.mul({value_dim, d.hidden})}));
   t.add("norms", v_head_dim);
+}
+
+// Kimi Delta Attention (Kimi Linear): q/k/v_proj and a short conv on each, A_log per head,
+// the decay projections f_a (hidden -> head_dim) and f_b (head_dim -> heads x head_dim),
+// dt_bias, b_proj (one beta per head), the output gate (g_a/g_b low-rank, or g_proj full
+// rank), a gated o_norm over head_dim and o_proj.
+void add_kda(Tally& t, const DecoderTraits& tr, const Dims& d) {
+  const uint64_t heads = t.need("linear_num_key_heads");
+  const uint64_t head_dim = t.need("linear_key_head_dim");
+  const uint64_t kernel = t.get_or("linear_conv_kernel_dim", 4);
+  const uint64_t width = t.mul({heads, head_dim});
+  const uint64_t low_rank = t.sum({t.mul({d.hidden, head_dim}), t.mul({head_dim, width})});
+  const uint64_t gate = t.flag_or("linear_attn_config.use_full_rank_gate", false)
+                            ? t.mul({d.hidden, width})
+                            : low_rank;
+  uint64_t a_log = heads;
+  if (tr.kda_a_log_stored > heads) {
+    a_log = tr.kda_a_log_stored;
+    t.assume(
+        fmt::format("A_log stored padded to {} entries per KDA layer ({} heads)", a_log, heads));
+  }
+  t.add("attention", t.sum({t.mul({3, d.hidden, width}), t.mul({3, width, kernel}), a_log, low_rank,
+                            width, t.mul({d.hidden, heads}), gate, t.mul({width, d.hidden})}));
+  t.add("norms", head_dim);
 }
 
 uint64_t ssm_inner(Tally& t) {
@@ -331,7 +360,15 @@ void add_moe(Tally& t, const DecoderTraits& tr, const Dims& d) {
   const uint64_t width = c.moe_intermediate_size
                              ? *c.moe_intermediate_size
                              : t.need(c.intermediate_size, "moe_intermediate_size");
-  uint64_t per_expert = t.mul({tr.gated_mlp ? 3u : 2u, d.hidden, width});
+  // Latent MoE (Kimi K3): the routed experts work at routed_expert_hidden_size, behind a
+  // down projection (with an optional norm) and an up projection shared by all experts.
+  const uint64_t latent = c.count("routed_expert_hidden_size").value_or(0);
+  const uint64_t expert_in = latent > 0 ? latent : d.hidden;
+  if (latent > 0) {
+    t.add("moe_latent", t.sum({t.mul({2, d.hidden, latent}),
+                               t.flag_or("latent_moe_use_norm", false) ? latent : 0}));
+  }
+  uint64_t per_expert = t.mul({tr.gated_mlp ? 3u : 2u, expert_in, width});
   if (tr.expert_bias) {
     per_expert = t.sum({per_expert, t.mul({2, width}), d.hidden});
   }
@@ -386,7 +423,11 @@ void add_layer(Tally& t, const DecoderTraits& tr, const Dims& d, MixerKind atten
   if (attention == MixerKind::none) {
     // a feed-forward block only
   } else if (attention == MixerKind::linear_attention) {
-    add_gated_delta_net(t, d);
+    if (tr.kda) {
+      add_kda(t, tr, d);
+    } else {
+      add_gated_delta_net(t, d);
+    }
   } else if (attention == MixerKind::mamba) {
     add_ssm_mixer(t, tr, d);
   } else if (tr.mla) {
@@ -486,6 +527,46 @@ void add_qwen3_vl_vision(Tally& t, const json& vc) {
                          t.mul({depth, block}), merger}));
 }
 
+// MoonViT (Kimi K3): a patch projection without bias, a learned height x width position
+// table, blocks of fused qkv (qkv_hidden_size wide), wo, two RMSNorms and a two-layer MLP, all
+// without biases, a final norm; the patch merger projects merge-kernel groups to the text width
+// and norms the result.
+void add_moonvit_vision(Tally& t, const json& vc, uint64_t text_hidden) {
+  auto need = [&](std::string_view key) {
+    return t.need(count_in(vc, key), fmt::format("vision_config.{}", key));
+  };
+  const uint64_t h = need("vt_hidden_size");
+  const uint64_t inter = need("vt_intermediate_size");
+  const uint64_t depth = need("vt_num_hidden_layers");
+  const uint64_t qkv = need("qkv_hidden_size");
+  const uint64_t patch = need("patch_size");
+  const uint64_t pos_h = need("init_pos_emb_height");
+  const uint64_t pos_w = need("init_pos_emb_width");
+  const uint64_t mm = need("mm_hidden_size");
+  uint64_t merge = 1;
+  if (auto it = vc.find("merge_kernel_size"); it != vc.end() && it->is_array()) {
+    for (const json& k : *it) {
+      merge = t.mul({merge, json_count(k).value_or(1)});
+    }
+  }
+  for (const char* flag : {"attn_bias", "linear_bias", "patch_embed_proj_bias"}) {
+    if (auto it = vc.find(flag); it != vc.end() && it->is_boolean() && it->get<bool>()) {
+      t.reject(fmt::format("vision_config.{}: the biased MoonViT layout is not modelled", flag));
+      return;
+    }
+  }
+  if (depth > k_max_layers) {
+    t.reject("vision_config: unusable vt_num_hidden_layers");
+    return;
+  }
+  const uint64_t block =
+      t.sum({t.mul({3, qkv, h}), t.mul({qkv, h}), t.mul({2, h}), t.mul({2, h, inter})});
+  const uint64_t merged = t.mul({mm, merge});
+  t.add("vision",
+        t.sum({t.mul({h, 3, patch, patch}), t.mul({pos_h, pos_w, h}), t.mul({depth, block}), h,
+               t.mul({merged, merged}), t.mul({text_hidden, merged}), text_hidden}));
+}
+
 Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& tr,
                                     const std::string& family) {
   Tally t(c, family);
@@ -528,6 +609,11 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
               kind(c.layer_mlp, i, c.is_moe() ? FfnKind::moe : FfnKind::dense));
   }
   t.add("norms", norm_size(t, tr, d.hidden));
+  // Attention Residuals (Kimi K3): each layer's attention and MLP inputs mix earlier block
+  // outputs through a norm and a [1, hidden] pseudo-query; the output has its own pair.
+  if (c.count("attn_res_block_size")) {
+    t.add("attn_res", t.mul({t.sum({t.mul({layers, 2}), 1}), 2, d.hidden}));
+  }
 
   const bool tied = c.tie_word_embeddings.value_or(false);
   if (!tied || tr.lm_head_stored) {
@@ -593,6 +679,9 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
           break;
         case Vision::qwen3_vl:
           add_qwen3_vl_vision(t, *vc);
+          break;
+        case Vision::moonvit:
+          add_moonvit_vision(t, *vc, d.hidden);
           break;
         case Vision::none:
           break;
@@ -827,6 +916,25 @@ const std::array k_families = {
                   t.shared = SharedExpert::deepseek;
                   t.mtp = Mtp::deepseek;
                 })},
+    // Kimi Linear: KDA and MLA layers (linear_attn_config), DeepSeek-style MoE.
+    Family{"kimi_linear", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.mla = true;
+                  t.kda = true;
+                  t.shared = SharedExpert::deepseek;
+                })},
+    // Kimi K3 (a kimi_linear text model): the released checkpoint pads each KDA layer's A_log
+    // to 128 entries; a MoonViT vision tower.
+    Family{"kimi_k3", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.mla = true;
+                  t.kda = true;
+                  t.kda_a_log_stored = 128;
+                  t.shared = SharedExpert::deepseek;
+                  t.vision = Vision::moonvit;
+                })},
     Family{"gpt_oss", Shape::decoder,
            with({},
                 [](DecoderTraits& t) {
@@ -944,6 +1052,7 @@ constexpr std::array k_family_aliases = {
     FamilyAlias{"RefinedWeb", "falcon"},
     FamilyAlias{"RefinedWebModel", "falcon"},
     FamilyAlias{"mt5", "t5"},
+    FamilyAlias{"kimi_k2", "deepseek_v3"},  // Kimi K2: DeepSeek-V3 under its own model_type
 };
 
 const Family* find_family(std::string_view model_type) {
@@ -964,7 +1073,11 @@ const Family* find_family(std::string_view model_type) {
 }  // namespace
 
 Result<AnalyticCount> analytic_count(const ModelConfig& config) {
-  const Family* family = find_family(config.model_type);
+  // A multimodal root with a row of its own (Kimi K3) wins over its text model's family.
+  const Family* family = find_family(config.root_model_type);
+  if (!family || family->shape != Shape::decoder) {
+    family = find_family(config.model_type);
+  }
   if (!family) {
     return fail(ErrorKind::not_found, "config.json",
                 "unknown family: no analytic formula for model_type '" + config.model_type + "'");

@@ -488,10 +488,22 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
       }
     }
   } else {
+    // Variants of one width and depth (DeepSeek-V3 671B and Kimi K2 1T): the one whose other
+    // dims config.json states too, else the first.
     for (const SizeVariant& s : f->size_variants) {
-      if (s.dim("hidden_dim") == cfg.hidden_size && s.dim("num_layers") == cfg.num_layers) {
+      if (s.dim("hidden_dim") != cfg.hidden_size || s.dim("num_layers") != cfg.num_layers) {
+        continue;
+      }
+      bool agrees = true;
+      for (const auto& [key, value] : s.dims) {
+        auto it = config_dims.find(key);
+        agrees = agrees && (it == config_dims.end() || it->second == value);
+      }
+      if (!v || agrees) {
         v = &s;
         r.size_by = "hidden_dim and num_layers";
+      }
+      if (agrees) {
         break;
       }
     }

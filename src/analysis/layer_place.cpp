@@ -37,6 +37,7 @@ struct SlotRule {
 constexpr SlotRule k_slot_rules[] = {
     // Output heads, before norms: BERT's cls.predictions.transform.LayerNorm is the head's.
     {How::prefix, "lm_head", Slot::head, "lm_head", ""},
+    {How::prefix, "language_model.lm_head", Slot::head, "lm_head", ""},  // Kimi K3
     {How::prefix, "cls.predictions", Slot::head, "lm_head", ""},
     {How::prefix, "cls.seq_relationship", Slot::head, "nsp_head", ""},
     {How::prefix, "output.weight", Slot::head, "lm_head", ""},

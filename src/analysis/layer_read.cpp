@@ -250,6 +250,10 @@ class Reader {
       u.name = "attention";
       return mla(ut, h);
     }
+    if (any_leaf({"f_a_proj", "f_b_proj", "q_conv1d"})) {
+      u.name = "linear_attention";
+      return kda(ut, h);
+    }
     const bool under_linear_attn = std::any_of(u.tensors.begin(), u.tensors.end(), [&](size_t i) {
       return m_ctx.model.tensors[i].name.find(".linear_attn.") != std::string::npos;
     });
@@ -379,6 +383,29 @@ class Reader {
     f.num_value_heads = nv;
     f.key_head_dim = dk;
     f.value_head_dim = dv;
+    f.conv_kernel = kernel;
+    return f;
+  }
+
+  // Kimi Delta Attention: q/k/v projections of heads x head_dim, a short conv on each, A_log
+  // per head, the decay (f_a/f_b) and output-gate (g_a/g_b or g_proj) projections, b_proj, a
+  // gated o_norm over head_dim, o_proj. Keys and values share heads and head_dim.
+  DeltaNetShape kda(const UnitTensors& ut, uint64_t h) {
+    DeltaNetShape f;
+    const uint64_t heads = sum_of(ut.param, {"a_log"});
+    // f_a_proj maps the hidden state to one head_dim-wide decay input.
+    const uint64_t head_dim = div_exact(sum_of(ut.weight, {"f_a_proj"}), h).value_or(0);
+    uint64_t kernel = 0;
+    if (auto it = ut.first.find("q_conv1d");
+        it != ut.first.end() && it->second->shape.size() == 3) {
+      kernel = it->second->shape[2];
+    }
+    reading("linear_num_key_heads", heads, "linear_num_key_heads");
+    reading("linear_key_head_dim", head_dim, "linear_key_head_dim");
+    reading("linear_conv_kernel_dim", kernel, "linear_conv_kernel_dim");
+    f.hidden_size = h;
+    f.num_key_heads = f.num_value_heads = heads;
+    f.key_head_dim = f.value_head_dim = head_dim;
     f.conv_kernel = kernel;
     return f;
   }

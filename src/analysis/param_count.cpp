@@ -75,6 +75,7 @@ constexpr ComponentRule k_component_rules[] = {
     {Match::segment, "ln", Component::norms},
     // Output heads, before embeddings: GPT-NeoX calls its head embed_out.
     {Match::name_prefix, "lm_head", Component::lm_head},
+    {Match::name_prefix, "language_model.lm_head", Component::lm_head},  // Kimi K3
     {Match::name_prefix, "cls.predictions", Component::lm_head},
     {Match::name_prefix, "output.weight", Component::lm_head},
     {Match::segment, "embed_out", Component::lm_head},

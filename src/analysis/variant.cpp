@@ -124,7 +124,9 @@ VariantReport variant_report(const Model& model, const ParamCount& params) {
                             std::floor(rotary) == rotary && std::fmod(rotary, 2) == 0,
                             fmt::format("{} · {} = {}", *head_dim, *partial, rotary)});
   }
-  if (experts && moe_inter && hidden && bits && group) {
+  // The layout of MLX affine quantization only: compressed-tensors MXFP4 (Kimi K3) keeps one
+  // U8 scale per group and no bias, so the formula does not describe it.
+  if (experts && moe_inter && hidden && bits && group && c.quant.method == "mlx") {
     // One expert's gate, up and down: packed weights, then BF16 scales and biases per group.
     const uint64_t ih = *moe_inter * *hidden;
     const uint64_t expected = 3 * (ih * bits / 8 + 2 * 2 * ih / group);

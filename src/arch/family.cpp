@@ -35,6 +35,11 @@ constexpr std::array k_families = {
     FamilyTraits{.model_type = "gpt_oss", .gated_ffn = true},
     // Jamba's attention layers apply no rotary embedding: the Mamba layers carry position.
     FamilyTraits{.model_type = "jamba", .schedule = jamba, .position = none, .gated_ffn = true},
+    // Kimi K2: DeepSeek-V3's layout under its own model_type (MLA, noaux_tc router).
+    FamilyTraits{.model_type = "kimi_k2", .gated_ffn = true, .score_correction = true},
+    // Kimi Linear: KDA (gated delta-rule linear attention) layers between MLA layers, the
+    // layer lists in linear_attn_config; DeepSeek-style MoE with a noaux_tc router.
+    FamilyTraits{.model_type = "kimi_linear", .gated_ffn = true, .score_correction = true},
     FamilyTraits{.model_type = "llama", .gated_ffn = true},
     FamilyTraits{.model_type = "mamba",
                  .schedule = ssm,
@@ -111,11 +116,12 @@ constexpr std::array k_aliases = {
     ConfigAlias{"qk_nope_head_dim", "qk_nope_head_dim"},
     ConfigAlias{"v_head_dim", "v_head_dim"},
     ConfigAlias{"num_mtp_layers", "num_nextn_predict_layers mtp_num_hidden_layers num_mtp_layers"},
-    ConfigAlias{"linear_num_key_heads", "linear_num_key_heads"},
-    ConfigAlias{"linear_num_value_heads", "linear_num_value_heads"},
-    ConfigAlias{"linear_key_head_dim", "linear_key_head_dim"},
-    ConfigAlias{"linear_value_head_dim", "linear_value_head_dim"},
-    ConfigAlias{"linear_conv_kernel_dim", "linear_conv_kernel_dim"},
+    ConfigAlias{"linear_num_key_heads", "linear_num_key_heads linear_attn_config.num_heads"},
+    ConfigAlias{"linear_num_value_heads", "linear_num_value_heads linear_attn_config.num_heads"},
+    ConfigAlias{"linear_key_head_dim", "linear_key_head_dim linear_attn_config.head_dim"},
+    ConfigAlias{"linear_value_head_dim", "linear_value_head_dim linear_attn_config.head_dim"},
+    ConfigAlias{"linear_conv_kernel_dim",
+                "linear_conv_kernel_dim linear_attn_config.short_conv_kernel_size"},
     ConfigAlias{"state_size", "state_size d_state ssm_state_size mamba_d_state"},
     ConfigAlias{"conv_kernel", "conv_kernel d_conv mamba_d_conv"},
     ConfigAlias{"expand", "expand mamba_expand"},
@@ -176,6 +182,8 @@ constexpr std::array k_family_defaults = {
     FamilyDefault{"qwen3_next", "tie_word_embeddings", 0},
     FamilyDefault{"deepseek_v2", "tie_word_embeddings", 0},
     FamilyDefault{"deepseek_v3", "tie_word_embeddings", 0},
+    FamilyDefault{"kimi_k2", "tie_word_embeddings", 0},
+    FamilyDefault{"kimi_linear", "tie_word_embeddings", 0},
     FamilyDefault{"phi3", "tie_word_embeddings", 0},
     FamilyDefault{"gpt_oss", "tie_word_embeddings", 0},
     FamilyDefault{"jamba", "tie_word_embeddings", 0},

@@ -355,8 +355,14 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     }
   };
   const bool known_family = !family.model_type.empty();
+  // Kimi Linear: linear_attn_config.full_attn_layers lists the (1-based) softmax-attention
+  // layers; the others are KDA linear attention (kda_layers).
+  const json* full_layers = cfg.find("linear_attn_config.full_attn_layers");
+  if (full_layers && !full_layers->is_array()) {
+    full_layers = nullptr;
+  }
   cfg.layer_kinds_stated = known_family || !hybrid.empty() || cfg.find("layer_types") ||
-                           cfg.count("full_attention_interval");
+                           full_layers || cfg.count("full_attention_interval");
   cfg.mlp_kinds_stated = known_family || !hybrid.empty() || cfg.find("mlp_layer_types") ||
                          !cfg.is_moe() || cfg.find("first_k_dense_replace") ||
                          cfg.find("moe_layer_freq") || cfg.find("decoder_sparse_step") ||
@@ -370,6 +376,17 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     for (const json& v : *lt) {
       cfg.layer_attention.push_back(v.is_string() ? mixer_kind_of(v.get<std::string>())
                                                   : MixerKind::unknown);
+    }
+  } else if (full_layers) {
+    std::set<uint64_t> full;
+    for (const json& v : *full_layers) {
+      if (auto n = as_count(v)) {
+        full.insert(*n);
+      }
+    }
+    for (uint64_t i = 0; i < layers; ++i) {
+      cfg.layer_attention.emplace_back(full.count(i + 1) ? MixerKind::full_attention
+                                                         : MixerKind::linear_attention);
     }
   } else if (auto interval = cfg.count("full_attention_interval"); interval && *interval > 0) {
     for (uint64_t i = 0; i < layers; ++i) {
@@ -472,9 +489,12 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
   }
 
   // Quantization: transformers' quantization_config, or MLX's quantization.
+  // Kimi K3 keeps its quantization_config inside text_config.
   const json* q = cfg.raw.contains("quantization_config") ? &cfg.raw["quantization_config"]
-                  : cfg.raw.contains("quantization")      ? &cfg.raw["quantization"]
-                                                          : nullptr;
+                  : cfg.text.is_object() && cfg.text.contains("quantization_config")
+                      ? &cfg.text["quantization_config"]
+                  : cfg.raw.contains("quantization") ? &cfg.raw["quantization"]
+                                                     : nullptr;
   if (q && q->is_object()) {
     QuantConfig& quant = cfg.quant;
     quant.raw = *q;
