@@ -399,7 +399,7 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
   std::unordered_map<std::string, FoundTensor> by_name;
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     const TensorClass& cls = params.classes[i];
-    if (cls.role == TensorRole::quant_aux || cls.component == Component::vision ||
+    if (cls.role == TensorRole::quant_aux || is_multimodal(cls.component) ||
         cls.component == Component::mtp) {
       continue;
     }
@@ -881,7 +881,7 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
   std::vector<std::string> names;
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     const TensorClass& cls = params.classes[i];
-    if (cls.role == TensorRole::quant_aux || cls.component == Component::vision ||
+    if (cls.role == TensorRole::quant_aux || is_multimodal(cls.component) ||
         cls.component == Component::mtp) {
       continue;
     }
