@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "mbuild/analysis/explain.hpp"
+#include "mbuild/arch/family.hpp"
 #include "util/format.hpp"
 
 namespace mbuild {
@@ -440,7 +441,12 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
       }
     }
   }
-  if (!f && !found.empty()) {
+  // A family mbuild knows by its model_type (MiniMax-M2, Qwen3-VL, ...) that has no contract is
+  // not another family whose tensor names it shares (block_sparse_moe is not Mixtral): the
+  // tensor match is for model types mbuild does not know.
+  const bool known_type = !family_traits(cfg.model_type).model_type.empty() ||
+                          !family_traits(cfg.root_model_type).model_type.empty();
+  if (!f && !found.empty() && !known_type) {
     double best = 0;
     for (const FamilyContract& c : registry) {
       const double s = template_score(c, found, find_prefix(c, found));
