@@ -16,6 +16,12 @@ namespace mbuild::test {
 inline std::filesystem::path data_dir() {
   return MBUILD_TEST_DATA;
 }
+// Replicas the build writes from their scripts (too large to commit); unit tests only.
+#ifdef MBUILD_GENERATED_DATA
+inline std::filesystem::path generated_dir() {
+  return MBUILD_GENERATED_DATA;
+}
+#endif
 inline std::filesystem::path corpus_dir() {
   return data_dir() / "corpus";
 }

@@ -160,7 +160,7 @@ std::string string_at(const ModelConfig& config, std::string_view dotted) {
 enum class QkNorm { none, per_head, full };  // per_head: [head_dim]; full: [heads * head_dim]
 enum class SharedExpert { none, deepseek, qwen, llama4 };
 enum class Mtp { none, deepseek, qwen_next };
-enum class Vision { none, siglip, llama4, qwen3_vl, moonvit };
+enum class Vision { none, siglip, llama4, qwen3_vl, moonvit, pixtral };
 enum class Ssm { mamba, mamba2 };
 
 struct DecoderTraits {
@@ -469,7 +469,7 @@ void add_siglip_vision(Tally& t, const json& vc, uint64_t text_hidden) {
                t.mul({2, h}), t.mul({2, h, inter}), inter, h});
   }
   t.add("vision", n);
-  t.add("vision", t.sum({t.mul({h, text_hidden}), h}));
+  t.add("projector", t.sum({t.mul({h, text_hidden}), h}));
 }
 
 // Llama 4 vision encoder, pixel-shuffle adapter and multi_modal_projector.linear_1.
@@ -496,11 +496,14 @@ void add_llama4_vision(Tally& t, const json& vc, uint64_t text_hidden) {
   t.add("vision",
         t.sum({t.mul({channels, patch, patch, h}), h, t.mul({t.sum({t.mul({side, side}), 1}), h}),
                t.mul({4, h}), t.mul({layers, layer}), t.mul({inter, proj_in}),
-               t.mul({proj_out, proj_out}), t.mul({out_dim, text_hidden})}));
+               t.mul({proj_out, proj_out})}));
+  t.add("projector", t.mul({out_dim, text_hidden}));
 }
 
-// Qwen3-VL style vision tower (Qwen3.5): Conv3d patch embed, learned positions, pre-norm
-// blocks with fused qkv, and the 2x2 patch merger into the language model width.
+// Qwen3-VL vision tower (Qwen3-VL, Qwen3.5): Conv3d patch embed, learned positions, pre-norm
+// blocks with fused qkv; the 2x2 patch merger into the language model width, and one DeepStack
+// merger per `deepstack_visual_indexes` entry (its LayerNorm after the 2x2 shuffle, so over
+// the merged width).
 void add_qwen3_vl_vision(Tally& t, const json& vc) {
   auto need = [&](std::string_view key) {
     return t.need(count_in(vc, key), fmt::format("vision_config.{}", key));
@@ -520,11 +523,48 @@ void add_qwen3_vl_vision(Tally& t, const json& vc) {
   }
   const uint64_t block = t.sum({t.mul({4, h}), t.mul({3, h, h}), t.mul({3, h}), t.mul({h, h}), h,
                                 t.mul({2, h, inter}), inter, h});
-  const uint64_t merged = t.mul({h, merge, merge});
-  const uint64_t merger =
-      t.sum({t.mul({2, h}), t.mul({merged, merged}), merged, t.mul({merged, out}), out});
   t.add("vision", t.sum({t.mul({h, channels, temporal, patch, patch}), h, t.mul({positions, h}),
-                         t.mul({depth, block}), merger}));
+                         t.mul({depth, block})}));
+  const uint64_t merged = t.mul({h, merge, merge});
+  const uint64_t mlp = t.sum({t.mul({merged, merged}), merged, t.mul({merged, out}), out});
+  t.add("projector", t.sum({t.mul({2, h}), mlp}));
+  auto deepstack = vc.find("deepstack_visual_indexes");
+  if (deepstack != vc.end() && deepstack->is_array()) {
+    t.add("projector", t.mul({deepstack->size(), t.sum({t.mul({2, merged}), mlp})}));
+  }
+}
+
+// Pixtral vision encoder (Mistral 3): a bias-free patch conv, ln_pre, RMSNorm blocks with
+// q/k/v/o over the hidden width and a gated MLP (no position table: 2D RoPE); then Mistral 3's
+// projector: RMSNorm, the spatial patch merger (merge^2 patches -> one) and two linears into the
+// language model width (biased when multimodal_projector_bias).
+void add_pixtral_vision(Tally& t, const ModelConfig& c, const json& vc, uint64_t text_hidden) {
+  auto need = [&](std::string_view key) {
+    return t.need(count_in(vc, key), fmt::format("vision_config.{}", key));
+  };
+  const uint64_t h = need("hidden_size");
+  const uint64_t inter = need("intermediate_size");
+  const uint64_t layers = need("num_hidden_layers");
+  const uint64_t patch = need("patch_size");
+  const uint64_t channels = count_in(vc, "num_channels").value_or(3);
+  if (layers > k_max_layers) {
+    t.reject("vision_config: unusable num_hidden_layers");
+    return;
+  }
+  const uint64_t layer = t.sum({t.mul({4, h, h}), t.mul({3, h, inter}), t.mul({2, h})});
+  t.add("vision", t.sum({t.mul({h, channels, patch, patch}), h, t.mul({layers, layer})}));
+  const uint64_t merge = count_in(c.raw, "spatial_merge_size").value_or(2);
+  // vision_feature_layer: one layer's features, or a list of layers concatenated.
+  auto feature = c.raw.find("vision_feature_layer");
+  const uint64_t features =
+      feature != c.raw.end() && feature->is_array() ? feature->size() : uint64_t{1};
+  const bool bias = t.flag_or("multimodal_projector_bias", false);
+  uint64_t n = t.sum({h, t.mul({h, merge, merge, h}), t.mul({h, features, text_hidden}),
+                      t.mul({text_hidden, text_hidden})});
+  if (bias) {
+    n = t.sum({n, t.mul({2, text_hidden})});
+  }
+  t.add("projector", n);
 }
 
 // MoonViT (Kimi K3): a patch projection without bias, a learned height x width position
@@ -682,6 +722,9 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
           break;
         case Vision::moonvit:
           add_moonvit_vision(t, *vc, d.hidden);
+          break;
+        case Vision::pixtral:
+          add_pixtral_vision(t, c, *vc, d.hidden);
           break;
         case Vision::none:
           break;
@@ -853,7 +896,12 @@ DecoderTraits with(DecoderTraits tr, void (*edit)(DecoderTraits&)) {
 
 const std::array k_families = {
     Family{"llama", Shape::decoder, DecoderTraits{}, tune_llama_style},
-    Family{"mistral", Shape::decoder, DecoderTraits{}, tune_llama_style},
+    // Mistral (and Mistral Small 3.x, whose text_config is "mistral" under a Mistral 3 root
+    // with a Pixtral vision tower) and Ministral 3.
+    Family{"mistral", Shape::decoder,
+           with({}, [](DecoderTraits& t) { t.vision = Vision::pixtral; }), tune_llama_style},
+    Family{"ministral3", Shape::decoder,
+           with({}, [](DecoderTraits& t) { t.vision = Vision::pixtral; }), tune_llama_style},
     Family{"mixtral", Shape::decoder, DecoderTraits{}, tune_llama_style},
     Family{"phi3", Shape::decoder, DecoderTraits{}, tune_llama_style},
     Family{"smollm3", Shape::decoder, DecoderTraits{}, tune_llama_style},  // Llama + NoPE layers
@@ -870,6 +918,22 @@ const std::array k_families = {
            tune_llama_style},
     Family{"qwen3_moe", Shape::decoder,
            with(DecoderTraits{}, [](DecoderTraits& t) { t.qk_norm = QkNorm::per_head; }),
+           tune_llama_style},
+    // Qwen3-VL: Qwen3 text layers (interleaved M-RoPE changes positions, not weights) under a
+    // Qwen3-VL vision tower with DeepStack mergers.
+    Family{"qwen3_vl_text", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.qk_norm = QkNorm::per_head;
+                  t.vision = Vision::qwen3_vl;
+                }),
+           tune_llama_style},
+    Family{"qwen3_vl_moe_text", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.qk_norm = QkNorm::per_head;
+                  t.vision = Vision::qwen3_vl;
+                }),
            tune_llama_style},
     Family{"qwen3_next", Shape::decoder,
            with({},
@@ -944,6 +1008,11 @@ const std::array k_families = {
                   t.router_bias = true;
                   t.expert_bias = true;
                 })},
+    // MiniMax-M2: q/k RMSNorm over the whole projection width, experts w1/w2/w3 behind a
+    // sigmoid router with a score-correction bias, no shared expert. The config declares MTP
+    // modules (num_mtp_modules) the published checkpoints do not ship.
+    Family{"minimax_m2", Shape::decoder,
+           with({}, [](DecoderTraits& t) { t.qk_norm = QkNorm::full; })},
     Family{"llama4_text", Shape::decoder,
            with({},
                 [](DecoderTraits& t) {
@@ -1048,6 +1117,8 @@ constexpr std::array k_family_aliases = {
     FamilyAlias{"llama4", "llama4_text"},
     FamilyAlias{"gemma3", "gemma3_text"},
     FamilyAlias{"qwen3_5", "qwen3_5_text"},
+    FamilyAlias{"qwen3_vl", "qwen3_vl_text"},
+    FamilyAlias{"qwen3_vl_moe", "qwen3_vl_moe_text"},
     FamilyAlias{"qwen3_5_moe", "qwen3_5_moe_text"},
     FamilyAlias{"RefinedWeb", "falcon"},
     FamilyAlias{"RefinedWebModel", "falcon"},

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "mbuild/analysis/explain.hpp"
+#include "mbuild/arch/family.hpp"
 #include "util/format.hpp"
 
 namespace mbuild {
@@ -399,7 +400,7 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
   std::unordered_map<std::string, FoundTensor> by_name;
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     const TensorClass& cls = params.classes[i];
-    if (cls.role == TensorRole::quant_aux || cls.component == Component::vision ||
+    if (cls.role == TensorRole::quant_aux || is_multimodal(cls.component) ||
         cls.component == Component::mtp) {
       continue;
     }
@@ -440,7 +441,12 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
       }
     }
   }
-  if (!f && !found.empty()) {
+  // A family mbuild knows by its model_type (MiniMax-M2, Qwen3-VL, ...) that has no contract is
+  // not another family whose tensor names it shares (block_sparse_moe is not Mixtral): the
+  // tensor match is for model types mbuild does not know.
+  const bool known_type = !family_traits(cfg.model_type).model_type.empty() ||
+                          !family_traits(cfg.root_model_type).model_type.empty();
+  if (!f && !found.empty() && !known_type) {
     double best = 0;
     for (const FamilyContract& c : registry) {
       const double s = template_score(c, found, find_prefix(c, found));
@@ -893,7 +899,7 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
   std::vector<std::string> names;
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     const TensorClass& cls = params.classes[i];
-    if (cls.role == TensorRole::quant_aux || cls.component == Component::vision ||
+    if (cls.role == TensorRole::quant_aux || is_multimodal(cls.component) ||
         cls.component == Component::mtp) {
       continue;
     }

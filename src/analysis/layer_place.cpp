@@ -36,8 +36,7 @@ struct SlotRule {
 
 constexpr SlotRule k_slot_rules[] = {
     // Output heads, before norms: BERT's cls.predictions.transform.LayerNorm is the head's.
-    {How::prefix, "lm_head", Slot::head, "lm_head", ""},
-    {How::prefix, "language_model.lm_head", Slot::head, "lm_head", ""},  // Kimi K3
+    {How::segment, "lm_head", Slot::head, "lm_head", ""},  // also language_model.lm_head
     {How::prefix, "cls.predictions", Slot::head, "lm_head", ""},
     {How::prefix, "cls.seq_relationship", Slot::head, "nsp_head", ""},
     {How::prefix, "output.weight", Slot::head, "lm_head", ""},
@@ -117,10 +116,6 @@ bool is_vision(const TensorName& name) {
          name.has_segment("image_newline");
 }
 
-bool is_projector(const TensorName& name) {
-  return name.has_segment_containing("multi_modal_projector") || name.has_segment("mm_projector");
-}
-
 int scope_rank(std::string_view scope) {
   return scope == "encoder"   ? 1
          : scope.empty()      ? 2
@@ -172,11 +167,12 @@ Placement place(const MapContext& ctx, size_t i, const TensorName& name) {
   if (is_vision(name)) {
     p.scope = "vision";
     p.slot = Slot::other;
-    p.name = p.layer              ? "vision_layer"
-             : is_projector(name) ? "multimodal_projector"
-                                  : "vision_embeddings";
+    // The projector by its component (multi_modal_projector, Qwen-VL's merger and DeepStack
+    // mergers), before a layer number: a merger list is numbered too.
+    const bool projector = c.component == Component::projector;
+    p.name = projector ? "multimodal_projector" : p.layer ? "vision_layer" : "vision_embeddings";
     p.key_module = p.name;
-    p.position = p.layer ? static_cast<int>(*p.layer) + 1 : is_projector(name) ? 900'000 : 0;
+    p.position = projector ? 900'000 : p.layer ? static_cast<int>(*p.layer) + 1 : 0;
     return p;
   }
   const bool mtp_layer =

@@ -224,6 +224,9 @@ class Reader {
     if (u.name == "vision_layer") {
       f.part = VisionShape::layer;
       f.num_heads = get("num_attention_heads");
+      if (f.num_heads == 0) {
+        f.num_heads = get("num_heads");  // Qwen-VL vision configs
+      }
       f.intermediate_size = get("intermediate_size");
     } else if (u.name == "vision_embeddings") {
       f.part = VisionShape::embeddings;

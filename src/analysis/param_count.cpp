@@ -22,8 +22,8 @@ namespace mbuild {
 namespace {
 
 constexpr std::string_view k_component_names[k_component_count] = {
-    "embedding", "attention", "mlp", "moe_experts", "shared_experts", "router", "norms",
-    "lm_head",   "vision",    "mtp", "ssm",         "other",
+    "embedding", "attention", "mlp", "moe_experts", "shared_experts", "router", "norms", "lm_head",
+    "vision",    "projector", "mtp", "ssm",         "other",
 };
 
 // ---------------------------------------------------------------------------------------
@@ -44,11 +44,14 @@ struct ComponentRule {
 };
 
 constexpr ComponentRule k_component_rules[] = {
-    // Vision towers and projectors of multimodal checkpoints.
+    // Projectors of multimodal checkpoints (Llava/Gemma 3/Mistral 3 multi_modal_projector,
+    // Qwen-VL's visual.merger and DeepStack deepstack_merger_list), then vision towers.
+    {Match::segment_contains, "multi_modal_projector", Component::projector},
+    {Match::segment, "mm_projector", Component::projector},
+    {Match::segment, "merger", Component::projector},
+    {Match::segment_contains, "deepstack_merger", Component::projector},
     {Match::segment_contains, "vision", Component::vision},
     {Match::segment, "visual", Component::vision},
-    {Match::segment_contains, "multi_modal_projector", Component::vision},
-    {Match::segment, "mm_projector", Component::vision},
     {Match::segment, "image_newline", Component::vision},
     // Multi-token-prediction heads stored under their own prefix (Qwen3-Next, GLM).
     {Match::name_prefix, "mtp.", Component::mtp},
@@ -74,8 +77,8 @@ constexpr ComponentRule k_component_rules[] = {
     {Match::segment, "ln2", Component::norms},
     {Match::segment, "ln", Component::norms},
     // Output heads, before embeddings: GPT-NeoX calls its head embed_out.
-    {Match::name_prefix, "lm_head", Component::lm_head},
-    {Match::name_prefix, "language_model.lm_head", Component::lm_head},  // Kimi K3
+    // lm_head at the root, or under a multimodal wrapper (language_model.lm_head).
+    {Match::segment, "lm_head", Component::lm_head},
     {Match::name_prefix, "cls.predictions", Component::lm_head},
     {Match::name_prefix, "output.weight", Component::lm_head},
     {Match::segment, "embed_out", Component::lm_head},
@@ -223,7 +226,7 @@ class Classifier {
     c.component = cached_component(t.name);
     // DeepSeek-V3 stores its MTP module as decoder layer num_hidden_layers (+1, ...).
     if (m_mtp_layers && m_num_layers && c.layer && *c.layer >= *m_num_layers &&
-        c.component != Component::vision) {
+        !is_multimodal(c.component)) {
       c.component = Component::mtp;
     }
     c.logical_dtype = dtype_name(t.dtype);

@@ -154,8 +154,8 @@ void check_dimensions(const Model& model, const ParamCount& params, ValidationRe
         any_expert = true;
       }
     }
-    if (cls.role != TensorRole::parameter || t.shape.size() != 2 ||
-        cls.component == Component::vision || cls.component == Component::mtp) {
+    if (cls.role != TensorRole::parameter || t.shape.size() != 2 || is_multimodal(cls.component) ||
+        cls.component == Component::mtp) {
       continue;
     }
     const bool expert = cls.component == Component::moe_experts && expert_index(t.name);

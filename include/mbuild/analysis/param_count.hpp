@@ -23,13 +23,18 @@ enum class Component {
   router,
   norms,
   lm_head,
-  vision,
+  vision,     // a vision tower (patch embedding, encoder blocks)
+  projector,  // what carries its features into the language model (projector, mergers)
   mtp,
   ssm,
   other,
 };
 inline constexpr size_t k_component_count = static_cast<size_t>(Component::other) + 1;
 std::string_view component_name(Component c);
+// A vision tower or its projector: parts outside the language model.
+inline bool is_multimodal(Component c) {
+  return c == Component::vision || c == Component::projector;
+}
 
 // What a stored tensor is, for counting.
 enum class TensorRole {

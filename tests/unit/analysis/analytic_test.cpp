@@ -387,6 +387,40 @@ TEST_CASE("qwen3_5 counts gated delta-net layers, the MTP layer and the vision t
         "temporal_patch_size": 2}})")) == 35'951'822'704);
 }
 
+TEST_CASE("ministral3 counts the text model, the Pixtral tower and the projector", "[analytic]") {
+  // mistralai/Ministral-3-3B-Instruct-2512: text dims as a public config signature lists them
+  // (ministral3, hidden 3072, 26 layers, MLP 9216, 32 heads, 8 KV heads), head_dim 128, vocab
+  // 131072, tied embeddings; vision_config as Mistral Small 3.1's Pixtral encoder (taken, not
+  // read from this repo: the published total below agrees with it to the parameter).
+  // Published total 3,849,090,048 (the Hub's parameter count as a public license/parameter
+  // table quotes it). By hand: embedding 131,072 x 3,072 = 402,653,184 (tied); per layer
+  // q/o 2 x 4,096 x 3,072 + k/v 2 x 1,024 x 3,072 + MLP 3 x 3,072 x 9,216 + 2 norms 6,144 =
+  // 116,398,080 x 26 = 3,026,350,080; final norm 3,072; vision 403,305,472 (as Mistral Small
+  // 3.1's); projector 1,024 + 4,096 x 1,024 + 1,024 x 3,072 + 3,072^2 = 16,778,240.
+  const ModelConfig cfg = parse(R"({"architectures": ["Mistral3ForConditionalGeneration"],
+      "model_type": "mistral3", "multimodal_projector_bias": false, "spatial_merge_size": 2,
+      "text_config": {"head_dim": 128, "hidden_size": 3072, "intermediate_size": 9216,
+        "model_type": "ministral3", "num_attention_heads": 32, "num_hidden_layers": 26,
+        "num_key_value_heads": 8, "tie_word_embeddings": true, "vocab_size": 131072},
+      "vision_config": {"head_dim": 64, "hidden_size": 1024, "intermediate_size": 4096,
+        "model_type": "pixtral", "num_attention_heads": 16, "num_channels": 3,
+        "num_hidden_layers": 24, "patch_size": 14}, "vision_feature_layer": -1})");
+  CHECK(total_of(cfg) == 3'849'090'048);
+  auto count = analytic_count(cfg);
+  REQUIRE(count.has_value());
+  auto part = [&](std::string_view name) {
+    for (const auto& [k, v] : count->parts) {
+      if (k == name) {
+        return v;
+      }
+    }
+    return uint64_t{0};
+  };
+  CHECK(part("vision") == 403'305'472);
+  CHECK(part("projector") == 16'778'240);
+  CHECK(part("lm_head") == 0);
+}
+
 TEST_CASE("qwen3_next assumes the MTP layer its checkpoints ship", "[analytic]") {
   auto count = analytic_count(corpus_config("Qwen__Qwen3-Next-80B-A3B-Thinking"));
   REQUIRE(count.has_value());

@@ -285,6 +285,17 @@ TEST_CASE("the family is found from the tensors when config.json names no known 
   CHECK(r->compliant);
 }
 
+TEST_CASE("a family mbuild knows without a contract is not matched to another by its tensors") {
+  // Qwen3-VL's language model has Qwen3.5-style model.language_model.* names, but it is not
+  // Qwen3.5: with no qwen3_vl contract, validate reports no family instead of failing checks
+  // against the wrong one.
+  const Loaded l = load("synthetic/Qwen__Qwen3-VL-8B-Instruct");
+  auto r = check_family(l.model, l.params, builtin_family_contracts());
+  REQUIRE(r);
+  CHECK(r->family.empty());
+  CHECK(r->detected_by.empty());
+}
+
 TEST_CASE("compliance: a clean contract passes") {
   const Loaded l = load("meta-llama__Llama-3.2-1B-Instruct");
   const FamilyReport r = check(l, std::string(k_llama_1b));
@@ -528,7 +539,7 @@ TEST_CASE("emit-contract: the contract a model implies reads back and the model 
     }
   }
   std::sort(folders.begin(), folders.end());
-  REQUIRE(folders.size() == 34);
+  REQUIRE(folders.size() == 37);
   for (const std::string& folder : folders) {
     DYNAMIC_SECTION(folder) {
       const Loaded l = load(folder);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <string>
+#include <string_view>
 
 #include <catch2/catch.hpp>
 
@@ -61,6 +62,16 @@ bool has_finding(const Analysis& a, const std::string& where, const std::string&
     }
   }
   return false;
+}
+
+// The map's entry called `name`, or nullptr.
+const LayerEntry* map_entry(const LayerMap& map, std::string_view name) {
+  for (const LayerEntry& e : map.entries) {
+    if (e.name == name) {
+      return &e;
+    }
+  }
+  return nullptr;
 }
 
 // A count in the units a publisher quotes it in, rounded: 3.61B is in_units(n, 0.01e9) == 361.
@@ -149,6 +160,201 @@ TEST_CASE("the KV cache by layer kind, and at another KV dtype") {
   CHECK(a.kv->by_kind[1].layers == 6);
   CHECK(a.kv->by_kind[1].bytes_per_token == 3'072);
   CHECK(a.kv->by_kind[1].bytes == 3'072'000);
+}
+
+// MiniMaxAI/MiniMax-M2.7 (MiniMax-M2 architecture), block-FP8, written into the build tree
+// (tests/data/synthetic/tools/make_minimax_m2.py; ~14 MB of headers). Published: the Hub's
+// safetensors total 228,703,644,928 (raw elements of all 96,103 tensors, the F32
+// weight_scale_inv included, as public model reports of the checkpoint quote it) and
+// 228,689,764,864 parameters without the block scales (llama.cpp's model_n_params for the
+// GGUF conversions, quoted in public llama-bench logs). By hand:
+//   embedding + lm_head 2 x 200,064 x 3,072 = 1,229,193,216; final norm 3,072;
+//   per layer: q/o 2 x 6,144 x 3,072 + k/v 2 x 1,024 x 3,072 = 44,040,192, q_norm 6,144 +
+//     k_norm 1,024, experts 256 x 3 x 1,536 x 3,072 = 3,623,878,656, router 256 x 3,072 +
+//     256 bias = 786,688, 2 norms 6,144 -> 3,668,718,848 x 62 = 227,460,568,576.
+//   Total 228,689,764,864. Block scales per layer: q 48 x 24 + k/v 2 x 8 x 24 + o 24 x 48 +
+//   256 experts x 3 x 12 x 24 = 223,872 x 62 = 13,880,064 (228,703,644,928 - 228,689,764,864).
+//   Active: non-expert 228,689,764,864 - 62 x 3,623,878,656 = 4,009,288,192, plus 8 of 256
+//   experts 62 x 8 x 14,155,776 = 7,021,264,896 -> 11,030,553,088; without the input
+//   embedding 11,030,553,088 - 614,596,608 = 10,415,956,480 (the card's "10B active").
+TEST_CASE(
+    "MiniMax-M2: block-FP8 experts counted without their scales, exact to the published "
+    "totals") {
+  const std::string folder = (test::generated_dir() / "MiniMaxAI__MiniMax-M2.7").string();
+  const Model m = model_of(folder);
+  const Analysis a = analyze(m, {});
+  CHECK(a.params.raw_elements == 228'703'644'928ULL);
+  CHECK(a.params.quant_aux_elements == 13'880'064ULL);
+  CHECK(a.total == 228'689'764'864ULL);
+  REQUIRE(a.analytic.count);
+  CHECK(a.analytic.count->total == 228'689'764'864ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::moe_experts)] ==
+        62 * 3'623'878'656ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::router)] == 62 * 786'688ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::mtp)] == 0);
+  REQUIRE(a.params.active);
+  CHECK(*a.params.active == 11'030'553'088ULL);
+  CHECK(a.params.active_excluding_embedding == 10'415'956'480ULL);
+  REQUIRE(a.analytic.count->active);
+  CHECK(*a.analytic.count->active == 11'030'553'088ULL);
+  CHECK(a.analytic.count->active_excluding_embedding == 10'415'956'480ULL);
+  CHECK(a.layers.pattern == "full_attention ×62");
+  CHECK(a.layers.disagreements.empty());
+  // KV at bf16 (the config's dtype): 62 layers x 2 (K, V) x 8 kv heads x 128 x 2 bytes.
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 253'952);
+  // No noise: the layout is the one config.json describes.
+  const Analysis mapped = analyze(m, {.map_layers = true});
+  REQUIRE(mapped.map);
+  CHECK(layer_findings(*mapped.map, &*m.config).empty());
+}
+
+// mistralai/Mistral-Small-3.1-24B-Instruct-2503: a Mistral text model, a Pixtral vision
+// encoder and Mistral 3's projector. Published total 24,011,361,280 (the Hub's safetensors
+// total, quoted by public model tables and KerasHub's preset metadata). By hand:
+//   text: embedding + lm_head 2 x 131,072 x 5,120 = 1,342,177,280; per layer q/o 2 x 4,096 x
+//     5,120 + k/v 2 x 1,024 x 5,120 = 52,428,800, MLP 3 x 5,120 x 32,768 = 503,316,480,
+//     2 norms 10,240 -> 555,755,520 x 40 = 22,230,220,800; final norm 5,120 -> 23,572,403,200;
+//   vision: patch_conv 1,024 x 3 x 14 x 14 = 602,112, ln_pre 1,024; per layer q/k/v/o
+//     4 x 1,024^2 + MLP 3 x 1,024 x 4,096 + 2 norms 2,048 = 16,779,264 x 24 = 402,702,336
+//     -> 403,305,472;
+//   projector: norm 1,024, patch merger 4,096 x 1,024 = 4,194,304, linear_1 1,024 x 5,120 =
+//     5,242,880, linear_2 5,120^2 = 26,214,400 -> 35,652,608.
+//   Total 24,011,361,280.
+TEST_CASE(
+    "Mistral 3: text, Pixtral vision and projector counted apart, exact to the published "
+    "total") {
+  const std::string folder = "synthetic/mistralai__Mistral-Small-3.1-24B-Instruct-2503";
+  const Model m = model_of(folder);
+  const Analysis a = analyze(m, {});
+  CHECK(a.total == 24'011'361'280ULL);
+  // language_model.lm_head is the output head, not "other".
+  CHECK(a.params.by_component[static_cast<size_t>(Component::lm_head)] == 671'088'640ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::other)] == 0);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::vision)] == 403'305'472ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::projector)] == 35'652'608ULL);
+  REQUIRE(a.analytic.count);
+  CHECK(a.analytic.count->total == 24'011'361'280ULL);
+  auto part = [&](std::string_view name) {
+    for (const auto& [k, v] : a.analytic.count->parts) {
+      if (k == name) {
+        return v;
+      }
+    }
+    return uint64_t{0};
+  };
+  CHECK(part("vision") == 403'305'472ULL);
+  CHECK(part("projector") == 35'652'608ULL);
+  CHECK(a.layers.count == 40);
+  CHECK(a.layers.pattern == "full_attention ×40");
+  CHECK(a.layers.disagreements.empty());
+  // KV at bf16: 40 layers x 2 (K, V) x 8 kv heads x 128 x 2 bytes = 163,840.
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 163'840);
+  const Analysis mapped = analyze(m, {.map_layers = true});
+  REQUIRE(mapped.map);
+  CHECK(layer_findings(*mapped.map, &*m.config).empty());
+  // The estimator has no vision classes: the tower's layers and the projector are gaps of
+  // their own; the untied head is the output head.
+  const LayerEntry* projector = map_entry(*mapped.map, "multimodal_projector");
+  REQUIRE(projector);
+  CHECK(projector->parameter_count == 35'652'608ULL);
+  const LayerEntry* vision = map_entry(*mapped.map, "vision_layer");
+  REQUIRE(vision);
+  CHECK(vision->count == 24);
+  CHECK(vision->parameter_count == 16'779'264ULL);
+  const LayerEntry* head = map_entry(*mapped.map, "lm_head");
+  REQUIRE(head);
+  CHECK(head->layer_class == "OutputHeadLayer");
+  // config.json alone gives the same count, vision included.
+  const Analysis c = analyze(config_only(folder), {});
+  CHECK(c.total == 24'011'361'280ULL);
+}
+
+// Qwen/Qwen3-VL-8B-Instruct: Qwen3 text layers with interleaved M-RoPE and a Qwen3-VL vision
+// tower with three DeepStack mergers. Published total 8,767,123,696 (the Hub API's
+// safetensors total, quoted by a public audit of the repo). By hand:
+//   text: embedding + lm_head 2 x 151,936 x 4,096 = 1,244,659,712; per layer q/o 2 x 4,096^2
+//     + k/v 2 x 1,024 x 4,096 = 41,943,040, q/k norms 2 x 128, MLP 3 x 4,096 x 12,288 =
+//     150,994,944, 2 norms 8,192 -> 192,946,432 x 36 = 6,946,071,552; final norm 4,096
+//     -> 8,190,735,360;
+//   vision: patch_embed 1,152 x 3 x 2 x 16 x 16 + 1,152 bias = 1,770,624, pos_embed 2,304 x
+//     1,152 = 2,654,208; per block 2 LayerNorms 4,608, qkv 3 x 1,152^2 + 3,456, proj 1,152^2
+//     + 1,152, MLP 2 x 1,152 x 4,304 + 4,304 + 1,152 -> 15,239,504 x 27 = 411,466,608
+//     -> 415,891,440;
+//   projector (merged width 4 x 1,152 = 4,608): merger LayerNorm 2 x 1,152, fc1 4,608^2 +
+//     4,608, fc2 4,608 x 4,096 + 4,096 -> 40,119,040; 3 DeepStack mergers with their LayerNorm
+//     over 4,608: 3 x 40,125,952 = 120,377,856 -> 160,496,896.
+//   Total 8,767,123,696.
+TEST_CASE(
+    "Qwen3-VL: DeepStack mergers in the projector, the count exact to the published "
+    "total") {
+  const std::string folder = "synthetic/Qwen__Qwen3-VL-8B-Instruct";
+  const Model m = model_of(folder);
+  const Analysis a = analyze(m, {});
+  CHECK(a.total == 8'767'123'696ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::vision)] == 415'891'440ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::projector)] == 160'496'896ULL);
+  REQUIRE(a.analytic.count);
+  CHECK(a.analytic.count->total == 8'767'123'696ULL);
+  CHECK(a.layers.pattern == "full_attention ×36");
+  CHECK(a.layers.disagreements.empty());
+  // KV at bf16: 36 layers x 2 x 8 kv heads x 128 x 2 bytes = 147,456.
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 147'456);
+  const Analysis mapped = analyze(m, {.map_layers = true});
+  REQUIRE(mapped.map);
+  CHECK(layer_findings(*mapped.map, &*m.config).empty());
+  // The merger and the DeepStack mergers are the projector, apart from the tower's blocks and
+  // its patch/position embeddings (1,770,624 + 2,654,208).
+  const LayerEntry* projector = map_entry(*mapped.map, "multimodal_projector");
+  REQUIRE(projector);
+  CHECK(projector->parameter_count == 160'496'896ULL);
+  const LayerEntry* embeddings = map_entry(*mapped.map, "vision_embeddings");
+  REQUIRE(embeddings);
+  CHECK(embeddings->parameter_count == 4'424'832ULL);
+  const LayerEntry* vision = map_entry(*mapped.map, "vision_layer");
+  REQUIRE(vision);
+  CHECK(vision->count == 27);
+}
+
+// Qwen/Qwen3-VL-30B-A3B-Instruct: Qwen3-30B-A3B's text layers (128 experts top-8, stored fused
+// as gate_up_proj / down_proj per layer) under the same vision tower projecting to 2,048.
+// Published total 31,070,754,032 (the model's parameter count as public model listings quote
+// it). By hand:
+//   text: embedding + lm_head 2 x 151,936 x 2,048 = 622,329,856; per layer q 4,096 x 2,048 +
+//     o 2,048 x 4,096 + k/v 2 x 512 x 2,048 = 18,874,368, q/k norms 256, experts 128 x 3 x
+//     768 x 2,048 = 603,979,776, router 128 x 2,048 = 262,144, 2 norms 4,096 ->
+//     623,120,640 x 48 = 29,909,790,720; final norm 2,048 -> 30,532,122,624;
+//   vision as the 8B's: 415,891,440; projector with fc2 4,608 x 2,048 + 2,048: merger
+//     2,304 + 21,238,272 + 9,439,232 = 30,679,808, DeepStack 3 x (9,216 + 21,238,272 +
+//     9,439,232) = 92,060,160 -> 122,739,968.
+//   Total 31,070,754,032. Active: all but 120 of 128 experts per layer:
+//   31,070,754,032 - 48 x 120 x 4,718,592 = 3,891,664,112; without the input embedding
+//   3,891,664,112 - 311,164,928 = 3,580,499,184.
+TEST_CASE("Qwen3-VL MoE: fused experts and the vision tower, exact to the published total") {
+  const std::string folder = "synthetic/Qwen__Qwen3-VL-30B-A3B-Instruct";
+  const Model m = model_of(folder);
+  const Analysis a = analyze(m, {});
+  CHECK(a.total == 31'070'754'032ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::moe_experts)] == 48 * 603'979'776ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::vision)] == 415'891'440ULL);
+  CHECK(a.params.by_component[static_cast<size_t>(Component::projector)] == 122'739'968ULL);
+  REQUIRE(a.analytic.count);
+  CHECK(a.analytic.count->total == 31'070'754'032ULL);
+  REQUIRE(a.params.active);
+  CHECK(*a.params.active == 3'891'664'112ULL);
+  CHECK(a.params.active_excluding_embedding == 3'580'499'184ULL);
+  REQUIRE(a.analytic.count->active);
+  CHECK(*a.analytic.count->active == 3'891'664'112ULL);
+  CHECK(a.layers.pattern == "full_attention ×48");
+  CHECK(a.layers.disagreements.empty());
+  // KV at bf16: 48 layers x 2 x 4 kv heads x 128 x 2 bytes = 98,304.
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 98'304);
+  const Analysis mapped = analyze(m, {.map_layers = true});
+  REQUIRE(mapped.map);
+  CHECK(layer_findings(*mapped.map, &*m.config).empty());
 }
 
 TEST_CASE("Nemotron-H from config.json alone: the same pattern, KV and count") {

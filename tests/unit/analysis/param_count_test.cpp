@@ -464,8 +464,8 @@ TEST_CASE("component of MLX gemma3 vision and language_model tensor names") {
        {"language_model.model.norm.weight", Component::norms},
        {"vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight", Component::vision},
        {"vision_tower.vision_model.embeddings.patch_embedding.weight", Component::vision},
-       {"multi_modal_projector.mm_input_projection_weight", Component::vision},
-       {"multi_modal_projector.mm_soft_emb_norm.weight", Component::vision}});
+       {"multi_modal_projector.mm_input_projection_weight", Component::projector},
+       {"multi_modal_projector.mm_soft_emb_norm.weight", Component::projector}});
 }
 
 TEST_CASE("DeepSeek-V3 layer 61 is the MTP module when num_nextn_predict_layers is 1") {
