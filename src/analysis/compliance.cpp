@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "mbuild/analysis/explain.hpp"
+#include "mbuild/arch/family.hpp"
 #include "util/format.hpp"
 
 namespace mbuild {
@@ -145,13 +146,13 @@ bool layer_selected(const TensorRoleTemplate& r, const ModelConfig& c, size_t la
   const FfnKind ffn = layer < c.layer_mlp.size() ? c.layer_mlp[layer]
                                                  : (c.is_moe() ? FfnKind::moe : FfnKind::dense);
   if (r.layers == "full_attention" || r.layers == "attention") {
-    return is_softmax_attention(mixer);
+    return keeps_kv(mixer);
   }
   if (r.layers == "linear_attention") {
     return mixer == MixerKind::linear_attention;
   }
   if (r.layers == "mamba") {
-    return mixer == MixerKind::mamba;
+    return mixer == MixerKind::mamba || mixer == MixerKind::attention_mamba;
   }
   if (r.layers == "moe") {
     return ffn == FfnKind::moe;
@@ -174,8 +175,9 @@ std::string attention_of(const ModelConfig& c) {
   bool linear = false, softmax = false, ssm = false;
   for (MixerKind k : c.layer_attention) {
     linear = linear || k == MixerKind::linear_attention;
-    softmax = softmax || is_softmax_attention(k);
-    ssm = ssm || k == MixerKind::mamba;
+    softmax = softmax || keeps_kv(k);
+    ssm = ssm || k == MixerKind::mamba || k == MixerKind::attention_mamba ||
+          k == MixerKind::short_conv;
   }
   if (ssm && !softmax) {
     return "ssm";
@@ -440,7 +442,10 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
       }
     }
   }
-  if (!f && !found.empty()) {
+  // By the tensor names only for a family mbuild does not know: a known family without a
+  // contract of its own (Falcon-H1 beside Jamba's names) is not another family's variant.
+  const bool known_family = !family_traits(cfg.model_type).model_type.empty();
+  if (!f && !found.empty() && !known_family) {
     double best = 0;
     for (const FamilyContract& c : registry) {
       const double s = template_score(c, found, find_prefix(c, found));
