@@ -329,7 +329,8 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
       cfg.flag("block_auto_adjust_ff_dim").value_or(true)) {
     uint64_t ff = 2 * *cfg.intermediate_size / 3;
     if (auto m = cfg.number("block_ffn_dim_multiplier"); m && *m > 0) {
-      ff = static_cast<uint64_t>(*m * static_cast<double>(ff));
+      const double scaled = *m * static_cast<double>(ff);
+      ff = scaled < 9.0e15 ? static_cast<uint64_t>(scaled) : ff;  // a crafted config may not
     }
     const uint64_t multiple = cfg.count("block_multiple_of").value_or(256);
     if (multiple > 0) {
