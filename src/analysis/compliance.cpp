@@ -154,6 +154,9 @@ bool layer_selected(const TensorRoleTemplate& r, const ModelConfig& c, size_t la
   if (r.layers == "mamba") {
     return mixer == MixerKind::mamba || mixer == MixerKind::attention_mamba;
   }
+  if (r.layers == "short_conv") {
+    return mixer == MixerKind::short_conv;
+  }
   if (r.layers == "moe") {
     return ffn == FfnKind::moe;
   }
@@ -1005,6 +1008,7 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
       t.layers = g.layers == std::set<size_t>{0}       ? "first"
                  : kind_set("linear_attention")        ? "linear_attention"
                  : kind_set("mamba")                   ? "mamba"
+                 : kind_set("short_conv")              ? "short_conv"
                  : kind_set("full_attention")          ? "full_attention"
                  : kind_set("moe")                     ? "moe"
                  : kind_set("dense")                   ? "dense"
