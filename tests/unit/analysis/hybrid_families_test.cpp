@@ -213,3 +213,21 @@ TEST_CASE("LFM2: short convolutions and attention, the count exact") {
   CHECK(b.layers.pattern == a.layers.pattern);
   CHECK(b.layers.disagreements.empty());
 }
+
+TEST_CASE("a parallel hybrid under a family nobody taught mbuild: the tensors still say it") {
+  // The Falcon-H1 replica under another model_type: no formula and a uniform config guess, but
+  // each layer's tensors show attention and a Mamba mixer, so each keeps KV and state.
+  Snapshot snap = snapshot_of(k_falcon_h1);
+  nlohmann::json config = nlohmann::json::parse(*snap.config_json);
+  config["model_type"] = "mystery_h1";
+  snap.config_json = config.dump();
+  auto model = build_model(std::move(snap));
+  REQUIRE(model);
+  const Analysis a = analyze(*model, {.context = 4096});
+  CHECK(a.analytic.unavailable.starts_with("unknown family"));
+  CHECK(a.layers.disagreements.empty());
+  CHECK(a.layers.pattern == "attention ∥ mamba ×36");
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 18'432);
+  CHECK(a.kv->state_bytes_per_sequence == 14'542'848);
+}
