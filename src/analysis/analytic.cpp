@@ -158,7 +158,7 @@ std::string string_at(const ModelConfig& config, std::string_view dotted) {
 // Decoder-only families: one walk over the layers, shaped by traits.
 
 enum class QkNorm { none, per_head, full };  // per_head: [head_dim]; full: [heads * head_dim]
-enum class SharedExpert { none, deepseek, qwen, llama4 };
+enum class SharedExpert { none, deepseek, qwen, llama4, granite };
 enum class Mtp { none, deepseek, qwen_next };
 enum class Vision { none, siglip, llama4, qwen3_vl, moonvit, pixtral };
 enum class Ssm { mamba, mamba2 };
@@ -187,6 +187,9 @@ struct DecoderTraits {
   std::string_view dense_size_key = "intermediate_size";  // MLP width of dense layers
   Ssm ssm = Ssm::mamba;
   bool ssm_inner_norms = false;  // dt/B/C RMSNorms inside the Mamba mixer (Jamba)
+  // The Mamba-2 gated norm exists only when this config flag is set (Falcon-H1's
+  // mamba_rms_norm, default false); empty: always.
+  std::string_view ssm_norm_flag;
   Mtp mtp = Mtp::none;
   unsigned mtp_default = 0;  // MTP layers a checkpoint ships when config.json is silent
   Vision vision = Vision::none;
@@ -302,10 +305,10 @@ void add_ssm_mixer(Tally& t, const DecoderTraits& tr, const Dims& d) {
   const uint64_t inner = ssm_inner(t);
   const uint64_t state = t.need("state_size");
   const uint64_t kernel = t.get_or("conv_kernel", 4);
-  const bool proj_bias =
-      tr.ssm_inner_norms ? t.flag_or("mamba_proj_bias", false) : t.flag_or("use_bias", false);
-  const bool conv_bias =
-      tr.ssm_inner_norms ? t.flag_or("mamba_conv_bias", true) : t.flag_or("use_conv_bias", true);
+  // Hybrids name the mixer's biases mamba_proj_bias / mamba_conv_bias (Jamba, Granite 4.0),
+  // Mamba and Mamba-2 use_bias / use_conv_bias.
+  const bool proj_bias = t.flag_or("mamba_proj_bias", t.flag_or("use_bias", false));
+  const bool conv_bias = t.flag_or("mamba_conv_bias", t.flag_or("use_conv_bias", true));
   if (tr.ssm == Ssm::mamba) {
     uint64_t rank = 0;
     if (auto r = c.count("time_step_rank")) {
@@ -337,13 +340,32 @@ void add_ssm_mixer(Tally& t, const DecoderTraits& tr, const Dims& d) {
   uint64_t n = t.sum({t.mul({d.hidden, in_width}), t.mul({conv_dim, kernel}), t.mul({3, heads}),
                       t.mul({inner, d.hidden})});
   if (proj_bias) {
-    n = t.sum({n, in_width, d.hidden});
+    n = t.sum({n, in_width});
+  }
+  // Falcon-H1 names out_proj's bias projectors_bias; elsewhere it follows in_proj's.
+  if (t.flag_or("projectors_bias", proj_bias)) {
+    n = t.sum({n, d.hidden});
   }
   if (conv_bias) {
     n = t.sum({n, conv_dim});
   }
   t.add("attention", n);
-  t.add("norms", inner);
+  if (tr.ssm_norm_flag.empty() || t.flag_or(tr.ssm_norm_flag, false)) {
+    t.add("norms", inner);
+  }
+}
+
+// LFM2 short convolution: in_proj to B, C and x (3 x conv_dim), a depthwise conv over
+// conv_L_cache tokens, out_proj; biases on all three with conv_bias.
+void add_short_conv(Tally& t, const Dims& d) {
+  const uint64_t width = t.config().count("conv_dim").value_or(d.hidden);
+  const uint64_t cache = t.get_or("conv_L_cache", 3);
+  uint64_t n =
+      t.sum({t.mul({d.hidden, 3, width}), t.mul({width, cache}), t.mul({width, d.hidden})});
+  if (t.flag_or("conv_bias", false)) {
+    n = t.sum({n, t.mul({3, width}), width, d.hidden});
+  }
+  t.add("attention", n);
 }
 
 uint64_t mlp_params(Tally& t, const DecoderTraits& tr, uint64_t hidden, uint64_t width) {
@@ -394,6 +416,9 @@ void add_moe(Tally& t, const DecoderTraits& tr, const Dims& d) {
     case SharedExpert::llama4:
       shared_width = t.need(c.intermediate_size, "intermediate_size");
       break;
+    case SharedExpert::granite:  // the shared_mlp beside the experts
+      shared_width = t.need("shared_intermediate_size");
+      break;
   }
   if (shared_width > 0) {
     t.add("shared_experts", t.mul({tr.gated_mlp ? 3u : 2u, d.hidden, shared_width}));
@@ -405,8 +430,7 @@ void add_moe(Tally& t, const DecoderTraits& tr, const Dims& d) {
 
 uint64_t dense_width(Tally& t, const DecoderTraits& tr, uint64_t hidden) {
   if (tr.dense_size_key != "intermediate_size") {
-    const json* v = t.config().find(tr.dense_size_key);
-    return t.need(v ? json_count(*v) : std::nullopt, tr.dense_size_key);
+    return t.need(tr.dense_size_key);
   }
   if (t.config().intermediate_size) {
     return *t.config().intermediate_size;
@@ -430,6 +454,11 @@ void add_layer(Tally& t, const DecoderTraits& tr, const Dims& d, MixerKind atten
     }
   } else if (attention == MixerKind::mamba) {
     add_ssm_mixer(t, tr, d);
+  } else if (attention == MixerKind::attention_mamba) {
+    add_standard_attention(t, tr, d);
+    add_ssm_mixer(t, tr, d);
+  } else if (attention == MixerKind::short_conv) {
+    add_short_conv(t, d);
   } else if (tr.mla) {
     add_mla_attention(t, d);
   } else {
@@ -1089,6 +1118,28 @@ const std::array k_families = {
                   t.ssm = Ssm::mamba2;
                   t.shared = SharedExpert::qwen;
                 })},
+    // Granite 4.0: Mamba-2 or attention per layer_types; every layer's feed-forward is a
+    // gated shared_mlp (shared_intermediate_size), beside num_local_experts routed experts
+    // when there are any.
+    Family{"granitemoehybrid", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.ssm = Ssm::mamba2;
+                  t.shared = SharedExpert::granite;
+                  t.dense_size_key = "shared_intermediate_size";
+                }),
+           tune_llama_style},
+    // Falcon-H1: attention and a Mamba-2 mixer side by side in every layer, then a gated MLP.
+    Family{"falcon_h1", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.ssm = Ssm::mamba2;
+                  t.ssm_norm_flag = "mamba_rms_norm";
+                }),
+           tune_llama_style},
+    // LFM2: short convolutions or attention (q/k norms over head_dim), each with a gated MLP.
+    Family{"lfm2", Shape::decoder,
+           with(DecoderTraits{}, [](DecoderTraits& t) { t.qk_norm = QkNorm::per_head; })},
     Family{"bert",
            Shape::encoder,
            {},

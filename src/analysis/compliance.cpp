@@ -146,13 +146,16 @@ bool layer_selected(const TensorRoleTemplate& r, const ModelConfig& c, size_t la
   const FfnKind ffn = layer < c.layer_mlp.size() ? c.layer_mlp[layer]
                                                  : (c.is_moe() ? FfnKind::moe : FfnKind::dense);
   if (r.layers == "full_attention" || r.layers == "attention") {
-    return is_softmax_attention(mixer);
+    return keeps_kv(mixer);
   }
   if (r.layers == "linear_attention") {
     return mixer == MixerKind::linear_attention;
   }
   if (r.layers == "mamba") {
-    return mixer == MixerKind::mamba;
+    return mixer == MixerKind::mamba || mixer == MixerKind::attention_mamba;
+  }
+  if (r.layers == "short_conv") {
+    return mixer == MixerKind::short_conv;
   }
   if (r.layers == "moe") {
     return ffn == FfnKind::moe;
@@ -175,8 +178,9 @@ std::string attention_of(const ModelConfig& c) {
   bool linear = false, softmax = false, ssm = false;
   for (MixerKind k : c.layer_attention) {
     linear = linear || k == MixerKind::linear_attention;
-    softmax = softmax || is_softmax_attention(k);
-    ssm = ssm || k == MixerKind::mamba;
+    softmax = softmax || keeps_kv(k);
+    ssm = ssm || k == MixerKind::mamba || k == MixerKind::attention_mamba ||
+          k == MixerKind::short_conv;
   }
   if (ssm && !softmax) {
     return "ssm";
@@ -1018,6 +1022,7 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
       t.layers = g.layers == std::set<size_t>{0}       ? "first"
                  : kind_set("linear_attention")        ? "linear_attention"
                  : kind_set("mamba")                   ? "mamba"
+                 : kind_set("short_conv")              ? "short_conv"
                  : kind_set("full_attention")          ? "full_attention"
                  : kind_set("moe")                     ? "moe"
                  : kind_set("dense")                   ? "dense"

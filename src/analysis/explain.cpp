@@ -40,6 +40,10 @@ AttentionFacts attention_facts(const ModelConfig& c, std::span<const MixerKind> 
       a.state_kind = "gated delta-net (linear attention)";
     } else if (k == MixerKind::mamba) {
       a.state_kind = "Mamba (selective SSM)";
+    } else if (k == MixerKind::attention_mamba) {
+      a.state_kind = "Mamba (selective SSM) beside the attention of the same layer";
+    } else if (k == MixerKind::short_conv) {
+      a.state_kind = "short convolution";
     } else if (k == MixerKind::rwkv) {
       a.state_kind = "RWKV (WKV recurrence)";
     }
@@ -174,6 +178,10 @@ PositionFacts position_facts(const Model& model, const ModelConfig& c,
   if (recurrent_only) {
     p.kind = "none";
     p.evidence = "every layer is a recurrent mixer";
+  } else if (const nlohmann::json* pe = c.find("position_embedding_type");
+             pe && pe->is_string() && pe->get_ref<const std::string&>() == "nope") {
+    p.kind = "none";
+    p.evidence = "config.json sets position_embedding_type \"nope\"";
   } else if (family_position == PositionKind::none) {
     p.kind = "none";
     p.evidence = fmt::format("{} attention carries no positions (family table)", c.model_type);

@@ -27,6 +27,9 @@ std::optional<MixerKind> mixer_kind(const UnitShape& shape) {
   if (std::holds_alternative<MambaShape>(shape)) {
     return MixerKind::mamba;
   }
+  if (std::holds_alternative<ShortConvShape>(shape)) {
+    return MixerKind::short_conv;
+  }
   if (const auto* r = std::get_if<RwkvShape>(&shape); r && r->time_mix) {
     return MixerKind::rwkv;
   }
@@ -50,7 +53,11 @@ void read_layer_kinds(const MapContext& ctx, LayerMap& out) {
     out.layer_present[*u.layer] = true;
     const auto* rwkv = std::get_if<RwkvShape>(&u.shape);
     if (const auto m = mixer_kind(u.shape)) {
-      out.layer_mixers[*u.layer] = m;
+      // Attention and a Mamba mixer in one layer run side by side (Falcon-H1).
+      auto& seen = out.layer_mixers[*u.layer];
+      const bool parallel = seen && ((is_softmax_attention(*seen) && *m == MixerKind::mamba) ||
+                                     (*seen == MixerKind::mamba && is_softmax_attention(*m)));
+      seen = parallel ? MixerKind::attention_mamba : *m;
     } else if (std::holds_alternative<MoeShape>(u.shape)) {
       out.layer_ffns[*u.layer] = FfnKind::moe;
     } else if ((std::holds_alternative<MlpShape>(u.shape) || (rwkv && !rwkv->time_mix)) &&

@@ -476,6 +476,14 @@ class PartCutter {
            {"variant", s.mamba2 ? "mamba2" : "mamba"}});
   }
 
+  void cut(const LayerUnit& u, size_t index, const ShortConvShape& s) {
+    whole(u, index, layer_class::short_conv,
+          {{"hidden_size", s.hidden_size},
+           {"conv_dim", s.conv_dim},
+           {"conv_L_cache", s.cache},
+           {"has_bias", s.has_bias}});
+  }
+
   void cut(const LayerUnit& u, size_t index, const RwkvShape& s) {
     ordered_json specs{{"hidden_size", s.hidden_size}};
     specs[s.time_mix ? "attention_hidden_size" : "intermediate_size"] = s.width;

@@ -78,6 +78,7 @@ constexpr SlotRule k_slot_rules[] = {
     {How::contains, "attention", Slot::mixer, "", ""},
     {How::segment, "mixer", Slot::mixer, "", ""},
     {How::segment, "mamba", Slot::mixer, "", ""},
+    {How::segment, "conv", Slot::mixer, "", ""},  // LFM2's short convolution block
     // Feed-forward blocks.
     {How::contains, "mlp", Slot::mlp, "", ""},
     {How::contains, "feed_forward", Slot::mlp, "", ""},
@@ -218,6 +219,10 @@ Placement place(const MapContext& ctx, size_t i, const TensorName& name) {
   if (p.slot == Slot::embedding || p.slot == Slot::other) {
     p.key_module = lower(module_of(t.name));
   }
+  // A Mamba mixer beside attention in one layer (Falcon-H1) is a unit of its own.
+  if (p.slot == Slot::mixer && name.has_segment("mamba")) {
+    p.key_module = "mamba";
+  }
   if (p.slot == Slot::head) {
     p.key_module = p.name;
     p.layer.reset();
@@ -233,14 +238,22 @@ Placement place(const MapContext& ctx, size_t i, const TensorName& name) {
   return p;
 }
 
-// A routed expert's tensor: under "experts" (numbered or fused) or MLX's "switch_mlp".
+// Granite's fused expert banks: block_sparse_moe.input_linear [E, 2I, h] (gate and up) and
+// output_linear [E, h, I].
+bool is_granite_expert_bank(const TensorName& name) {
+  return name.has_segment("block_sparse_moe") &&
+         (name.has_segment("input_linear") || name.has_segment("output_linear"));
+}
+
+// A routed expert's tensor: under "experts" (numbered or fused), MLX's "switch_mlp", or a
+// Granite expert bank.
 bool is_expert_tensor(const TensorName& name) {
   for (size_t s = 0; s + 1 < name.size(); ++s) {
     if (name[s] == "experts" || name[s] == "switch_mlp") {
       return true;
     }
   }
-  return false;
+  return is_granite_expert_bank(name);
 }
 
 }  // namespace
@@ -256,7 +269,8 @@ void place_units(MapContext& ctx, LayerMap& out) {
     NameFacts& facts = ctx.names[i];
     facts.leaf = leaf_of(name);
     facts.expert = name.expert_index();
-    facts.under_experts = name.has_segment("experts") || name.has_segment("switch_mlp");
+    facts.under_experts = name.has_segment("experts") || name.has_segment("switch_mlp") ||
+                          is_granite_expert_bank(name);
     facts.shared_expert = name.has_segment_containing("shared_expert");
     facts.shared_expert_gate = name.has_segment("shared_expert_gate");
     const Placement p = place(ctx, i, name);

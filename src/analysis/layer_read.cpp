@@ -268,6 +268,10 @@ class Reader {
       u.name = "mamba";
       return mamba(ut, h);
     }
+    if (any_leaf({"in_proj"}) && any_leaf({"conv"}) && any_leaf({"out_proj"})) {
+      u.name = "short_conv";
+      return short_conv(ut, h);
+    }
     u.name = "attention";
     return attention(u, ut, h, false);
   }
@@ -429,8 +433,12 @@ class Reader {
         d_inner = it->second->shape[0];
       }
     }
-    const auto dt_rank = div_exact(sum_of(ut.weight, {"dt_proj"}), d_inner);
     f.mamba2 = !has(ut.weight, "x_proj");
+    // Mamba-2's conv1d also runs over B and C: its inner width is out_proj's input.
+    if (const auto out = div_exact(sum_of(ut.weight, {"out_proj"}), h); f.mamba2 && out) {
+      d_inner = *out;
+    }
+    const auto dt_rank = div_exact(sum_of(ut.weight, {"dt_proj"}), d_inner);
     reading("conv_kernel", kernel, "conv_kernel");
     if (!f.mamba2) {
       reading("time_step_rank", dt_rank, "time_step_rank");
@@ -446,6 +454,18 @@ class Reader {
     return f;
   }
 
+  ShortConvShape short_conv(const UnitTensors& ut, uint64_t h) {
+    ShortConvShape f;
+    f.hidden_size = h;
+    if (auto it = ut.first.find("conv"); it != ut.first.end() && it->second->shape.size() == 3) {
+      f.conv_dim = it->second->shape[0];
+      f.cache = it->second->shape[2];
+    }
+    reading("conv_L_cache", f.cache, "conv_L_cache");
+    f.has_bias = ut.any_bias;
+    return f;
+  }
+
   UnitShape mlp(LayerUnit& u, const UnitTensors& ut, uint64_t h) {
     if (rwkv_leaves(ut)) {
       u.name = "channel_mix";
@@ -454,7 +474,8 @@ class Reader {
     u.name = "mlp";
     MlpShape f;
     f.hidden_size = h;
-    const uint64_t gate_up = sum_of(ut.weight, {"gate_up_proj", "w13"});
+    // Fused gate + up: gate_up_proj, w13, Granite's input_linear.
+    const uint64_t gate_up = sum_of(ut.weight, {"gate_up_proj", "w13", "input_linear"});
     f.gated = gate_up > 0 || has(ut.weight, "gate_proj") || has(ut.weight, "wi_0") ||
               (has(ut.weight, "w1") && has(ut.weight, "w3"));
     std::optional<uint64_t> inter;
@@ -469,9 +490,12 @@ class Reader {
       inter = div_exact(sum_all(ut.weight), 2 * h);
     }
     // Llama 4 names its dense layers' width intermediate_size_mlp (intermediate_size is the
-    // experts').
-    reading("intermediate_size", inter,
-            cfg_count("intermediate_size_mlp") ? "intermediate_size_mlp" : "intermediate_size");
+    // experts'); Granite 4.0 shared_intermediate_size (the family table says).
+    const std::string_view width_field =
+        cfg_count("intermediate_size_mlp")
+            ? std::string_view("intermediate_size_mlp")
+            : family_traits(m_cfg ? m_cfg->model_type : "").dense_width_field;
+    reading("intermediate_size", inter, std::string(width_field));
     f.intermediate_size = inter.value_or(0);
     f.has_bias = ut.any_bias;
     return f;
@@ -498,7 +522,9 @@ class Reader {
     uint64_t projections = 0;
     for (const auto& [leaf, n] : r.weight) {
       projections +=
-          leaf.find("gate_up") != std::string::npos || leaf == "w13" ? uint64_t{2} : uint64_t{1};
+          leaf.find("gate_up") != std::string::npos || leaf == "w13" || leaf == "input_linear"
+              ? uint64_t{2}
+              : uint64_t{1};
     }
     std::optional<uint64_t> inter;
     if (experts && projections && h) {

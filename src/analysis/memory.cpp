@@ -113,8 +113,7 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
   const uint64_t heads = config.num_heads.value_or(0);
   const uint64_t head_dim = config.head_dim.value_or(0);
   if (!mla && (kv_heads == 0 || head_dim == 0) &&
-      std::any_of(mixers.begin(), mixers.end(),
-                  [](MixerKind k) { return is_softmax_attention(k); })) {
+      std::any_of(mixers.begin(), mixers.end(), [](MixerKind k) { return keeps_kv(k); })) {
     return bad_input("config.json", "num_key_value_heads / head_dim missing: no KV-cache size");
   }
   const uint64_t per_token_full = mla ? sat_mul(*kv_lora + rope_dim.value_or(0), b)
@@ -151,6 +150,14 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
                           sat_mul(sat_mul(conv_dim, kernel > 0 ? kernel - 1 : 0), sb));
   }
 
+  // A short convolution (LFM2) keeps its last conv_L_cache - 1 inputs, conv_dim wide.
+  uint64_t conv_state = 0;
+  {
+    const uint64_t width = config.count("conv_dim").value_or(config.hidden_size.value_or(0));
+    const uint64_t cache = config.count("conv_L_cache").value_or(3);
+    conv_state = sat_mul(sat_mul(width, cache > 0 ? cache - 1 : 0), sb);
+  }
+
   auto kind_row = [&](std::string_view name) -> KvKind& {
     for (KvKind& k : kv.by_kind) {
       if (k.kind == name) {
@@ -167,15 +174,20 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
     if (holds_state(kind)) {
       // RWKV-4 keeps five hidden-size vectors per layer, in FP32.
       const uint64_t state = kind == MixerKind::linear_attention ? linear_state
-                             : kind == MixerKind::mamba
+                             : kind == MixerKind::mamba || kind == MixerKind::attention_mamba
                                  ? mamba_state
+                             : kind == MixerKind::short_conv
+                                 ? conv_state
                                  : sat_mul(uint64_t{5} * 4, config.hidden_size.value_or(0));
       kv.state_bytes_per_sequence = sat_add(kv.state_bytes_per_sequence, state);
       ++kv.state_layers;
       KvKind& row = kind_row(kind_name(kind));
-      ++row.layers;
+      if (!keeps_kv(kind)) {
+        ++row.layers;  // a parallel layer is counted once, with its KV below
+      }
       row.state_bytes_per_sequence = sat_add(row.state_bytes_per_sequence, state);
-    } else {
+    }
+    if (keeps_kv(kind)) {
       const bool sliding =
           kind == MixerKind::sliding_attention || kind == MixerKind::chunked_attention;
       const uint64_t tokens = sliding ? std::min(kv.context, window) : kv.context;

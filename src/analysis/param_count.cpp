@@ -70,6 +70,7 @@ constexpr ComponentRule k_component_rules[] = {
     {Match::segment, "router", Component::router},
     {Match::segment, "gate", Component::router},
     {Match::segment, "e_score_correction_bias", Component::router},
+    {Match::segment, "block_sparse_moe", Component::moe_experts},  // Granite's expert banks
     // Norms, before embeddings: BLOOM's word_embeddings_layernorm is a norm.
     {Match::segment_contains, "norm", Component::norms},
     {Match::segment_prefix, "ln_", Component::norms},
@@ -100,6 +101,7 @@ constexpr ComponentRule k_component_rules[] = {
     {Match::segment, "down_proj", Component::mlp},
     {Match::segment, "mixer", Component::ssm},
     {Match::segment, "mamba", Component::ssm},
+    {Match::segment, "conv", Component::ssm},  // LFM2's short convolution: a recurrent mixer
     // Feed-forward blocks.
     {Match::segment_contains, "mlp", Component::mlp},
     {Match::segment_contains, "feed_forward", Component::mlp},

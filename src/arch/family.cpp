@@ -22,6 +22,10 @@ constexpr std::array k_families = {
     FamilyTraits{.model_type = "distilbert", .position = learned, .encoder_only = true},
     FamilyTraits{.model_type = "electra", .encoder_only = true},
     FamilyTraits{.model_type = "falcon", .mlp_4x = true, .multi_query_flag = true},
+    FamilyTraits{.model_type = "falcon_h1",
+                 .schedule = parallel_hybrid,
+                 .gated_ffn = true,
+                 .rms_norm = true},
     FamilyTraits{.model_type = "falcon_mamba",
                  .schedule = ssm,
                  .rms_norm = true,
@@ -33,6 +37,12 @@ constexpr std::array k_families = {
     FamilyTraits{.model_type = "gpt2", .position = learned, .mlp_4x = true},
     FamilyTraits{.model_type = "gpt_bigcode", .position = learned, .mlp_4x = true},
     FamilyTraits{.model_type = "gpt_oss", .gated_ffn = true},
+    // Granite 4.0: Mamba-2 or attention per layer_types, then routed experts (when
+    // num_local_experts > 0) beside a shared_mlp in every layer.
+    FamilyTraits{.model_type = "granitemoehybrid",
+                 .gated_ffn = true,
+                 .rms_norm = true,
+                 .dense_width_field = "shared_intermediate_size"},
     // Jamba's attention layers apply no rotary embedding: the Mamba layers carry position.
     FamilyTraits{.model_type = "jamba", .schedule = jamba, .position = none, .gated_ffn = true},
     // Kimi K2: DeepSeek-V3's layout under its own model_type (MLA, noaux_tc router).
@@ -40,6 +50,8 @@ constexpr std::array k_families = {
     // Kimi Linear: KDA (gated delta-rule linear attention) layers between MLA layers, the
     // layer lists in linear_attn_config; DeepSeek-style MoE with a noaux_tc router.
     FamilyTraits{.model_type = "kimi_linear", .gated_ffn = true, .score_correction = true},
+    FamilyTraits{
+        .model_type = "lfm2", .gated_ffn = true, .rms_norm = true, .ffn_width_adjusted = true},
     FamilyTraits{.model_type = "llama", .gated_ffn = true},
     FamilyTraits{.model_type = "mamba",
                  .schedule = ssm,
@@ -87,14 +99,14 @@ constexpr std::array k_aliases = {
                 "num_key_value_heads num_kv_heads n_head_kv attn_config.kv_n_heads n_kv_heads "
                 "multi_query_group_num"},
     ConfigAlias{"head_dim", "head_dim d_kv kv_channels attention_head_dim"},
-    ConfigAlias{
-        "intermediate_size",
-        "intermediate_size n_inner d_ff ffn_dim ffn_hidden_size ffn_config.ffn_hidden_size"},
+    ConfigAlias{"intermediate_size",
+                "intermediate_size n_inner d_ff ffn_dim ffn_hidden_size ffn_config.ffn_hidden_size "
+                "block_ff_dim"},
     ConfigAlias{"vocab_size", "vocab_size padded_vocab_size n_vocab"},
     ConfigAlias{
         "max_position_embeddings",
         "max_position_embeddings n_positions max_seq_len max_sequence_length seq_length n_ctx"},
-    ConfigAlias{"tie_word_embeddings", "tie_word_embeddings tie_embeddings"},
+    ConfigAlias{"tie_word_embeddings", "tie_word_embeddings tie_embeddings tie_embedding"},
     ConfigAlias{"rope_theta",
                 "rope_theta rope_parameters.rope_theta rotary_emb_base rope_embedding_base "
                 "attn_config.rope_theta"},
@@ -132,7 +144,7 @@ constexpr std::array k_aliases = {
     ConfigAlias{"state_size", "state_size d_state ssm_state_size mamba_d_state"},
     ConfigAlias{"conv_kernel", "conv_kernel d_conv mamba_d_conv"},
     ConfigAlias{"expand", "expand mamba_expand"},
-    ConfigAlias{"ssm_inner_size", "d_inner mamba_d_inner"},
+    ConfigAlias{"ssm_inner_size", "d_inner mamba_d_inner mamba_d_ssm"},
     ConfigAlias{"time_step_rank", "time_step_rank mamba_dt_rank dt_rank"},
     ConfigAlias{"ssm_num_heads", "mamba_n_heads ssm_num_heads mamba_num_heads"},
     ConfigAlias{"ssm_n_groups", "n_groups mamba_n_groups"},
@@ -200,6 +212,24 @@ constexpr std::array k_family_defaults = {
     FamilyDefault{"jamba", "expert_layer_offset", 1},
     FamilyDefault{"olmo2", "tie_word_embeddings", 0},
     FamilyDefault{"minimax_m2", "tie_word_embeddings", 0},
+    // FalconH1Config
+    FamilyDefault{"falcon_h1", "tie_word_embeddings", 0},
+    FamilyDefault{"falcon_h1", "ssm_inner_size", 1024},
+    FamilyDefault{"falcon_h1", "ssm_num_heads", 128},
+    FamilyDefault{"falcon_h1", "ssm_n_groups", 1},
+    FamilyDefault{"falcon_h1", "state_size", 256},
+    FamilyDefault{"falcon_h1", "conv_kernel", 4},
+    // Lfm2Config
+    FamilyDefault{"lfm2", "tie_word_embeddings", 1},
+    FamilyDefault{"lfm2", "conv_L_cache", 3},
+    // GraniteMoeHybridConfig
+    FamilyDefault{"granitemoehybrid", "tie_word_embeddings", 0},
+    FamilyDefault{"granitemoehybrid", "shared_intermediate_size", 1024},
+    FamilyDefault{"granitemoehybrid", "ssm_num_heads", 128},
+    FamilyDefault{"granitemoehybrid", "ssm_n_groups", 1},
+    FamilyDefault{"granitemoehybrid", "state_size", 256},
+    FamilyDefault{"granitemoehybrid", "conv_kernel", 4},
+    FamilyDefault{"granitemoehybrid", "expand", 2},
     // SiglipVisionConfig
     FamilyDefault{"siglip_vision_model", "hidden_size", 768},
     FamilyDefault{"siglip_vision_model", "intermediate_size", 3072},

@@ -6,17 +6,19 @@
 namespace mbuild {
 namespace {
 
-constexpr std::array<std::string_view, 8> k_mixer_names = {"full_attention",
-                                                           "sliding_attention",
-                                                           "chunked_attention",
-                                                           "linear_attention",
-                                                           "mamba",
-                                                           "rwkv",
-                                                           "none",
-                                                           "unknown"};
+constexpr std::array<std::string_view, 10> k_mixer_names = {"full_attention",
+                                                            "sliding_attention",
+                                                            "chunked_attention",
+                                                            "linear_attention",
+                                                            "mamba",
+                                                            "rwkv",
+                                                            "attention ∥ mamba",
+                                                            "short_conv",
+                                                            "none",
+                                                            "unknown"};
 constexpr std::array<std::string_view, 4> k_ffn_names = {"dense", "moe", "none", "unknown"};
 
-constexpr std::array<std::pair<std::string_view, MixerKind>, 9> k_mixer_synonyms = {{
+constexpr std::array<std::pair<std::string_view, MixerKind>, 11> k_mixer_synonyms = {{
     {"attention", MixerKind::full_attention},
     {"global", MixerKind::full_attention},
     {"full", MixerKind::full_attention},
@@ -26,6 +28,8 @@ constexpr std::array<std::pair<std::string_view, MixerKind>, 9> k_mixer_synonyms
     {"chunked", MixerKind::chunked_attention},
     {"mamba2", MixerKind::mamba},  // Granite 4.0 layer_types
     {"linear", MixerKind::linear_attention},
+    {"conv", MixerKind::short_conv},         // LFM2 layer_types
+    {"hybrid", MixerKind::attention_mamba},  // Falcon-H1 layers_block_type
 }};
 
 }  // namespace

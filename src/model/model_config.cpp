@@ -323,6 +323,22 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     }
   }
 
+  // LFM2: the feed-forward is block_ff_dim (intermediate_size) cut to 2/3, scaled by
+  // block_ffn_dim_multiplier and rounded up to block_multiple_of (transformers' Lfm2MLP).
+  if (family.ffn_width_adjusted && cfg.intermediate_size &&
+      cfg.flag("block_auto_adjust_ff_dim").value_or(true)) {
+    uint64_t ff = 2 * *cfg.intermediate_size / 3;
+    if (auto m = cfg.number("block_ffn_dim_multiplier"); m && *m > 0) {
+      const double scaled = *m * static_cast<double>(ff);
+      ff = scaled < 9.0e15 ? static_cast<uint64_t>(scaled) : ff;  // a crafted config may not
+    }
+    const uint64_t multiple = cfg.count("block_multiple_of").value_or(256);
+    if (multiple > 0) {
+      ff = multiple * ((ff + multiple - 1) / multiple);
+    }
+    cfg.intermediate_size = ff;
+  }
+
   // Per-layer attention kinds.
   const uint64_t layers = std::min<uint64_t>(cfg.num_layers.value_or(0), 100'000);
   // false, 0 and "null" switch the window off; only an absent field takes the family default.
@@ -361,8 +377,14 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
   if (full_layers && !full_layers->is_array()) {
     full_layers = nullptr;
   }
+  // LFM2 full_attn_idxs (when there is no layer_types): attention there, short convolutions
+  // elsewhere.
+  const json* full_idxs = cfg.find("full_attn_idxs");
+  if (full_idxs && !full_idxs->is_array()) {
+    full_idxs = nullptr;
+  }
   cfg.layer_kinds_stated = known_family || !hybrid.empty() || cfg.find("layer_types") ||
-                           full_layers || cfg.count("full_attention_interval");
+                           full_layers || full_idxs || cfg.count("full_attention_interval");
   cfg.mlp_kinds_stated = known_family || !hybrid.empty() || cfg.find("mlp_layer_types") ||
                          !cfg.is_moe() || cfg.find("first_k_dense_replace") ||
                          cfg.find("moe_layer_freq") || cfg.find("decoder_sparse_step") ||
@@ -388,6 +410,13 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
       cfg.layer_attention.emplace_back(full.count(i + 1) ? MixerKind::full_attention
                                                          : MixerKind::linear_attention);
     }
+  } else if (full_idxs) {
+    cfg.layer_attention.assign(layers, MixerKind::short_conv);
+    for (const json& v : *full_idxs) {
+      if (auto i = as_count(v); i && *i < layers) {
+        cfg.layer_attention[*i] = MixerKind::full_attention;
+      }
+    }
   } else if (auto interval = cfg.count("full_attention_interval"); interval && *interval > 0) {
     for (uint64_t i = 0; i < layers; ++i) {
       cfg.layer_attention.emplace_back((i + 1) % *interval == 0 ? MixerKind::full_attention
@@ -409,6 +438,8 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     cfg.layer_attention.assign(layers, MixerKind::mamba);
   } else if (family.schedule == LayerSchedule::rwkv) {
     cfg.layer_attention.assign(layers, MixerKind::rwkv);
+  } else if (family.schedule == LayerSchedule::parallel_hybrid) {
+    cfg.layer_attention.assign(layers, MixerKind::attention_mamba);
   } else if (family.schedule == LayerSchedule::jamba) {
     uint64_t period = cfg.count("attn_layer_period").value_or(8);
     uint64_t offset = cfg.count("attn_layer_offset").value_or(4);
@@ -426,8 +457,13 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
   }
 
   // NoPE layers: transformers' no_rope_layers lists 1 where a layer uses RoPE, 0 where not;
-  // no_rope_layer_interval N makes every N-th layer NoPE.
-  if (const json* nr = cfg.find("no_rope_layers"); nr && nr->is_array() && nr->size() == layers) {
+  // no_rope_layer_interval N makes every N-th layer NoPE; position_embedding_type "nope"
+  // (Granite 4.0 hybrids) makes every layer NoPE.
+  const json* pe = cfg.find("position_embedding_type");
+  if (pe && pe->is_string() && pe->get_ref<const std::string&>() == "nope") {
+    cfg.layer_nope.assign(layers, true);
+  } else if (const json* nr = cfg.find("no_rope_layers");
+             nr && nr->is_array() && nr->size() == layers) {
     for (const json& v : *nr) {
       cfg.layer_nope.push_back(v.is_number() && v.get<double>() == 0);
     }

@@ -728,6 +728,22 @@ const GapTemplate k_templates[] = {
      "- SP: norm and residual on T-shards.\n"
      "- EP: not applicable.",
      mamba_formula, mamba_flops, mamba_memory},
+    {"ShortConvLayer", "short_conv.md", "LFM2 gated short convolution (token mixer)",
+     "[B, C, x] = W_in · h                    (3·conv_dim)\n"
+     "y = C ⊙ causal_depthwise_conv1d(B ⊙ x, K = conv_L_cache)\n"
+     "out = W_out · y\n"
+     "The decode state is the last conv_L_cache − 1 values of B ⊙ x per channel.",
+     "- transformers: `src/transformers/models/lfm2/modeling_lfm2.py` (`Lfm2ShortConv`)\n"
+     "- vLLM: `vllm/model_executor/layers/mamba/short_conv.py`, `models/lfm2.py`\n"
+     "- llama.cpp: `src/models/lfm2.cpp` (`shortconv` block)\n"
+     "- causal-conv1d: `causal_conv1d_fn`, `causal_conv1d_update`\n",
+     "- TP: W_in column-parallel by channel (B, C and x each split the same way), the depthwise "
+     "conv split by channel with them, W_out row-parallel; one all-reduce of B·T·H.\n"
+     "- PP: whole layers per stage; the conv state stays with its stage.\n"
+     "- CP: each shard needs the conv_L_cache − 1 previous tokens of its neighbour (a halo "
+     "exchange of (K − 1)·conv_dim values per sequence).\n"
+     "- SP: norm and residual on T-shards.\n"
+     "- EP: not applicable."},
     {"RWKVTimeMixLayer", "rwkv_time_mix.md", "RWKV time mix (linear-attention token mixer)",
      "x_r, x_k, x_v = lerp(x_{t−1}, x_t, mu_r/k/v)   (token shift)\n"
      "r = W_r·x_r ; k = W_k·x_k ; v = W_v·x_v\n"

@@ -285,7 +285,8 @@ std::string render_inspect_text(const Model& model, const Analysis& r,
     if (c.is_moe()) {
       line("experts",
            fmt::format("{} routed, top-{}, expert ffn {}{}", *c.num_experts, opt(c.top_k),
-                       opt(c.moe_intermediate_size),
+                       // Mixtral and Granite 4.0 size their experts by intermediate_size.
+                       opt(c.moe_intermediate_size ? c.moe_intermediate_size : c.intermediate_size),
                        c.num_shared_experts ? fmt::format(", {} shared", *c.num_shared_experts)
                                             : std::string()));
     }

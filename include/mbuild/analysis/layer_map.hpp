@@ -40,6 +40,7 @@ inline constexpr std::string_view norm = "NormLayer";
 inline constexpr std::string_view mla = "MultiHeadLatentAttentionLayer";
 inline constexpr std::string_view gated_deltanet = "GatedDeltaNetLayer";
 inline constexpr std::string_view mamba = "MambaMixerLayer";
+inline constexpr std::string_view short_conv = "ShortConvLayer";
 inline constexpr std::string_view rwkv_time_mix = "RWKVTimeMixLayer";
 inline constexpr std::string_view rwkv_channel_mix = "RWKVChannelMixLayer";
 inline constexpr std::string_view gated_attention = "GatedAttentionLayer";
@@ -135,6 +136,15 @@ struct MambaShape {
   bool mamba2 = false;
 };
 
+// LFM2's gated short convolution: in_proj to B, C, x; a depthwise conv over `cache` tokens;
+// out_proj.
+struct ShortConvShape {
+  uint64_t hidden_size = 0;
+  uint64_t conv_dim = 0;
+  uint64_t cache = 0;  // conv_L_cache: the kernel width
+  bool has_bias = false;
+};
+
 struct RwkvShape {
   bool time_mix = false;  // else channel mix
   uint64_t hidden_size = 0;
@@ -179,8 +189,8 @@ struct MtpShape {
 struct UnknownShape {};
 
 using UnitShape = std::variant<UnknownShape, BufferShape, HeadShape, NormShape, EmbeddingShape,
-                               AttentionShape, MlaShape, DeltaNetShape, MambaShape, RwkvShape,
-                               MlpShape, MoeShape, VisionShape, MtpShape>;
+                               AttentionShape, MlaShape, DeltaNetShape, MambaShape, ShortConvShape,
+                               RwkvShape, MlpShape, MoeShape, VisionShape, MtpShape>;
 
 // One instance of a module: layer 12's attention, layer 3's input norm, the final norm, ...
 struct LayerUnit {

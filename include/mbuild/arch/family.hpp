@@ -20,6 +20,7 @@ enum class LayerSchedule : unsigned char {
   rwkv,         // an RWKV block in every layer
   jamba,        // attention every `attn_layer_period` from `attn_layer_offset`, Mamba elsewhere;
                 // experts every `expert_layer_period` from `expert_layer_offset`
+  parallel_hybrid,  // attention and a Mamba-2 mixer side by side in every layer (Falcon-H1)
 };
 
 // Where a family's positions come from when its config and tensors do not say.
@@ -38,6 +39,13 @@ struct FamilyTraits {
   bool score_correction = false;  // the router has an e_score_correction_bias (noaux_tc)
   // The SSM inner width is config.intermediate_size (Mamba-1's transformers config).
   bool ssm_width_is_intermediate = false;
+  // The config field naming the dense feed-forward's width (Granite 4.0: every layer's
+  // shared_mlp is shared_intermediate_size wide; intermediate_size is the experts').
+  std::string_view dense_width_field = "intermediate_size";
+  // The feed-forward width is intermediate_size (block_ff_dim) cut to 2/3, times
+  // block_ffn_dim_multiplier, rounded up to block_multiple_of, when block_auto_adjust_ff_dim
+  // (LFM2).
+  bool ffn_width_adjusted = false;
 };
 
 // The traits of `model_type`; a family not in the table gets the defaults (every flag off,

@@ -14,8 +14,10 @@ enum class MixerKind : unsigned char {
   linear_attention,   // gated delta-net (Qwen3-Next, Qwen3.5)
   mamba,
   rwkv,
-  none,     // a block with a feed-forward only (Nemotron-H "E" and "-" blocks)
-  unknown,  // a name mbuild does not know
+  attention_mamba,  // full attention and a Mamba-2 mixer side by side, outputs summed (Falcon-H1)
+  short_conv,       // a gated depthwise convolution over a few tokens (LFM2 "conv")
+  none,             // a block with a feed-forward only (Nemotron-H "E" and "-" blocks)
+  unknown,          // a name mbuild does not know
 };
 
 enum class FfnKind : unsigned char { dense, moe, none, unknown };
@@ -24,7 +26,8 @@ std::string_view kind_name(MixerKind kind);
 std::string_view kind_name(FfnKind kind);
 
 // A config.json name, synonyms included ("attention", "global", "full" -> full_attention;
-// "sliding_window", "local", "sliding" -> sliding_attention; "sparse" -> moe).
+// "sliding_window", "local", "sliding" -> sliding_attention; "conv" -> short_conv; "hybrid" ->
+// attention_mamba; "sparse" -> moe).
 MixerKind mixer_kind_of(std::string_view name);
 FfnKind ffn_kind_of(std::string_view name);
 
@@ -34,9 +37,15 @@ constexpr bool is_softmax_attention(MixerKind k) {
          k == MixerKind::chunked_attention;
 }
 
-// A constant recurrent state per sequence instead of a KV cache.
+// A KV cache that grows with the context: softmax attention, alone or beside a Mamba mixer.
+constexpr bool keeps_kv(MixerKind k) {
+  return is_softmax_attention(k) || k == MixerKind::attention_mamba;
+}
+
+// A constant recurrent state per sequence (instead of, or beside, a KV cache).
 constexpr bool holds_state(MixerKind k) {
-  return k == MixerKind::linear_attention || k == MixerKind::mamba || k == MixerKind::rwkv;
+  return k == MixerKind::linear_attention || k == MixerKind::mamba || k == MixerKind::rwkv ||
+         k == MixerKind::attention_mamba || k == MixerKind::short_conv;
 }
 
 }  // namespace mbuild
