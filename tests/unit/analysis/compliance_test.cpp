@@ -539,7 +539,7 @@ TEST_CASE("emit-contract: the contract a model implies reads back and the model 
     }
   }
   std::sort(folders.begin(), folders.end());
-  REQUIRE(folders.size() == 37);
+  REQUIRE(folders.size() == 41);
   for (const std::string& folder : folders) {
     DYNAMIC_SECTION(folder) {
       const Loaded l = load(folder);
