@@ -171,7 +171,7 @@ TEST_CASE("GLM-5.2: total and analytic count exact, shared-index layers in the p
   CHECK(mla->bytes_per_token == 89'856);
 }
 
-TEST_CASE("GLM-5.2 from config.json alone; the schedule from index_topk_freq alone") {
+TEST_CASE("GLM-5.2 from config.json alone, and the schedule from index_topk_freq alone") {
   const Analysis a = analyze(config_only(k_glm52), {.context = 4096});
   REQUIRE(a.analytic.count);
   CHECK(a.analytic.count->total == 753'329'940'480ULL);
