@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The layer model of a config-only source, and the pattern drawn from it.
   const mbuild::LayerModel layers = mbuild::build_layer_model(&*config, nullptr);
   const std::vector<std::string> kinds =
-      mbuild::layer_labels(layers.mixers, layers.ffns, config->layer_nope);
+      mbuild::layer_labels(layers.mixers, layers.ffns, config->layer_nope, config->layer_indexer);
   (void)mbuild::compress_layer_pattern(kinds);
   (void)mbuild::tally_layer_kinds(kinds);
   return 0;

@@ -100,7 +100,8 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
     LayerModel layers = build_layer_model(&config, map);
     a.findings.insert(a.findings.end(), layers.disagreements.begin(), layers.disagreements.end());
     a.layers.count = config.num_layers.value_or(0);
-    a.layers.kinds = layer_labels(layers.mixers, layers.ffns, config.layer_nope);
+    a.layers.kinds =
+        layer_labels(layers.mixers, layers.ffns, config.layer_nope, config.layer_indexer);
     a.layers.pattern = compress_layer_pattern(a.layers.kinds);
     a.layers.tally = tally_layer_kinds(a.layers.kinds);
     a.layers.mixers = std::move(layers.mixers);

@@ -159,7 +159,7 @@ std::string string_at(const ModelConfig& config, std::string_view dotted) {
 
 enum class QkNorm { none, per_head, full };  // per_head: [head_dim]; full: [heads * head_dim]
 enum class SharedExpert { none, deepseek, qwen, llama4, granite };
-enum class Mtp { none, deepseek, qwen_next };
+enum class Mtp { none, deepseek, glm, qwen_next };
 enum class Vision { none, siglip, llama4, qwen3_vl, moonvit, pixtral };
 enum class Ssm { mamba, mamba2 };
 
@@ -170,6 +170,7 @@ struct DecoderTraits {
   bool gated_attention = false;   // q_proj also yields the output gate (Qwen3-Next)
   bool attention_sinks = false;   // one learned sink logit per head (gpt-oss)
   bool mla = false;               // DeepSeek multi-head latent attention
+  bool dsa_indexer = false;       // DeepSeek sparse attention: a lightning indexer per layer
   bool kda = false;               // linear-attention layers are Kimi Delta Attention
   uint64_t kda_a_log_stored = 0;  // A_log entries a checkpoint stores per KDA layer (padding)
   bool gated_mlp = true;          // gate/up/down; false: up/down
@@ -251,6 +252,18 @@ void add_mla_attention(Tally& t, const Dims& d) {
   }
   t.add("attention", n);
   t.add("norms", kv_rank);
+}
+
+// DSA lightning indexer (DeepSeek-V3.2 inference/model.py `Indexer`): wq_b from the query
+// latent to index_n_heads x index_head_dim, wk from the hidden state to one key, k_norm (a
+// LayerNorm, weight and bias) and weights_proj (one weight per indexer head).
+void add_dsa_indexer(Tally& t, const Dims& d) {
+  const uint64_t heads = t.need("index_n_heads");
+  const uint64_t dim = t.need("index_head_dim");
+  const uint64_t q_rank = t.need("q_lora_rank");
+  t.add("attention",
+        t.sum({t.mul({heads, dim, q_rank}), t.mul({dim, d.hidden}), t.mul({heads, d.hidden})}));
+  t.add("norms", t.mul({2, dim}));
 }
 
 // Qwen3-Next / Qwen3.5 gated delta-net: in_proj_qkvz (or in_proj_qkv + in_proj_z), in_proj_ba,
@@ -442,8 +455,10 @@ uint64_t dense_width(Tally& t, const DecoderTraits& tr, uint64_t hidden) {
   return t.need(std::nullopt, "intermediate_size");
 }
 
-// One decoder layer of the given kinds.
-void add_layer(Tally& t, const DecoderTraits& tr, const Dims& d, MixerKind attention, FfnKind mlp) {
+// One decoder layer of the given kinds; `indexer`: a sparse-attention layer with a DSA indexer
+// of its own.
+void add_layer(Tally& t, const DecoderTraits& tr, const Dims& d, MixerKind attention, FfnKind mlp,
+               bool indexer = false) {
   if (attention == MixerKind::none) {
     // a feed-forward block only
   } else if (attention == MixerKind::linear_attention) {
@@ -461,6 +476,9 @@ void add_layer(Tally& t, const DecoderTraits& tr, const Dims& d, MixerKind atten
     add_short_conv(t, d);
   } else if (tr.mla) {
     add_mla_attention(t, d);
+    if (tr.dsa_indexer && indexer) {
+      add_dsa_indexer(t, d);
+    }
   } else {
     add_standard_attention(t, tr, d);
   }
@@ -674,8 +692,9 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
                          std::max(c.layer_attention.size(), c.layer_mlp.size()), layers));
   }
   for (uint64_t i = 0; i < layers; ++i) {
-    add_layer(t, tr, d, kind(c.layer_attention, i, MixerKind::full_attention),
-              kind(c.layer_mlp, i, c.is_moe() ? FfnKind::moe : FfnKind::dense));
+    const MixerKind attention = kind(c.layer_attention, i, MixerKind::full_attention);
+    add_layer(t, tr, d, attention, kind(c.layer_mlp, i, c.is_moe() ? FfnKind::moe : FfnKind::dense),
+              attention == MixerKind::sparse_attention && kind(c.layer_indexer, i, true));
   }
   t.add("norms", norm_size(t, tr, d.hidden));
   // Attention Residuals (Kimi K3): each layer's attention and MLP inputs mix earlier block
@@ -715,11 +734,18 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
       Tally m(c, family);
       const FfnKind mlp = c.is_moe() ? FfnKind::moe : FfnKind::dense;
       for (uint64_t i = 0; i < mtp_layers; ++i) {
-        add_layer(m, tr, d, MixerKind::full_attention, mlp);
+        // A DSA model's MTP layer keeps an indexer of its own (DeepSeek-V3.2, GLM-5.2).
+        add_layer(m, tr, d,
+                  tr.dsa_indexer ? MixerKind::sparse_attention : MixerKind::full_attention, mlp,
+                  tr.dsa_indexer);
         if (tr.mtp == Mtp::deepseek) {
           // embed_tokens, enorm, hnorm, eh_proj, shared_head.norm, shared_head.head
           m.add("mtp", m.sum({m.mul({2, d.vocab, d.hidden}), m.mul({3, d.hidden}),
                               m.mul({2, d.hidden, d.hidden})}));
+        } else if (tr.mtp == Mtp::glm) {
+          // enorm, hnorm, eh_proj, shared_head.norm: GLM's MTP layer shares the model's
+          // embedding and head (the checkpoint stores none of its own)
+          m.add("mtp", m.sum({m.mul({3, d.hidden}), m.mul({2, d.hidden, d.hidden})}));
         }
       }
       if (tr.mtp == Mtp::qwen_next) {
@@ -1027,6 +1053,25 @@ const std::array k_families = {
                   t.kda_a_log_stored = 128;
                   t.shared = SharedExpert::deepseek;
                   t.vision = Vision::moonvit;
+                })},
+    // DeepSeek-V3.2: DeepSeek-V3 with a lightning indexer in every layer, MTP layer included.
+    Family{"deepseek_v32", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.mla = true;
+                  t.dsa_indexer = true;
+                  t.shared = SharedExpert::deepseek;
+                  t.mtp = Mtp::deepseek;
+                })},
+    // GLM-5: the same layers (MLA + DSA indexer, DeepSeek MoE); indexer_types may leave layers
+    // without an indexer (GLM-5.2); the MTP layer has no embedding or head of its own.
+    Family{"glm_moe_dsa", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.mla = true;
+                  t.dsa_indexer = true;
+                  t.shared = SharedExpert::deepseek;
+                  t.mtp = Mtp::glm;
                 })},
     Family{"gpt_oss", Shape::decoder,
            with({},

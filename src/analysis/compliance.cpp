@@ -160,6 +160,10 @@ bool layer_selected(const TensorRoleTemplate& r, const ModelConfig& c, size_t la
   if (r.layers == "moe") {
     return ffn == FfnKind::moe;
   }
+  if (r.layers == "sparse_indexer") {  // DSA layers with a lightning indexer of their own
+    return mixer == MixerKind::sparse_attention &&
+           (layer >= c.layer_indexer.size() || c.layer_indexer[layer]);
+  }
   if (r.layers == "dense") {
     return ffn == FfnKind::dense;
   }
@@ -209,6 +213,18 @@ bool any_name(const std::vector<std::string>& names, std::initializer_list<std::
         }
         return true;
       }
+    }
+  }
+  return false;
+}
+
+// A q/k norm of the attention: the norm of a DSA lightning indexer's key
+// (self_attn.indexer.k_norm, a LayerNorm) is the indexer's, not one of the attention.
+bool qk_norm_name(const std::vector<std::string>& names, std::string* which) {
+  for (const std::string& n : names) {
+    if (n.find(".indexer.") == std::string::npos &&
+        any_name({n}, {"q_norm.", "k_norm.", "q_layernorm.", "k_layernorm."}, which)) {
+      return true;
     }
   }
   return false;
@@ -667,8 +683,7 @@ Result<FamilyReport> check_family(const Model& model, const ParamCount& params,
   }
   if (k.qk_norm) {
     std::string which;
-    const bool seen =
-        any_name(names, {"q_norm.", "k_norm.", "q_layernorm.", "k_layernorm."}, &which);
+    const bool seen = qk_norm_name(names, &which);
     r.constraints.push_back({"qk_norm", *k.qk_norm ? "true" : "false", seen ? "true" : "false",
                              seen == *k.qk_norm, seen ? which : std::string("no q/k norm")});
   }
@@ -1059,7 +1074,7 @@ FamilyContract derive_family_contract(const Model& model, const ParamCount& para
        "value.bias", "query_key_value.bias", "c_attn.bias", "SelfAttention.q.bias"},
       nullptr);
   k.tied_embeddings = !c.tensors.lm_head.has_value();
-  k.qk_norm = any_name(names, {"q_norm.", "k_norm.", "q_layernorm.", "k_layernorm."}, nullptr);
+  k.qk_norm = qk_norm_name(names, nullptr);
   const bool gated = any_name(
       names, {"gate_proj.", "gate_up_proj", ".w1.", ".w3.", "wi_0.", "gate_up_proj_blocks"},
       nullptr);

@@ -128,7 +128,9 @@ NormFacts norm_facts(const Model& model, const ModelConfig& c, const ParamCount&
   n.eps = c.norm_eps;
   std::string_view first_norm, biased;
   for (size_t i = 0; i < model.tensors.size() && i < params.classes.size(); ++i) {
-    if (params.classes[i].component == Component::norms) {
+    // A DSA lightning indexer's key norm (a LayerNorm) is not one of the model's layer norms.
+    if (params.classes[i].component == Component::norms &&
+        !contains(model.tensors[i].name, ".indexer.")) {
       const std::string_view name = model.tensors[i].name;
       if (first_norm.empty()) {
         first_norm = name;

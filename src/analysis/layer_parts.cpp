@@ -445,15 +445,29 @@ class PartCutter {
               {{"hidden_size", h}, {"intermediate_size", width}});
   }
 
+  // MLA; a DSA lightning indexer under it (self_attn.indexer.*: DeepSeek-V3.2, GLM-5) is a
+  // part of its own.
   void cut(const LayerUnit& u, size_t index, const MlaShape& s) {
-    whole(u, index, layer_class::mla,
-          {{"hidden_size", s.hidden_size},
-           {"num_heads", s.num_heads},
-           {"q_lora_rank", s.q_lora_rank},
-           {"kv_lora_rank", s.kv_lora_rank},
-           {"qk_nope_head_dim", s.qk_nope_head_dim},
-           {"qk_rope_head_dim", s.qk_rope_head_dim},
-           {"v_head_dim", s.v_head_dim}});
+    std::vector<size_t> attention, indexer;
+    for (size_t i : u.tensors) {
+      const bool idx = m_ctx.model.tensors[i].name.find(".indexer.") != std::string::npos;
+      (idx ? indexer : attention).push_back(i);
+    }
+    LayerPart p = part_of(u, index, u.name, layer_class::mla, std::move(attention));
+    p.specs = {{"hidden_size", s.hidden_size},
+               {"num_heads", s.num_heads},
+               {"q_lora_rank", s.q_lora_rank},
+               {"kv_lora_rank", s.kv_lora_rank},
+               {"qk_nope_head_dim", s.qk_nope_head_dim},
+               {"qk_rope_head_dim", s.qk_rope_head_dim},
+               {"v_head_dim", s.v_head_dim}};
+    add(std::move(p));
+    remainder(u, index, "indexer", layer_class::lightning_indexer, std::move(indexer),
+              {{"hidden_size", s.hidden_size},
+               {"q_lora_rank", s.q_lora_rank},
+               {"index_n_heads", m_ctx.cfg_count("index_n_heads").value_or(0)},
+               {"index_head_dim", m_ctx.cfg_count("index_head_dim").value_or(0)},
+               {"index_topk", m_ctx.cfg_count("index_topk").value_or(0)}});
   }
 
   void cut(const LayerUnit& u, size_t index, const DeltaNetShape& s) {

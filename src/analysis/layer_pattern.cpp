@@ -87,11 +87,15 @@ std::vector<std::string> layer_kinds(const std::vector<std::string>& attention,
 
 std::vector<std::string> layer_labels(const std::vector<MixerKind>& mixers,
                                       const std::vector<FfnKind>& ffns,
-                                      const std::vector<bool>& nope) {
+                                      const std::vector<bool>& nope,
+                                      const std::vector<bool>& indexer) {
   std::vector<std::string> m, f;
   for (size_t i = 0; i < mixers.size(); ++i) {
     const bool no_positions = i < nope.size() && nope[i] && is_softmax_attention(mixers[i]);
-    m.push_back(fmt::format("{}{}", kind_name(mixers[i]), no_positions ? " (NoPE)" : ""));
+    const bool shared_index =
+        mixers[i] == MixerKind::sparse_attention && i < indexer.size() && !indexer[i];
+    m.push_back(fmt::format("{}{}{}", kind_name(mixers[i]), no_positions ? " (NoPE)" : "",
+                            shared_index ? " (shared index)" : ""));
   }
   for (FfnKind k : ffns) {
     f.emplace_back(kind_name(k));

@@ -18,10 +18,13 @@ std::string compress_layer_pattern(const std::vector<std::string>& kinds);
 std::vector<std::string> layer_kinds(const std::vector<std::string>& attention,
                                      const std::vector<std::string>& mlp);
 // The per-layer kinds to show from the layer model: kind names, NoPE attention marked
-// ("full_attention (NoPE)", `nope` per layer, may be shorter or empty), then layer_kinds.
+// ("full_attention (NoPE)", `nope` per layer, may be shorter or empty), sparse attention
+// without an indexer of its own marked ("deepseek_sparse_attention (shared index)", `indexer`
+// per layer, empty: every one has its own), then layer_kinds.
 std::vector<std::string> layer_labels(const std::vector<MixerKind>& mixers,
                                       const std::vector<FfnKind>& ffns,
-                                      const std::vector<bool>& nope);
+                                      const std::vector<bool>& nope,
+                                      const std::vector<bool>& indexer = {});
 
 // How many layers of each kind, in order of first appearance: "23 mamba, 23 moe,
 // 6 full_attention"; empty when every layer is alike.

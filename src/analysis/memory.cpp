@@ -167,7 +167,14 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
     kv.by_kind.push_back({std::string(name)});
     return kv.by_kind.back();
   };
-  for (MixerKind kind : mixers) {
+  // DSA's lightning indexer caches one key of index_head_dim per token and layer, in its own
+  // format whatever the KV dtype: FP8 (E4M3) values plus one FP32 scale per 128 (DeepSeek's
+  // inference/model.py `k_cache` float8_e4m3fn and `k_scale_cache` float32 [head_dim / 128];
+  // vLLM and SGLang size it index_head_dim + index_head_dim / 128 * 4 bytes).
+  const uint64_t index_dim = config.count("index_head_dim").value_or(0);
+  const uint64_t indexer_per_token = index_dim + index_dim / 128 * 4;
+  for (size_t i = 0; i < mixers.size(); ++i) {
+    const MixerKind kind = mixers[i];
     if (kind == MixerKind::none) {
       continue;  // a feed-forward block: nothing cached
     }
@@ -200,6 +207,16 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
       row.bytes_per_token = sat_add(row.bytes_per_token, per_token_full);
       row.bytes = sat_add(row.bytes, sat_mul(per_token_full, tokens));
     }
+    if (kind == MixerKind::sparse_attention && indexer_per_token > 0 &&
+        (i >= config.layer_indexer.size() || config.layer_indexer[i])) {
+      kv.bytes_per_token = sat_add(kv.bytes_per_token, indexer_per_token);
+      kv.bytes = sat_add(kv.bytes, sat_mul(indexer_per_token, kv.context));
+      ++kv.indexer_layers;
+      KvKind& row = kind_row("indexer_keys");
+      ++row.layers;
+      row.bytes_per_token = sat_add(row.bytes_per_token, indexer_per_token);
+      row.bytes = sat_add(row.bytes, sat_mul(indexer_per_token, kv.context));
+    }
   }
   for (KvKind& row : kv.by_kind) {
     row.bytes = sat_mul(row.bytes, kv.batch);
@@ -215,6 +232,12 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
         fmt::format("MLA caches the compressed latent: kv_lora_rank {} + rope {} "
                     "per layer and token",
                     *kv_lora, rope_dim.value_or(0)));
+  }
+  if (kv.indexer_layers) {
+    kv.notes.push_back(
+        fmt::format("{} layer(s) keep DSA indexer keys: {} bytes per layer and token "
+                    "(index_head_dim {} in FP8 + an FP32 scale per 128), whatever the KV dtype",
+                    kv.indexer_layers, indexer_per_token, index_dim));
   }
   if (kv.state_layers) {
     kv.notes.push_back(

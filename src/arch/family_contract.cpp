@@ -284,13 +284,13 @@ Result<TensorRoleTemplate> parse_role(const Fault& f, const std::string& at,
     if (n["layers"]) {
       t.layers = scalar(n["layers"]);
       constexpr std::string_view k_layers[] = {
-          "all",        "first", "full_attention", "attention", "linear_attention", "mamba",
-          "short_conv", "moe",   "dense"};
+          "all",        "first", "full_attention", "attention",     "linear_attention", "mamba",
+          "short_conv", "moe",   "dense",          "sparse_indexer"};
       if (std::find(std::begin(k_layers), std::end(k_layers), t.layers) == std::end(k_layers)) {
         return tl::unexpected(
             f.at(n["layers"], at + ".layers",
                  fmt::format("'{}' is not all, first, full_attention, linear_attention, mamba, "
-                             "short_conv, moe or dense",
+                             "short_conv, moe, dense or sparse_indexer",
                              excerpt(t.layers))));
       }
     }

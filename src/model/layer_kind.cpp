@@ -6,9 +6,12 @@
 namespace mbuild {
 namespace {
 
-constexpr std::array<std::string_view, 10> k_mixer_names = {"full_attention",
+// transformers' layer_types names where it has them (DeepseekV32Config / GlmMoeDsaConfig:
+// every layer "deepseek_sparse_attention"); in MixerKind's order.
+constexpr std::array<std::string_view, 11> k_mixer_names = {"full_attention",
                                                             "sliding_attention",
                                                             "chunked_attention",
+                                                            "deepseek_sparse_attention",
                                                             "linear_attention",
                                                             "mamba",
                                                             "rwkv",

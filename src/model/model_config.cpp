@@ -440,6 +440,8 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
     cfg.layer_attention.assign(layers, MixerKind::rwkv);
   } else if (family.schedule == LayerSchedule::parallel_hybrid) {
     cfg.layer_attention.assign(layers, MixerKind::attention_mamba);
+  } else if (family.sparse_indexer) {
+    cfg.layer_attention.assign(layers, MixerKind::sparse_attention);
   } else if (family.schedule == LayerSchedule::jamba) {
     uint64_t period = cfg.count("attn_layer_period").value_or(8);
     uint64_t offset = cfg.count("attn_layer_offset").value_or(4);
@@ -474,6 +476,31 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
   }
   if (std::none_of(cfg.layer_nope.begin(), cfg.layer_nope.end(), [](bool b) { return b; })) {
     cfg.layer_nope.clear();
+  }
+
+  // DSA layers with an indexer of their own, as GlmMoeDsaConfig reads them: `indexer_types`
+  // ("full" / "shared"), else `index_topk_pattern` ("F" / "S" per layer), else every
+  // `index_topk_freq`-th layer from `index_skip_topk_offset` - 1 (defaults 1 and 2: all).
+  if (family.sparse_indexer) {
+    if (const json* it = cfg.find("indexer_types"); it && it->is_array() && it->size() == layers) {
+      for (const json& v : *it) {
+        cfg.layer_indexer.push_back(!(v.is_string() && v.get<std::string>() == "shared"));
+      }
+    } else if (const json* pt = cfg.find("index_topk_pattern");
+               pt && pt->is_string() && pt->get_ref<const std::string&>().size() == layers) {
+      for (char c : pt->get_ref<const std::string&>()) {
+        cfg.layer_indexer.push_back(c != 'S');
+      }
+    } else {
+      const uint64_t freq = std::max<uint64_t>(cfg.count("index_topk_freq").value_or(1), 1);
+      const uint64_t offset = cfg.count("index_skip_topk_offset").value_or(2);
+      for (uint64_t i = 0; i < layers; ++i) {
+        cfg.layer_indexer.push_back((i + 1 > offset ? i + 1 - offset : 0) % freq == 0);
+      }
+    }
+    if (std::all_of(cfg.layer_indexer.begin(), cfg.layer_indexer.end(), [](bool b) { return b; })) {
+      cfg.layer_indexer.clear();
+    }
   }
 
   // Per-layer MLP kinds.

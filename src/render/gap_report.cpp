@@ -681,6 +681,33 @@ const GapTemplate k_templates[] = {
      "all-gather).\n"
      "- EP: not applicable to attention.",
      mla_formula, mla_flops, mla_memory},
+    {"LightningIndexerLayer", "lightning_indexer.md",
+     "DSA lightning indexer (DeepSeek sparse attention: DeepSeek-V3.2, GLM-5)",
+     "q_I = W_q_b^I · c_q   (the MLA query latent), n_I heads of d_I ;  k_I = LayerNorm(W_k^I · x)"
+     "   (one key of d_I per token)\n"
+     "RoPE on the first d_rope channels of q_I and k_I, then a Hadamard rotation; k_I cached in "
+     "FP8 with one FP32 scale per 128 channels\n"
+     "w = W_w · x   (one weight per indexer head)\n"
+     "score(t, s) = Σ_h w_h · ReLU(q_I[t, h] · k_I[s])   over every cached token s\n"
+     "The index_topk tokens of highest score are the only keys the MLA of the layer attends "
+     "(GLM-5.2: layers marked \"shared\" in indexer_types reuse the previous indexer's picks).",
+     "- DeepSeek: `DeepSeek-V3.2-Exp/inference/model.py` (`Indexer`, `fp8_index`)\n"
+     "- transformers: `src/transformers/models/deepseek_v32/modeling_deepseek_v32.py`, "
+     "`models/glm_moe_dsa/modeling_glm_moe_dsa.py`\n"
+     "- vLLM: `vllm/model_executor/models/deepseek_v2.py` (`Indexer`), "
+     "`vllm/v1/attention/backends/mla/indexer.py`, `flashmla_sparse.py`\n"
+     "- SGLang: `python/sglang/srt/layers/attention/nsa/` (`NSATokenToKVPool` sizes the keys "
+     "index_head_dim + index_head_dim / 128 · 4 bytes)\n"
+     "- DeepGEMM: `fp8_mqa_logits` / `fp8_paged_mqa_logits`\n"
+     "- Paper: DeepSeek-V3.2, DeepSeek Sparse Attention\n",
+     "- TP: the indexer is small; vLLM and SGLang replicate it (or split its heads, summing the "
+     "weighted scores with an all-reduce before top-k).\n"
+     "- DP-attention: replicated with the MLA of the layer, batch sharded.\n"
+     "- PP: with its layer.\n"
+     "- CP: the key cache is split with the sequence; each rank scores its shard and the top-k "
+     "is merged across ranks.\n"
+     "- EP: not applicable.",
+     generic_formula, generic_flops, generic_memory},
     {"GatedDeltaNetLayer", "gated_deltanet.md",
      "Gated delta-net linear attention (Qwen3-Next, Qwen3.5)",
      "[q, k, v, z] = W_qkvz · x ;  [b, a] = W_ba · x\n"

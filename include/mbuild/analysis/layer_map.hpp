@@ -38,6 +38,8 @@ inline constexpr std::string_view moe = "MoELayer";
 inline constexpr std::string_view norm = "NormLayer";
 // Modules no catalog class has.
 inline constexpr std::string_view mla = "MultiHeadLatentAttentionLayer";
+// DSA's lightning indexer (DeepSeek-V3.2, GLM-5): picks the keys each query attends.
+inline constexpr std::string_view lightning_indexer = "LightningIndexerLayer";
 inline constexpr std::string_view gated_deltanet = "GatedDeltaNetLayer";
 inline constexpr std::string_view mamba = "MambaMixerLayer";
 inline constexpr std::string_view short_conv = "ShortConvLayer";

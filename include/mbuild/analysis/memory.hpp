@@ -27,9 +27,9 @@ struct FormatSize {
 std::vector<FormatSize> weight_formats(uint64_t params);
 
 // One kind of layer's share of the cache: softmax attention (full, sliding, chunked), MLA's
-// latent, or a recurrent state (linear attention, Mamba, RWKV).
+// latent, DSA's indexer keys, or a recurrent state (linear attention, Mamba, RWKV).
 struct KvKind {
-  std::string kind;  // "full_attention", "sliding_attention", "mla", "mamba", ...
+  std::string kind;  // "full_attention", "sliding_attention", "mla", "indexer_keys", "mamba", ...
   uint64_t layers = 0;
   uint64_t bytes_per_token = 0;           // cached per token, over these layers
   uint64_t bytes = 0;                     // at the context x batch (sliding capped)
@@ -38,13 +38,14 @@ struct KvKind {
 
 struct KvCache {
   uint64_t dtype_bytes = 2;
-  uint64_t bytes_per_token = 0;  // Σ over attention layers (sliding layers included)
+  uint64_t bytes_per_token = 0;  // Σ over attention layers (sliding layers, indexer keys included)
   uint64_t context = 0;
   uint64_t batch = 1;
   uint64_t bytes = 0;  // at context x batch, sliding layers capped at their window
   uint64_t state_bytes_per_sequence = 0;  // linear-attention / SSM layers: constant state
   uint64_t state_bytes = 0;               // x batch
   uint64_t full_layers = 0, sliding_layers = 0, mla_layers = 0, state_layers = 0;
+  uint64_t indexer_layers = 0;  // DSA layers caching indexer keys (beside their MLA latent)
   // The same model's cache if every attention layer kept all heads (MHA), per token.
   uint64_t mha_bytes_per_token = 0;
   std::vector<KvKind> by_kind;  // in order of first appearance

@@ -37,6 +37,9 @@ struct FamilyTraits {
   bool encoder_only = false;      // no decoder: no KV cache
   bool gated_query = false;       // q_proj holds a query and an output gate per head
   bool score_correction = false;  // the router has an e_score_correction_bias (noaux_tc)
+  // DeepSeek sparse attention: every layer's MLA attends the keys a lightning indexer picks
+  // (sparse_attention); `indexer_types` may leave some layers without an indexer of their own.
+  bool sparse_indexer = false;
   // The SSM inner width is config.intermediate_size (Mamba-1's transformers config).
   bool ssm_width_is_intermediate = false;
   // The config field naming the dense feed-forward's width (Granite 4.0: every layer's

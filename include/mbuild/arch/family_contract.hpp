@@ -53,8 +53,9 @@ struct FamilyConstraints {
 
 // A per-layer role: the tensor name with `{n}` for the layer index (and `{e}` for the expert
 // index), and the layers it applies to. `layers` is "all" (default), a mixer or feed-forward
-// kind as config.json names it ("full_attention", "linear_attention", "mamba", "dense", "moe"), or
-// "first" (a tensor only layer 0 holds).
+// kind as config.json names it ("full_attention", "linear_attention", "mamba", "dense", "moe"),
+// "first" (a tensor only layer 0 holds), or "sparse_indexer" (a DSA layer with a lightning
+// indexer of its own: every layer of DeepSeek-V3.2, GLM-5.2's `indexer_types` "full").
 struct TensorRoleTemplate {
   std::string role;
   std::optional<std::string> name;  // nullopt: the family has no such tensor (`null`)

@@ -11,7 +11,10 @@ enum class MixerKind : unsigned char {
   full_attention,
   sliding_attention,
   chunked_attention,  // attention over fixed chunks (Llama 4): a window for the KV cache
-  linear_attention,   // gated delta-net (Qwen3-Next, Qwen3.5)
+  // DeepSeek sparse attention (DSA: DeepSeek-V3.2, GLM-5): MLA over the keys a lightning
+  // indexer picks (index_topk per query); the indexer keeps keys of its own in the cache.
+  sparse_attention,
+  linear_attention,  // gated delta-net (Qwen3-Next, Qwen3.5)
   mamba,
   rwkv,
   attention_mamba,  // full attention and a Mamba-2 mixer side by side, outputs summed (Falcon-H1)
@@ -31,10 +34,10 @@ std::string_view kind_name(FfnKind kind);
 MixerKind mixer_kind_of(std::string_view name);
 FfnKind ffn_kind_of(std::string_view name);
 
-// Softmax attention over a KV cache (full, sliding or chunked).
+// Softmax attention over a KV cache (full, sliding, chunked or sparse).
 constexpr bool is_softmax_attention(MixerKind k) {
   return k == MixerKind::full_attention || k == MixerKind::sliding_attention ||
-         k == MixerKind::chunked_attention;
+         k == MixerKind::chunked_attention || k == MixerKind::sparse_attention;
 }
 
 // A KV cache that grows with the context: softmax attention, alone or beside a Mamba mixer.

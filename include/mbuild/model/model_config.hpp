@@ -56,6 +56,10 @@ struct ModelConfig {
   // Layers whose attention uses no positional encoding (NoPE): SmolLM3's and Llama 4's
   // `no_rope_layers` (0 = NoPE) or `no_rope_layer_interval` (every N-th layer). Empty: none.
   std::vector<bool> layer_nope;
+  // Sparse-attention layers (DSA) whose lightning indexer is their own: GLM-5.2's
+  // `indexer_types` "full" (the "shared" layers reuse the previous full layer's top-k and hold
+  // no indexer, no indexer keys). Empty: every sparse-attention layer has its indexer.
+  std::vector<bool> layer_indexer;
   std::optional<uint64_t> sliding_window;
 
   QuantConfig quant;

@@ -127,8 +127,15 @@ Loaded load_path(const std::filesystem::path& path) {
 // A folder of tests/data/corpus, or "synthetic/<name>" for a test model of tests/data/synthetic
 // (header-only, built from the published config and the family's tensor names).
 Loaded load(const std::string& folder) {
-  LocalFolderSource source(folder.starts_with("synthetic/") ? test::data_dir() / folder
-                                                            : test::corpus_dir() / folder);
+  std::filesystem::path path =
+      folder.starts_with("synthetic/") ? test::data_dir() / folder : test::corpus_dir() / folder;
+#ifdef MBUILD_GENERATED_DATA
+  // Replicas the build writes (too large to keep): tests/data/synthetic/tools/make_*.py.
+  if (folder.starts_with("generated/")) {
+    path = std::filesystem::path(MBUILD_GENERATED_DATA) / folder.substr(10);
+  }
+#endif
+  LocalFolderSource source(path);
   auto snapshot = source.snapshot();
   REQUIRE(snapshot);
   auto built = build_model(std::move(*snapshot));
@@ -222,6 +229,10 @@ TEST_CASE(
       {"synthetic/ai21labs__AI21-Jamba-1.5-Mini", "jamba", "mini"},
       {"synthetic/Qwen__Qwen3.5-27B", "qwen3_5", "27b"},
       {"written/deepseek-ai__DeepSeek-V3", "deepseek_v3", "671b"},
+#ifdef MBUILD_GENERATED_DATA
+      {"generated/deepseek-ai__DeepSeek-V3.2-Exp", "deepseek_v32", "685b"},
+      {"generated/zai-org__GLM-5.2", "glm_moe_dsa", "753b"},
+#endif
   };
   const test::TempDir written;
   // Every built-in contract is exercised by one of them.
