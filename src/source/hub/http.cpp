@@ -313,17 +313,18 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
 
 // Keeps the errno of a socket() that failed: libcurl reports EMFILE as "could not connect" and
 // keeps the cause to itself.
-// The receive buffer of a transfer: the whole expected answer, between 64 KiB and libcurl's
-// 10 MiB ceiling (512 KiB when the size is not known ahead). With libcurl's default 16 KiB,
-// libcurl 7.88 (Debian 12) sometimes leaves the last frames of an HTTP/2 stream undelivered
-// while many streams share the connection: the stream then waits for the low-speed limit and
-// a retry. Measured over 30 runs of 33 concurrent ~430 KB header reads through nghttpx: 7
-// stalls of ~18 s with 16 KiB, none with 512 KiB (bench/PROFILES.md). The buffer is virtual
-// memory; pages are touched only as data arrives.
+// The receive buffer of an HTTP/2-capable (https) transfer: a ranged read's whole answer,
+// between 64 KiB and libcurl's 10 MiB ceiling; 64 KiB when the size is not known ahead. With
+// libcurl's default 16 KiB, libcurl 7.88 (Debian 12) sometimes left the last frames of an
+// HTTP/2 stream undelivered while many streams shared the connection: the stream then waited
+// for the low-speed limit and a retry. Measured over 30 runs of 33 concurrent ~430 KB header
+// reads through nghttpx: 7 stalls of ~18 s with 16 KiB, none in 40 runs sized to the answer
+// (bench/PROFILES.md). Plain http keeps libcurl's default, which keeps memory low when many
+// sources are read at once.
 long receive_buffer_size(const Fetch& f) {
-  constexpr uint64_t k_min = 64 << 10, k_unknown = 512 << 10, k_max = CURL_MAX_READ_SIZE;
+  constexpr uint64_t k_min = 64 << 10, k_max = CURL_MAX_READ_SIZE;
   const uint64_t expected =
-      f.range_end ? *f.range_end - std::min(*f.range_end, f.range_start) + 1 : k_unknown;
+      f.range_end ? *f.range_end - std::min(*f.range_end, f.range_start) + 1 : k_min;
   return static_cast<long>(std::clamp(expected, k_min, k_max));
 }
 
@@ -592,6 +593,7 @@ class Pool {
       // http://, where no upgrade is asked and waiting would serialise requests.
       curl_easy_setopt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
       curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+      curl_easy_setopt(h, CURLOPT_BUFFERSIZE, receive_buffer_size(f));
       if (!settings.ca_file.empty()) {
         curl_easy_setopt(h, CURLOPT_CAINFO, settings.ca_file.c_str());
       }
@@ -604,7 +606,6 @@ class Pool {
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t.get());
     curl_easy_setopt(h, CURLOPT_PRIVATE, t.get());
-    curl_easy_setopt(h, CURLOPT_BUFFERSIZE, receive_buffer_size(f));
     if (f.head_only) {
       curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
     }
