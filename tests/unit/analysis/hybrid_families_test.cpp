@@ -10,33 +10,17 @@
 #include "mbuild/report/layer_checks.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
+#include "unit/analysis/model_at.hpp"
 
 using namespace mbuild;
 
 namespace {
 
-Snapshot snapshot_of(const std::string& folder) {
-  LocalFolderSource source(test::data_dir() / folder);
-  auto snapshot = source.snapshot();
-  REQUIRE(snapshot);
-  return std::move(*snapshot);
-}
-
 Model model_of(const std::string& folder) {
-  auto model = build_model(snapshot_of(folder));
-  REQUIRE(model);
-  return std::move(*model);
+  return test::model_at(test::data_dir() / folder);
 }
-
-// config.json alone, as a repo without weights gives it.
 Model config_only(const std::string& folder) {
-  Snapshot snap = snapshot_of(folder);
-  REQUIRE(snap.config_json);
-  auto config = parse_model_config("config.json", *snap.config_json);
-  REQUIRE(config);
-  Model model;
-  model.config = std::move(*config);
-  return model;
+  return test::config_only_at(test::data_dir() / folder);
 }
 
 // No warning at all: neither the layer model nor the mapper's readings find anything to say
@@ -198,7 +182,7 @@ TEST_CASE("LFM2: short convolutions and attention, the count exact") {
   check_quiet(m);
   // config.json alone, and layer_types in place of full_attn_idxs, say the same.
   CHECK(analyze(config_only(k_lfm2), {}).total == 1'170'340'608ULL);
-  Snapshot snap = snapshot_of(k_lfm2);
+  Snapshot snap = test::snapshot_at(test::data_dir() / k_lfm2);
   nlohmann::json config = nlohmann::json::parse(*snap.config_json);
   config["layer_types"] = nlohmann::json::array();
   for (int i = 0; i < 16; ++i) {
@@ -217,7 +201,7 @@ TEST_CASE("LFM2: short convolutions and attention, the count exact") {
 TEST_CASE("a parallel hybrid under a family nobody taught mbuild: the tensors still say it") {
   // The Falcon-H1 replica under another model_type: no formula and a uniform config guess, but
   // each layer's tensors show attention and a Mamba mixer, so each keeps KV and state.
-  Snapshot snap = snapshot_of(k_falcon_h1);
+  Snapshot snap = test::snapshot_at(test::data_dir() / k_falcon_h1);
   nlohmann::json config = nlohmann::json::parse(*snap.config_json);
   config["model_type"] = "mystery_h1";
   snap.config_json = config.dump();

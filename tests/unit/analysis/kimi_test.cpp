@@ -11,31 +11,14 @@
 #include "mbuild/report/layer_checks.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
+#include "unit/analysis/model_at.hpp"
 
 using namespace mbuild;
 
 namespace {
 
-Model model_at(const std::filesystem::path& folder) {
-  LocalFolderSource source(folder);
-  auto snapshot = source.snapshot();
-  REQUIRE(snapshot);
-  auto model = build_model(std::move(*snapshot));
-  REQUIRE(model);
-  return std::move(*model);
-}
-
-Model config_only_at(const std::filesystem::path& folder) {
-  LocalFolderSource source(folder);
-  auto snap = source.snapshot();
-  REQUIRE(snap);
-  REQUIRE(snap->config_json);
-  auto config = parse_model_config("config.json", *snap->config_json);
-  REQUIRE(config);
-  Model model;
-  model.config = std::move(*config);
-  return model;
-}
+using test::config_only_at;
+using test::model_at;
 
 const std::filesystem::path k_kimi_linear =
     test::data_dir() / "synthetic/moonshotai__Kimi-Linear-48B-A3B-Instruct";

@@ -12,6 +12,7 @@
 #include "mbuild/report/validate.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
+#include "unit/analysis/model_at.hpp"
 
 using namespace mbuild;
 
@@ -20,39 +21,15 @@ namespace {
 const std::string k_nemotron = "synthetic/nvidia__NVIDIA-Nemotron-3-Nano-30B-A3B";
 const std::string k_nemotron_pattern = "MEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEM*EMEMEMEM*EMEMEMEME";
 
-Snapshot snapshot_of(const std::string& folder) {
-  LocalFolderSource source(test::data_dir() / folder);
-  auto snapshot = source.snapshot();
-  REQUIRE(snapshot);
-  return std::move(*snapshot);
-}
-
-// The folder's model, with config.json edited by `edit` first.
 template <typename Edit>
 Model model_of(const std::string& folder, Edit edit) {
-  Snapshot snap = snapshot_of(folder);
-  REQUIRE(snap.config_json);
-  nlohmann::json config = nlohmann::json::parse(*snap.config_json);
-  edit(config);
-  snap.config_json = config.dump();
-  auto model = build_model(std::move(snap));
-  REQUIRE(model);
-  return std::move(*model);
+  return test::model_at(test::data_dir() / folder, edit);
 }
-
 Model model_of(const std::string& folder) {
-  return model_of(folder, [](nlohmann::json&) {});
+  return test::model_at(test::data_dir() / folder);
 }
-
-// config.json alone, as a repo without weights gives it.
 Model config_only(const std::string& folder) {
-  Snapshot snap = snapshot_of(folder);
-  REQUIRE(snap.config_json);
-  auto config = parse_model_config("config.json", *snap.config_json);
-  REQUIRE(config);
-  Model model;
-  model.config = std::move(*config);
-  return model;
+  return test::config_only_at(test::data_dir() / folder);
 }
 
 bool has_finding(const Analysis& a, const std::string& where, const std::string& text) {

@@ -16,6 +16,7 @@
 #include "mbuild/model/model.hpp"
 #include "mbuild/source/local_source.hpp"
 #include "test_support.hpp"
+#include "unit/analysis/model_at.hpp"
 
 using namespace mbuild;
 
@@ -23,46 +24,21 @@ using namespace mbuild;
 
 namespace {
 
-Snapshot snapshot_of(const std::string& folder) {
-  LocalFolderSource source(std::filesystem::path(MBUILD_GENERATED_DATA) / folder);
-  auto snapshot = source.snapshot();
-  REQUIRE(snapshot);
-  return std::move(*snapshot);
-}
+const std::filesystem::path k_generated = MBUILD_GENERATED_DATA;
 
-// The folder's model, config.json edited by `edit` first.
 template <typename Edit>
 Model model_of(const std::string& folder, Edit edit) {
-  Snapshot snap = snapshot_of(folder);
-  REQUIRE(snap.config_json);
-  nlohmann::json config = nlohmann::json::parse(*snap.config_json);
-  edit(config);
-  snap.config_json = config.dump();
-  auto model = build_model(std::move(snap));
-  REQUIRE(model);
-  return std::move(*model);
+  return test::model_at(k_generated / folder, edit);
 }
-
 Model model_of(const std::string& folder) {
-  return model_of(folder, [](nlohmann::json&) {});
+  return test::model_at(k_generated / folder);
 }
-
-// config.json alone (edited by `edit`), as a repo without weights gives it.
 template <typename Edit>
 Model config_only(const std::string& folder, Edit edit) {
-  Snapshot snap = snapshot_of(folder);
-  REQUIRE(snap.config_json);
-  nlohmann::json config = nlohmann::json::parse(*snap.config_json);
-  edit(config);
-  auto parsed = parse_model_config("config.json", config.dump());
-  REQUIRE(parsed);
-  Model model;
-  model.config = std::move(*parsed);
-  return model;
+  return test::config_only_at(k_generated / folder, edit);
 }
-
 Model config_only(const std::string& folder) {
-  return config_only(folder, [](nlohmann::json&) {});
+  return test::config_only_at(k_generated / folder);
 }
 
 const KvKind* kv_row(const KvCache& kv, const std::string& kind) {
