@@ -86,6 +86,29 @@ std::map<std::string, int> ranged_reads_per_file(const MockHub& mock) {
   return out;
 }
 
+// The mock Hub and its CDN, each behind an nghttpx TLS front (ALPN h2) with a test CA.
+struct Http2Hub {
+  const test::TempDir temp;
+  const fs::path dir = temp.path();
+  const bool ca_made = (test::make_test_ca(dir), true);
+  const int cdn_port = test::free_port("127.0.0.2");
+  MockHub mock{cdn_behind(cdn_port)};
+  test::TlsFront hub_front{"127.0.0.1", mock.endpoint(), dir};
+  test::TlsFront cdn_front{"127.0.0.2", mock.cdn_origin(), dir, cdn_port};
+
+  static MockHubOptions cdn_behind(int port) {
+    MockHubOptions mo;
+    mo.cdn_advertised_origin = fmt::format("https://127.0.0.2:{}", port);
+    return mo;
+  }
+  // Client options that trust the test CA.
+  hub::HubOptions trusted() const {
+    hub::HubOptions o = options_for(hub_front.origin());
+    o.ca_file = (dir / "ca.pem").string();
+    return o;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("200 shards: per-host connections stay under the cap, are reused, one read per shard") {
@@ -151,21 +174,11 @@ TEST_CASE("a 2 MB shard header arrives in one ranged read, sized from the index"
 }
 
 TEST_CASE("behind an HTTP/2 TLS front, every request multiplexes on one connection per host") {
-  const test::TempDir temp;
-  const fs::path dir = temp.path();
-  test::make_test_ca(dir);
-  const int cdn_port = test::free_port("127.0.0.2");
-  MockHubOptions mo;
-  mo.cdn_advertised_origin = fmt::format("https://127.0.0.2:{}", cdn_port);
-  MockHub mock(mo);
-  test::TlsFront hub_front("127.0.0.1", mock.endpoint(), dir);
-  test::TlsFront cdn_front("127.0.0.2", mock.cdn_origin(), dir, cdn_port);
-  mock.add_repo(synthetic_repo("org/h2", 150, 2));
+  Http2Hub h2;
+  h2.mock.add_repo(synthetic_repo("org/h2", 150, 2));
 
   SECTION("trusted through the CA bundle setting: HTTP/2, two connections, exact") {
-    hub::HubOptions o = options_for(hub_front.origin());
-    o.ca_file = (dir / "ca.pem").string();
-    const auto [model, t] = read_repo("org/h2", o);
+    const auto [model, t] = read_repo("org/h2", h2.trusted());
     CHECK(model.tensors.size() == 300);
     CHECK(t.requests >= 300);
     CHECK(t.http2 == t.requests);
@@ -173,13 +186,13 @@ TEST_CASE("behind an HTTP/2 TLS front, every request multiplexes on one connecti
     CHECK(t.header_reads == 150);
   }
   SECTION("not trusted: one line naming the host and the variables to set") {
-    hub::HubSource source("org/h2", "", options_for(hub_front.origin()));
+    hub::HubSource source("org/h2", "", options_for(h2.hub_front.origin()));
     auto snap = source.snapshot();
     REQUIRE_FALSE(snap);
     CHECK(snap.error().kind == ErrorKind::network);
     const std::string m = snap.error().message();
     CHECK_THAT(m, Catch::Contains("TLS certificate not trusted"));
-    CHECK_THAT(m, Catch::Contains(hub_front.origin().substr(8)));
+    CHECK_THAT(m, Catch::Contains(h2.hub_front.origin().substr(8)));
     CHECK_THAT(m, Catch::Contains("CURL_CA_BUNDLE"));
     CHECK_THAT(m, Catch::Contains("SSL_CERT_FILE"));
   }
@@ -189,18 +202,9 @@ TEST_CASE("over HTTP/2, 33 header reads of ~430 KB side by side never leave a st
   // libcurl 7.88 with its default 16 KiB receive buffer sometimes left the last frames of one
   // such stream undelivered until the low-speed limit and a retry (bench/PROFILES.md); the
   // receive buffer sized to the answer avoids it. A stalled stream shows as a retry.
-  const test::TempDir temp;
-  const fs::path dir = temp.path();
-  test::make_test_ca(dir);
-  const int cdn_port = test::free_port("127.0.0.2");
-  MockHubOptions mo;
-  mo.cdn_advertised_origin = fmt::format("https://127.0.0.2:{}", cdn_port);
-  MockHub mock(mo);
-  test::TlsFront hub_front("127.0.0.1", mock.endpoint(), dir);
-  test::TlsFront cdn_front("127.0.0.2", mock.cdn_origin(), dir, cdn_port);
-  mock.add_repo(synthetic_repo("org/wide", 33, 1100, 300));
-  hub::HubOptions o = options_for(hub_front.origin());
-  o.ca_file = (dir / "ca.pem").string();
+  Http2Hub h2;
+  h2.mock.add_repo(synthetic_repo("org/wide", 33, 1100, 300));
+  const hub::HubOptions o = h2.trusted();
   for (int run = 0; run < 4; ++run) {
     INFO("run " << run);
     const auto [model, t] = read_repo("org/wide", o);
