@@ -194,6 +194,9 @@ struct DecoderTraits {
   Mtp mtp = Mtp::none;
   unsigned mtp_default = 0;  // MTP layers a checkpoint ships when config.json is silent
   Vision vision = Vision::none;
+  // Gemma 3n: per-layer feed-forward widths (intermediate_size may be a list), per-layer
+  // input embeddings, AltUp and LAuReL blocks (add_gemma3n).
+  bool gemma3n = false;
 };
 
 struct Dims {
@@ -654,6 +657,46 @@ void add_moonvit_vision(Tally& t, const json& vc, uint64_t text_hidden) {
                t.mul({merged, merged}), t.mul({text_hidden, merged}), text_hidden}));
 }
 
+// Gemma 3n (transformers modeling_gemma3n.py, Gemma3nTextModel / Gemma3nTextDecoderLayer):
+// each layer's gated MLP at its own intermediate_size, AltUp (correct_output_scale,
+// correction_coefs n x n, prediction_coefs n x n^2, modality_router hidden x n, router_norm),
+// LAuReL (linear_left, linear_right of laurel_rank, post_laurel_norm), the per-layer input
+// gate and projection (hidden x hidden_size_per_layer_input each) and its norm; the model adds
+// embed_tokens_per_layer (vocab_size_per_layer_input x layers * hidden_size_per_layer_input),
+// per_layer_model_projection, per_layer_projection_norm, and altup_num_inputs - 1
+// altup_projections and altup_unembed_projections (hidden x hidden each).
+void add_gemma3n(Tally& t, const Dims& d, uint64_t layers) {
+  const ModelConfig& c = t.config();
+  const uint64_t n = t.get_or("altup_num_inputs", 4);
+  const uint64_t rank = t.get_or("laurel_rank", 64);
+  const uint64_t per_layer = t.get_or("hidden_size_per_layer_input", 256);
+  const uint64_t per_layer_vocab = t.get_or("vocab_size_per_layer_input", 262144);
+  const json* widths = c.find("intermediate_size");
+  if (widths && widths->is_array() && widths->size() != layers) {
+    t.reject(
+        fmt::format("intermediate_size lists {} widths, num_layers is {}", widths->size(), layers));
+    return;
+  }
+  for (uint64_t i = 0; i < layers; ++i) {
+    const uint64_t width = widths && widths->is_array()
+                               ? t.need(json_count((*widths)[i]), "intermediate_size")
+                               : t.need(c.intermediate_size, "intermediate_size");
+    t.add("mlp", t.mul({3, d.hidden, width}));
+    t.add("altup", t.sum({d.hidden, t.mul({n, n}), t.mul({n, n, n}), t.mul({d.hidden, n})}));
+    t.add("laurel", t.mul({2, rank, d.hidden}));
+    t.add("per_layer_input", t.mul({2, d.hidden, per_layer}));
+    t.add("norms", t.mul({3, d.hidden}));  // router_norm, post_laurel_norm, post_per_layer_input
+  }
+  const uint64_t per_layer_width = t.mul({layers, per_layer});
+  t.add("per_layer_embedding", t.mul({per_layer_vocab, per_layer_width}));
+  t.add("per_layer_input", t.mul({d.hidden, per_layer_width}));
+  t.add("norms", per_layer);
+  t.add("altup", t.mul({2, n > 0 ? n - 1 : 0, d.hidden, d.hidden}));
+  if (c.raw.contains("vision_config") || c.raw.contains("audio_config")) {
+    t.assume("text model only: the vision and audio towers and their embedders are not counted");
+  }
+}
+
 Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& tr,
                                     const std::string& family) {
   Tally t(c, family);
@@ -693,10 +736,16 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
   }
   for (uint64_t i = 0; i < layers; ++i) {
     const MixerKind attention = kind(c.layer_attention, i, MixerKind::full_attention);
-    add_layer(t, tr, d, attention, kind(c.layer_mlp, i, c.is_moe() ? FfnKind::moe : FfnKind::dense),
+    const FfnKind mlp = tr.gemma3n
+                            ? FfnKind::none  // per-layer widths: add_gemma3n
+                            : kind(c.layer_mlp, i, c.is_moe() ? FfnKind::moe : FfnKind::dense);
+    add_layer(t, tr, d, attention, mlp,
               attention == MixerKind::sparse_attention && kind(c.layer_indexer, i, true));
   }
   t.add("norms", norm_size(t, tr, d.hidden));
+  if (tr.gemma3n) {
+    add_gemma3n(t, d, layers);
+  }
   // Attention Residuals (Kimi K3): each layer's attention and MLP inputs mix earlier block
   // outputs through a norm and a [1, hidden] pseudo-query; the output has its own pair.
   if (c.count("attn_res_block_size")) {
@@ -1103,6 +1152,15 @@ const std::array k_families = {
                   t.qk_norm = QkNorm::per_head;
                   t.vision = Vision::siglip;
                 })},
+    // Gemma 3n: Gemma 3's layer (four norms, q/k norms; v_norm has no weight) plus AltUp,
+    // LAuReL and per-layer inputs.
+    Family{"gemma3n_text", Shape::decoder,
+           with({},
+                [](DecoderTraits& t) {
+                  t.layer_norms = 4;
+                  t.qk_norm = QkNorm::per_head;
+                  t.gemma3n = true;
+                })},
     Family{"olmo2", Shape::decoder,
            with(DecoderTraits{}, [](DecoderTraits& t) { t.qk_norm = QkNorm::full; }),
            tune_llama_style},
@@ -1212,6 +1270,7 @@ struct FamilyAlias {
 constexpr std::array k_family_aliases = {
     FamilyAlias{"llama4", "llama4_text"},
     FamilyAlias{"gemma3", "gemma3_text"},
+    FamilyAlias{"gemma3n", "gemma3n_text"},
     FamilyAlias{"qwen3_5", "qwen3_5_text"},
     FamilyAlias{"qwen3_vl", "qwen3_vl_text"},
     FamilyAlias{"qwen3_vl_moe", "qwen3_vl_moe_text"},

@@ -173,10 +173,18 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
   // vLLM and SGLang size it index_head_dim + index_head_dim / 128 * 4 bytes).
   const uint64_t index_dim = config.count("index_head_dim").value_or(0);
   const uint64_t indexer_per_token = index_dim + index_dim / 128 * 4;
+  // The last num_kv_shared_layers layers attend an earlier layer's keys and values and cache
+  // none of their own (Gemma 3n: transformers Gemma3nTextConfig.kv_sharing_roles).
+  const uint64_t kv_shared =
+      std::min<uint64_t>(config.count("num_kv_shared_layers").value_or(0), mixers.size());
+  const size_t first_shared = mixers.size() - static_cast<size_t>(kv_shared);
   for (size_t i = 0; i < mixers.size(); ++i) {
     const MixerKind kind = mixers[i];
     if (kind == MixerKind::none) {
       continue;  // a feed-forward block: nothing cached
+    }
+    if (i >= first_shared && keeps_kv(kind) && !holds_state(kind)) {
+      continue;  // reuses an earlier layer's cache
     }
     if (holds_state(kind)) {
       // RWKV-4 keeps five hidden-size vectors per layer, in FP32.
@@ -226,6 +234,11 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
   if (kv.sliding_layers && window < kv.context) {
     kv.notes.push_back(fmt::format("{} sliding-window layer(s) hold at most {} tokens",
                                    kv.sliding_layers, window));
+  }
+  if (kv_shared > 0) {
+    kv.notes.push_back(fmt::format(
+        "the last {} layer(s) reuse earlier layers' keys and values (num_kv_shared_layers)",
+        kv_shared));
   }
   if (mla) {
     kv.notes.push_back(

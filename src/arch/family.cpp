@@ -38,6 +38,9 @@ constexpr std::array k_families = {
     FamilyTraits{.model_type = "gemma2", .schedule = alternating, .gated_ffn = true},
     FamilyTraits{.model_type = "gemma3", .schedule = gemma3, .gated_ffn = true},
     FamilyTraits{.model_type = "gemma3_text", .schedule = gemma3, .gated_ffn = true},
+    // Gemma 3n: layer_types when stated, else every fifth layer full (sliding_window_pattern).
+    FamilyTraits{.model_type = "gemma3n", .schedule = gemma3, .gated_ffn = true},
+    FamilyTraits{.model_type = "gemma3n_text", .schedule = gemma3, .gated_ffn = true},
     FamilyTraits{.model_type = "glm_moe_dsa",
                  .gated_ffn = true,
                  .score_correction = true,
@@ -188,6 +191,10 @@ constexpr std::array k_family_defaults = {
     FamilyDefault{"gemma3_text", "sliding_window_pattern", 6},
     FamilyDefault{"gemma3_text", "tie_word_embeddings", 1},
     FamilyDefault{"gemma2", "tie_word_embeddings", 1},
+    // Gemma3nTextConfig (E4B): the layer_types default puts a full layer every fifth.
+    FamilyDefault{"gemma3n_text", "sliding_window", 512},
+    FamilyDefault{"gemma3n_text", "sliding_window_pattern", 5},
+    FamilyDefault{"gemma3n_text", "tie_word_embeddings", 1},
     FamilyDefault{"gemma", "tie_word_embeddings", 1},
     FamilyDefault{"gpt2", "tie_word_embeddings", 1},
     FamilyDefault{"gpt2", "norm_eps", 1e-5},

@@ -244,6 +244,11 @@ Result<ModelConfig> parse_model_config(std::string_view file, std::string_view t
       if (alias.canonical == "sliding_window" && (v->is_boolean() || v->is_string())) {
         ok = true;  // some configs write false / "null"
       }
+      if (alias.canonical == "intermediate_size" && v->is_array() && !v->empty()) {
+        // one width per layer (Gemma 3n)
+        ok = std::all_of(v->begin(), v->end(),
+                         [](const json& w) { return as_count(w).has_value(); });
+      }
       if (!ok) {
         bad = Error{ErrorKind::bad_input, where,
                     fmt::format("field '{}' has an unusable value {}", path, excerpt(v->dump()))};
