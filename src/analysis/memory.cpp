@@ -167,6 +167,15 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
     kv.by_kind.push_back({std::string(name)});
     return kv.by_kind.back();
   };
+  // One layer's cache: `per_token` bytes for each of `tokens` tokens, in the totals and its row.
+  auto cache = [&](std::string_view row_name, uint64_t per_token, uint64_t tokens) {
+    kv.bytes_per_token = sat_add(kv.bytes_per_token, per_token);
+    kv.bytes = sat_add(kv.bytes, sat_mul(per_token, tokens));
+    KvKind& row = kind_row(row_name);
+    ++row.layers;
+    row.bytes_per_token = sat_add(row.bytes_per_token, per_token);
+    row.bytes = sat_add(row.bytes, sat_mul(per_token, tokens));
+  };
   // DSA's lightning indexer caches one key of index_head_dim per token and layer, in its own
   // format whatever the KV dtype: FP8 (E4M3) values plus one FP32 scale per 128 (DeepSeek's
   // inference/model.py `k_cache` float8_e4m3fn and `k_scale_cache` float32 [head_dim / 128];
@@ -205,25 +214,15 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
     if (keeps_kv(kind)) {
       const bool sliding =
           kind == MixerKind::sliding_attention || kind == MixerKind::chunked_attention;
-      const uint64_t tokens = sliding ? std::min(kv.context, window) : kv.context;
-      kv.bytes_per_token = sat_add(kv.bytes_per_token, per_token_full);
       kv.mha_bytes_per_token = sat_add(kv.mha_bytes_per_token, mha_per_token);
-      kv.bytes = sat_add(kv.bytes, sat_mul(per_token_full, tokens));
       ++(mla ? kv.mla_layers : sliding ? kv.sliding_layers : kv.full_layers);
-      KvKind& row = kind_row(mla ? std::string_view("mla") : kind_name(kind));
-      ++row.layers;
-      row.bytes_per_token = sat_add(row.bytes_per_token, per_token_full);
-      row.bytes = sat_add(row.bytes, sat_mul(per_token_full, tokens));
+      cache(mla ? std::string_view("mla") : kind_name(kind), per_token_full,
+            sliding ? std::min(kv.context, window) : kv.context);
     }
     if (kind == MixerKind::sparse_attention && indexer_per_token > 0 &&
         (i >= config.layer_indexer.size() || config.layer_indexer[i])) {
-      kv.bytes_per_token = sat_add(kv.bytes_per_token, indexer_per_token);
-      kv.bytes = sat_add(kv.bytes, sat_mul(indexer_per_token, kv.context));
       ++kv.indexer_layers;
-      KvKind& row = kind_row("indexer_keys");
-      ++row.layers;
-      row.bytes_per_token = sat_add(row.bytes_per_token, indexer_per_token);
-      row.bytes = sat_add(row.bytes, sat_mul(indexer_per_token, kv.context));
+      cache("indexer_keys", indexer_per_token, kv.context);
     }
   }
   for (KvKind& row : kv.by_kind) {
