@@ -158,6 +158,26 @@ void open_gate(MockHub& mock) {
   mock.update_faults([](mbuild::test::Faults& f) { f.hold = false; });
 }
 
+// sources.txt in `dir`: the local folder `local` first, then held/<prefix>0 ... held/<prefix>n-1.
+fs::path write_sources(const fs::path& dir, const std::string& local, const std::string& prefix,
+                       int n) {
+  const fs::path path = dir / "sources.txt";
+  std::ofstream list(path);
+  list << local << "\n";
+  for (int i = 0; i < n; ++i) {
+    list << fmt::format("held/{}{}\n", prefix, i);
+  }
+  return path;
+}
+
+// mbuild's environment against the mock Hub, with a fresh cache in `dir`.
+ProcessEnvironment hub_environment(const MockHub& mock, const fs::path& dir) {
+  return base_environment()
+      .unset("HF_HUB_OFFLINE")
+      .set("HF_ENDPOINT", mock.endpoint())
+      .set("MBUILD_CACHE", (dir / "cache").string());
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -278,18 +298,9 @@ TEST_CASE(
   serve_held_copies(mock, "m", 999);
   TempDir dir;
   const std::string local = corpus_model("openai-community__gpt2").string();
-  {
-    std::ofstream list(dir / "sources.txt");
-    list << local << "\n";
-    for (int i = 0; i < 999; ++i) {
-      list << fmt::format("held/m{}\n", i);
-    }
-  }
-  const ProcessEnvironment env = base_environment()
-                                     .unset("HF_HUB_OFFLINE")
-                                     .set("HF_ENDPOINT", mock.endpoint())
-                                     .set("MBUILD_CACHE", (dir / "cache").string());
-  StreamedRun run({"inspect", "--from", "-", "--format", "jsonl"}, env, dir / "sources.txt", mock);
+  const fs::path sources = write_sources(dir.path(), local, "m", 999);
+  const ProcessEnvironment env = hub_environment(mock, dir.path());
+  StreamedRun run({"inspect", "--from", "-", "--format", "jsonl"}, env, sources, mock);
   const auto first = run.line();
   // What the mock had served when the first line came: no Hub source can have finished.
   size_t cdn_reads = 0;
@@ -337,17 +348,8 @@ TEST_CASE(
   serve_held_copies(mock, "e", 20);
   TempDir dir;
   const std::string local = corpus_model("deepseek-ai__DeepSeek-V2-Lite").string();
-  {
-    std::ofstream list(dir / "sources.txt");
-    list << local << "\n";
-    for (int i = 0; i < 20; ++i) {
-      list << fmt::format("held/e{}\n", i);
-    }
-  }
-  const ProcessEnvironment env = base_environment()
-                                     .unset("HF_HUB_OFFLINE")
-                                     .set("HF_ENDPOINT", mock.endpoint())
-                                     .set("MBUILD_CACHE", (dir / "cache").string());
+  const fs::path sources = write_sources(dir.path(), local, "e", 20);
+  const ProcessEnvironment env = hub_environment(mock, dir.path());
   // What DeepSeek-V2-Lite alone writes to the gap reports.
   const ProcessResult alone =
       run_mbuild({"emit-config", local, "--out-dir", (dir / "alone-configs").string(), "--gaps-dir",
@@ -355,7 +357,7 @@ TEST_CASE(
   REQUIRE(alone.exit_code == 0);
   StreamedRun run({"emit-config", "--from", "-", "--format", "jsonl", "--out-dir",
                    (dir / "configs").string(), "--gaps-dir", (dir / "gaps").string()},
-                  env, dir / "sources.txt", mock);
+                  env, sources, mock);
   const auto first = run.line();
   const auto configs_then = list_dir(dir / "configs");
   const bool gate_was_closed = run.first_line_read();
