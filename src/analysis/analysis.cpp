@@ -109,8 +109,15 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
     a.layers.from_tensors = layers.from_tensors;
     a.layers.disagreements = std::move(layers.disagreements);
 
+    // MTP layers as the formula counts them (the checkpoints' convention); a checkpoint that
+    // holds no MTP tensor has none to run.
+    a.layers.mtp = a.analytic.count ? a.analytic.count->mtp_layers
+                                    : config.count("num_mtp_layers").value_or(0);
+    if (a.from_headers && a.params.by_component[static_cast<size_t>(Component::mtp)] == 0) {
+      a.layers.mtp = 0;
+    }
     if (auto kv = kv_cache(config, a.layers.mixers, options.context, options.batch,
-                           options.kv_dtype_bytes)) {
+                           options.kv_dtype_bytes, options.kv_mtp ? a.layers.mtp : 0)) {
       a.kv = std::move(*kv);
     } else {
       a.kv_unavailable = kv.error().why;

@@ -764,8 +764,8 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
   }
 
   // Multi-token prediction modules, as the checkpoint stores them.
+  uint64_t mtp_layers = 0;
   if (tr.mtp != Mtp::none) {
-    uint64_t mtp_layers = 0;
     if (auto n = c.count("num_mtp_layers")) {
       mtp_layers = *n;
     } else if (tr.mtp_default > 0) {
@@ -835,7 +835,11 @@ Result<AnalyticCount> count_decoder(const ModelConfig& c, const DecoderTraits& t
       }
     }
   }
-  return t.finish();
+  auto out = t.finish();
+  if (out) {
+    out->mtp_layers = mtp_layers;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

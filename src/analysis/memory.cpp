@@ -11,6 +11,10 @@
 namespace mbuild {
 namespace {
 
+// More MTP layers than any model ships (DeepSeek-V3 and GLM-4.5 ship one; a config asking for
+// millions is not a reason to loop).
+constexpr uint64_t k_max_mtp_layers = 1024;
+
 // Bits per weight of each format, as exact fractions where the format fixes them.
 struct FormatBits {
   std::string_view format;
@@ -95,7 +99,8 @@ Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t b
 }
 
 Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> mixers,
-                         uint64_t context, uint64_t batch, uint64_t dtype_bytes) {
+                         uint64_t context, uint64_t batch, uint64_t dtype_bytes,
+                         uint64_t mtp_layers) {
   if (encoder_only(config)) {
     return fail(ErrorKind::not_found, "config.json",
                 fmt::format("{} is an encoder-only model: no KV cache", config.model_type));
@@ -225,6 +230,15 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
       cache("indexer_keys", indexer_per_token, kv.context);
     }
   }
+  // An MTP layer is a full decoder layer with the model's attention (DeepSeek-V3's layer 61 is
+  // MLA, with an indexer on a DSA model; Qwen3-Next's and GLM's are full attention): it caches
+  // a full layer's keys and values over the whole context.
+  const bool sparse =
+      std::find(mixers.begin(), mixers.end(), MixerKind::sparse_attention) != mixers.end();
+  kv.mtp_layers = std::min(mtp_layers, k_max_mtp_layers);
+  for (uint64_t i = 0; i < kv.mtp_layers; ++i) {
+    cache("mtp", sat_add(per_token_full, sparse ? indexer_per_token : 0), kv.context);
+  }
   for (KvKind& row : kv.by_kind) {
     row.bytes = sat_mul(row.bytes, kv.batch);
   }
@@ -250,6 +264,10 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
         fmt::format("{} layer(s) keep DSA indexer keys: {} bytes per layer and token "
                     "(index_head_dim {} in FP8 + an FP32 scale per 128), whatever the KV dtype",
                     kv.indexer_layers, indexer_per_token, index_dim));
+  }
+  if (kv.mtp_layers) {
+    kv.notes.push_back(
+        fmt::format("{} MTP layer(s) included, as full-attention layers", kv.mtp_layers));
   }
   if (kv.state_layers) {
     kv.notes.push_back(

@@ -27,6 +27,7 @@ struct InspectCommandOptions {
   double gpu_bw_gb_s = 0;
   std::string weights_format;
   std::string kv_dtype;  // empty: the model's dtype for the KV cache, bf16 for the fit
+  bool kv_mtp = false;   // --kv-mtp: the MTP layers' KV too
 };
 
 // The devices asked for: each --gpu, and "custom" from --gpu-mem / --gpu-bw (alone, or named
@@ -126,14 +127,16 @@ int run_inspect(const InspectCommandOptions& o) {
     const Analysis report =
         analyze(model, {.context = o.context,
                         .batch = o.batch,
-                        .kv_dtype_bytes = kv_dtype_bytes(o.kv_dtype).value_or(0)});
+                        .kv_dtype_bytes = kv_dtype_bytes(o.kv_dtype).value_or(0),
+                        .kv_mtp = o.kv_mtp});
     std::vector<Fit> fits;
     for (const DeviceCount& d : *devices) {
       auto fit = fit_model(model, report, d,
                            {.weights_format = o.weights_format,
                             .context = o.context,
                             .batch = o.batch,
-                            .kv_dtype = o.kv_dtype.empty() ? "bf16" : o.kv_dtype});
+                            .kv_dtype = o.kv_dtype.empty() ? "bf16" : o.kv_dtype,
+                            .kv_mtp = o.kv_mtp});
       if (!fit) {
         return fail_with(fit.error());
       }
@@ -219,6 +222,9 @@ void setup_inspect(CLI::App& app, int& exit_code) {
   sub->add_option("--kv-dtype", options->kv_dtype,
                   "KV-cache dtype (default: the model's dtype; bf16 for the fit)")
       ->check(CLI::IsMember({"bf16", "fp16", "fp8", "fp32"}));
+  sub->add_flag("--kv-mtp", options->kv_mtp,
+                "Count the KV cache of the multi-token-prediction layers too (speculative "
+                "decoding); left out by default");
   sub->callback([options, &exit_code] { exit_code = run_inspect(*options); });
 }
 

@@ -39,6 +39,35 @@ TEST_CASE("inspect --gpu reports the fit of each device count asked", "[fit]") {
   CHECK(text.out.find("8827") != std::string::npos);
 }
 
+TEST_CASE("inspect --kv-mtp adds the MTP layer's cache, to the figure and to the fit", "[fit]") {
+  // Qwen3-Next-80B-A3B: 12 full-attention layers of 2 (K, V) x 2 kv heads x 256 head_dim x 2
+  // bytes = 2,048 per token each, 24,576 in all; the checkpoint's MTP layer (mtp.layers.0) is a
+  // full-attention layer too: 26,624 with it.
+  const std::string model = corpus_model("Qwen__Qwen3-Next-80B-A3B-Thinking").string();
+  auto kv_of = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {"inspect", model,    "--context", "4096",
+                                     "--gpu",   "H100x2", "--format",  "json"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    const ProcessResult run = run_mbuild(argv);
+    INFO("stderr: " << run.err);
+    REQUIRE(run.exit_code == 0);
+    return nlohmann::json::parse(run.out);
+  };
+  const nlohmann::json plain = kv_of({});
+  const nlohmann::json asked = kv_of({"--kv-mtp"});
+  CHECK(plain["memory"]["kv_cache"]["bytes_per_token"] == 24'576);
+  CHECK(asked["memory"]["kv_cache"]["bytes_per_token"] == 26'624);
+  const nlohmann::json& rows = asked["memory"]["kv_cache"]["by_kind"];
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[2]["kind"] == "mtp");
+  CHECK(rows[2]["layers"] == 1);
+  CHECK(rows[2]["bytes"] == 2'048 * 4'096);
+  // The fit holds the same 2,048 x 4,096 bytes more.
+  const uint64_t fit_plain = plain["fit"][0]["kv_bytes"].get<uint64_t>();
+  const uint64_t fit_asked = asked["fit"][0]["kv_bytes"].get<uint64_t>();
+  CHECK(fit_asked - fit_plain == 2'048 * 4'096);
+}
+
 TEST_CASE("an unknown --gpu or --weights-format is a usage error", "[fit][usage]") {
   const std::string model = corpus_model("meta-llama__Llama-3.2-1B-Instruct").string();
   for (const std::vector<std::string>& args :

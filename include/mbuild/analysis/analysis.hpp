@@ -23,6 +23,7 @@ struct AnalysisOptions {
   uint64_t context = 0;  // for the KV cache; 0: max_position_embeddings
   uint64_t batch = 1;
   uint64_t kv_dtype_bytes = 0;       // bytes per KV element; 0: the model's dtype
+  bool kv_mtp = false;               // add the KV of the MTP layers (speculative decoding)
   bool explain = false;              // the architecture explanation (validate, emit-config)
   bool map_layers = false;           // the tensor -> layer-entry map (emit-config)
   const Catalog* catalog = nullptr;  // the classes the map cuts for; nullptr: built-in
@@ -47,6 +48,7 @@ struct LayerSummary {
   std::vector<MixerKind> mixers;       // per layer
   std::vector<FfnKind> ffns;           // per layer
   bool from_tensors = false;           // the tensors showed the kinds
+  uint64_t mtp = 0;                    // MTP layers after the last one (not in the per-layer lists)
   std::vector<Finding> disagreements;  // config.json against the tensors (also in findings)
 };
 

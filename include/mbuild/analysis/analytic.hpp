@@ -21,6 +21,7 @@ struct AnalyticCount {
   // MoE: params per token (top_k of each layer's routed experts, MTP modules left out), with
   // the input embedding and without it (a tied embedding stays in: the output head uses it).
   std::optional<uint64_t> active, active_excluding_embedding;
+  uint64_t mtp_layers = 0;  // multi-token-prediction layers counted (as the checkpoint ships them)
 };
 
 // The count the config implies for its family; fails (bad_input) when a needed field is

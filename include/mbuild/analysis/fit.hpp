@@ -47,6 +47,7 @@ struct FitOptions {
   uint64_t context = 0;        // 0: max_position_embeddings (else 4096)
   uint64_t batch = 1;
   std::string kv_dtype = "bf16";  // bf16, fp16, fp8 (fp32 too)
+  bool kv_mtp = false;            // the MTP layers' KV too (speculative decoding)
 };
 
 struct Fit {

@@ -46,6 +46,7 @@ struct KvCache {
   uint64_t state_bytes = 0;               // x batch
   uint64_t full_layers = 0, sliding_layers = 0, mla_layers = 0, state_layers = 0;
   uint64_t indexer_layers = 0;  // DSA layers caching indexer keys (beside their MLA latent)
+  uint64_t mtp_layers = 0;      // MTP layers included (asked for)
   // The same model's cache if every attention layer kept all heads (MHA), per token.
   uint64_t mha_bytes_per_token = 0;
   std::vector<KvKind> by_kind;  // in order of first appearance
@@ -56,9 +57,12 @@ struct KvCache {
 // Elements take `dtype_bytes` each (0: the model's torch_dtype).
 // Fails (not_found) for encoder-only models and when needed dimensions are missing.
 // `mixers` are the per-layer token mixers (the layer model's); the overload without them takes
-// config.json's.
+// config.json's. `mtp_layers` multi-token-prediction layers are added, each caching what a
+// full-attention layer of the model caches (none by default: a server runs them only for
+// speculative decoding).
 Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> mixers,
-                         uint64_t context, uint64_t batch, uint64_t dtype_bytes = 0);
+                         uint64_t context, uint64_t batch, uint64_t dtype_bytes = 0,
+                         uint64_t mtp_layers = 0);
 Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch,
                          uint64_t dtype_bytes = 0);
 

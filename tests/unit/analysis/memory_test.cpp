@@ -89,6 +89,27 @@ TEST_CASE("KV cache per token of DeepSeek-V3 MLA is 70,272 bytes") {
   CHECK(kv.mha_bytes_per_token == 4'997'120);
 }
 
+TEST_CASE("KV cache of DeepSeek-V3's MTP layer is counted only when asked") {
+  // The MTP layer (num_nextn_predict_layers 1) is an MLA layer: 512 + 64 latent x 2 bytes =
+  // 1,152 per token, so 62 x 1,152 = 71,424 with it and 70,272 without.
+  const ModelConfig cfg = memory_config(k_deepseek_v3);
+  auto kv = kv_cache(cfg, cfg.layer_attention, 4096, 1, 0, 1);
+  REQUIRE(kv);
+  CHECK(kv->bytes_per_token == 71'424);
+  CHECK(kv->mtp_layers == 1);
+  CHECK(kv->mla_layers == 61);
+  REQUIRE(kv->by_kind.size() == 2);
+  CHECK(kv->by_kind[1].kind == "mtp");
+  CHECK(kv->by_kind[1].bytes_per_token == 1'152);
+  CHECK(kv->bytes == 71'424ULL * 4096);
+  // A GQA model's MTP layer caches what a full-attention layer does: Llama-3.1-70B shape with
+  // two such layers, 82 x 4,096.
+  const ModelConfig llama = memory_config(k_llama_70b);
+  auto gqa = kv_cache(llama, llama.layer_attention, 8192, 1, 0, 2);
+  REQUIRE(gqa);
+  CHECK(gqa->bytes_per_token == 82 * 4'096);
+}
+
 TEST_CASE("KV cache of a sliding-window model caps the sliding layers at the window") {
   // google/gemma-2-9b: 42 layers alternating sliding (window 4096) and full; 8 kv heads,
   // head_dim 256, bf16 -> 2 x 8 x 256 x 2 = 8,192 bytes per layer and token.

@@ -108,6 +108,36 @@ TEST_CASE("DeepSeek-V3.2 from config.json alone: the same count, pattern and KV"
   CHECK(fp8.kv->bytes_per_token == 35'136 + 8'052);
 }
 
+TEST_CASE("DeepSeek-V3.2: the MTP layer's cache only when asked") {
+  // The checkpoint ships one MTP layer (model.layers.61, num_nextn_predict_layers 1), with MLA
+  // and an indexer of its own: asked for, it adds 576 x 2 + 132 = 1,284 bytes per token to the
+  // 78,324 of the 61 decoder layers; by default it adds nothing.
+  const Analysis plain = analyze(model_of(k_v32), {.context = 4096});
+  CHECK(plain.layers.mtp == 1);
+  REQUIRE(plain.kv);
+  CHECK(plain.kv->mtp_layers == 0);
+  CHECK(kv_row(*plain.kv, "mtp") == nullptr);
+  const Analysis asked = analyze(model_of(k_v32), {.context = 4096, .kv_mtp = true});
+  REQUIRE(asked.kv);
+  CHECK(asked.kv->mtp_layers == 1);
+  CHECK(asked.kv->bytes_per_token == 78'324 + 1'284);
+  const KvKind* mtp = kv_row(*asked.kv, "mtp");
+  REQUIRE(mtp);
+  CHECK(mtp->layers == 1);
+  CHECK(mtp->bytes_per_token == 1'284);
+  CHECK(mtp->bytes == 1'284ULL * 4096);
+  // config.json alone says the same.
+  const Analysis config = analyze(config_only(k_v32), {.context = 4096, .kv_mtp = true});
+  REQUIRE(config.kv);
+  CHECK(config.kv->bytes_per_token == 78'324 + 1'284);
+  // A checkpoint without the MTP layer's tensors has none to run.
+  const Analysis stripped =
+      analyze(config_only(k_v32, [](nlohmann::json& c) { c["num_nextn_predict_layers"] = 0; }),
+              {.context = 4096, .kv_mtp = true});
+  REQUIRE(stripped.kv);
+  CHECK(stripped.kv->bytes_per_token == 78'324);
+}
+
 // zai-org/GLM-5.2. Published: the Hub's safetensors total 753,329,940,480 (BF16
 // 753,329,921,024 + F32 19,456, quoted with the repo's API answer in public notes). The
 // indexer runs on the 21 "full" layers of indexer_types (0, 1, 2, 6, 10, ..., 74) and on the
