@@ -100,12 +100,12 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
     LayerModel layers = build_layer_model(&config, map);
     a.findings.insert(a.findings.end(), layers.disagreements.begin(), layers.disagreements.end());
     a.layers.count = config.num_layers.value_or(0);
-    a.layers.kinds =
-        layer_labels(layers.mixers, layers.ffns, config.layer_nope, config.layer_indexer);
+    a.layers.kinds = layer_labels(layers.mixers, layers.ffns, config.layer_nope, layers.indexer);
     a.layers.pattern = compress_layer_pattern(a.layers.kinds);
     a.layers.tally = tally_layer_kinds(a.layers.kinds);
     a.layers.mixers = std::move(layers.mixers);
     a.layers.ffns = std::move(layers.ffns);
+    a.layers.indexer = std::move(layers.indexer);
     a.layers.from_tensors = layers.from_tensors;
     a.layers.disagreements = std::move(layers.disagreements);
 
@@ -116,8 +116,12 @@ Analysis analyze(const Model& model, const AnalysisOptions& options) {
     if (a.from_headers && a.params.by_component[static_cast<size_t>(Component::mtp)] == 0) {
       a.layers.mtp = 0;
     }
-    if (auto kv = kv_cache(config, a.layers.mixers, options.context, options.batch,
-                           options.kv_dtype_bytes, options.kv_mtp ? a.layers.mtp : 0)) {
+    if (auto kv = kv_cache(config, a.layers.mixers,
+                           {.context = options.context,
+                            .batch = options.batch,
+                            .dtype_bytes = options.kv_dtype_bytes,
+                            .mtp_layers = options.kv_mtp ? a.layers.mtp : 0,
+                            .indexer = &a.layers.indexer})) {
       a.kv = std::move(*kv);
     } else {
       a.kv_unavailable = kv.error().why;

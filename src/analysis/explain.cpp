@@ -48,7 +48,7 @@ AttentionFacts attention_facts(const ModelConfig& c, std::span<const MixerKind> 
       a.state_kind = "RWKV (WKV recurrence)";
     }
   }
-  auto kv = kv_cache(c, mixers, k_explain_context, 1);
+  auto kv = kv_cache(c, mixers, {.context = k_explain_context});
   if (kv) {
     a.full_layers = kv->full_layers;
     a.sliding_layers = kv->sliding_layers;

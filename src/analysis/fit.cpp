@@ -157,7 +157,6 @@ Result<Fit> fit_model(const Model& model, const Analysis& analysis, const Device
   const std::span<const MixerKind> layer_mixers =
       analysis.layers.mixers.empty() ? std::span<const MixerKind>(model.config->layer_attention)
                                      : std::span<const MixerKind>(analysis.layers.mixers);
-  const uint64_t mtp_layers = options.kv_mtp ? analysis.layers.mtp : 0;
   const auto kv_bytes = kv_dtype_bytes(options.kv_dtype);
   if (!kv_bytes) {
     return fail(ErrorKind::usage, "--kv-dtype",
@@ -204,15 +203,22 @@ Result<Fit> fit_model(const Model& model, const Analysis& analysis, const Device
       total ? static_cast<uint64_t>(static_cast<long double>(fit.weights_bytes) * active / total)
             : fit.weights_bytes;
 
+  auto kv_options = [&](uint64_t context) {
+    return KvOptions{
+        .context = context,
+        .batch = fit.batch,
+        .dtype_bytes = *kv_bytes,
+        .mtp_layers = options.kv_mtp ? analysis.layers.mtp : 0,
+        .indexer = analysis.layers.mixers.empty() ? nullptr : &analysis.layers.indexer};
+  };
   auto kv_at = [&](uint64_t context) -> Result<uint64_t> {
-    auto kv = kv_cache(*model.config, layer_mixers, context, fit.batch, *kv_bytes, mtp_layers);
+    auto kv = kv_cache(*model.config, layer_mixers, kv_options(context));
     if (!kv) {
       return tl::unexpected(kv.error());
     }
     return sat_add(kv->bytes, kv->state_bytes);
   };
-  auto kv =
-      kv_cache(*model.config, layer_mixers, options.context, fit.batch, *kv_bytes, mtp_layers);
+  auto kv = kv_cache(*model.config, layer_mixers, kv_options(options.context));
   if (!kv) {
     return tl::unexpected(kv.error());
   }

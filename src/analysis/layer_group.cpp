@@ -46,6 +46,7 @@ void read_layer_kinds(const MapContext& ctx, LayerMap& out) {
   out.layer_mixers.assign(n, std::nullopt);
   out.layer_ffns.assign(n, std::nullopt);
   out.layer_present.assign(n, false);
+  out.layer_indexer.assign(n, false);
   for (const LayerUnit& u : out.units) {
     if (!u.scope.empty() || !u.layer || *u.layer >= n) {
       continue;
@@ -53,11 +54,18 @@ void read_layer_kinds(const MapContext& ctx, LayerMap& out) {
     out.layer_present[*u.layer] = true;
     const auto* rwkv = std::get_if<RwkvShape>(&u.shape);
     if (const auto m = mixer_kind(u.shape)) {
+      // MLA with a lightning indexer under it (self_attn.indexer.*) is DSA's sparse attention.
+      const bool indexer =
+          std::holds_alternative<MlaShape>(u.shape) &&
+          std::any_of(u.tensors.begin(), u.tensors.end(), [&](size_t t) {
+            return ctx.model.tensors[t].name.find(".indexer.") != std::string::npos;
+          });
+      out.layer_indexer[*u.layer] = out.layer_indexer[*u.layer] || indexer;
       // Attention and a Mamba mixer in one layer run side by side (Falcon-H1).
       auto& seen = out.layer_mixers[*u.layer];
       const bool parallel = seen && ((is_softmax_attention(*seen) && *m == MixerKind::mamba) ||
                                      (*seen == MixerKind::mamba && is_softmax_attention(*m)));
-      seen = parallel ? MixerKind::attention_mamba : *m;
+      seen = parallel ? MixerKind::attention_mamba : indexer ? MixerKind::sparse_attention : *m;
     } else if (std::holds_alternative<MoeShape>(u.shape)) {
       out.layer_ffns[*u.layer] = FfnKind::moe;
     } else if ((std::holds_alternative<MlpShape>(u.shape) || (rwkv && !rwkv->time_mix)) &&

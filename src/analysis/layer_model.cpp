@@ -38,10 +38,14 @@ LayerModel build_layer_model(const ModelConfig* config, const LayerMap* map) {
   };
   const bool mixers_seen = map && any_set(map->layer_mixers);
   const bool ffns_seen = map && any_set(map->layer_ffns);
+  const bool indexers_seen = map && std::find(map->layer_indexer.begin(), map->layer_indexer.end(),
+                                              true) != map->layer_indexer.end();
   static const std::vector<MixerKind> no_mixers;
   static const std::vector<FfnKind> no_ffns;
   const auto& cfg_mixers = config ? config->layer_attention : no_mixers;
   const auto& cfg_ffns = config ? config->layer_mlp : no_ffns;
+  static const std::vector<bool> no_flags;
+  const auto& cfg_indexer = config ? config->layer_indexer : no_flags;
   for (size_t i = 0; i < n; ++i) {
     const bool present = map && i < map->layer_present.size() && map->layer_present[i];
     const auto c_mixer = at(cfg_mixers, i);
@@ -76,6 +80,29 @@ LayerModel build_layer_model(const ModelConfig* config, const LayerMap* map) {
       mixer = MixerKind::none;
     }
 
+    // A sparse-attention layer keeps an indexer unless config.json's schedule says it shares
+    // one; where the layer's attention tensors are there, they say whether it has one.
+    const bool c_indexer =
+        c_mixer == MixerKind::sparse_attention && (i >= cfg_indexer.size() || cfg_indexer[i]);
+    bool indexer =
+        mixer == MixerKind::sparse_attention && (i >= cfg_indexer.size() || cfg_indexer[i]);
+    if (t_mixer && is_softmax_attention(*t_mixer)) {
+      const bool t_indexer = i < map->layer_indexer.size() && map->layer_indexer[i];
+      if (known_mixer && c_indexer != t_indexer) {
+        disagree(out, i,
+                 c_indexer ? "config.json gives it a sparse-attention indexer, the tensors show "
+                             "none"
+                           : "the tensors show a sparse-attention indexer config.json does not "
+                             "give it");
+      }
+      indexer = t_indexer;
+      if (t_indexer) {
+        mixer = MixerKind::sparse_attention;
+      } else if (mixer == MixerKind::sparse_attention && !indexers_seen) {
+        mixer = *t_mixer;  // no layer holds an indexer: plain attention runs
+      }
+    }
+
     FfnKind ffn = c_ffn.value_or(FfnKind::dense);
     if (t_ffn) {
       if (known_ffn && *c_ffn != *t_ffn) {
@@ -93,6 +120,7 @@ LayerModel build_layer_model(const ModelConfig* config, const LayerMap* map) {
       ffn = FfnKind::none;
     }
     out.mixers.push_back(mixer);
+    out.indexer.push_back(indexer);
     out.ffns.push_back(ffn);
   }
   return out;

@@ -14,6 +14,9 @@ namespace mbuild {
 struct LayerModel {
   std::vector<MixerKind> mixers;  // per decoder layer
   std::vector<FfnKind> ffns;
+  // Per layer: a sparse-attention layer that keeps an indexer (and its key cache) of its own;
+  // false for one that reuses another layer's selection (GLM-5's "shared" layers).
+  std::vector<bool> indexer;
   bool from_tensors = false;           // some layer's kinds came from the tensors
   std::vector<Finding> disagreements;  // config.json against the tensors, one per layer and kind
 };

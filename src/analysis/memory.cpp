@@ -95,20 +95,21 @@ std::vector<FormatSize> weight_formats(uint64_t params) {
 
 Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch,
                          uint64_t dtype_bytes) {
-  return kv_cache(config, config.layer_attention, context, batch, dtype_bytes);
+  return kv_cache(config, config.layer_attention,
+                  {.context = context, .batch = batch, .dtype_bytes = dtype_bytes});
 }
 
 Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> mixers,
-                         uint64_t context, uint64_t batch, uint64_t dtype_bytes,
-                         uint64_t mtp_layers) {
+                         const KvOptions& options) {
   if (encoder_only(config)) {
     return fail(ErrorKind::not_found, "config.json",
                 fmt::format("{} is an encoder-only model: no KV cache", config.model_type));
   }
   KvCache kv;
-  kv.dtype_bytes = dtype_bytes ? dtype_bytes : torch_dtype_bytes(config.torch_dtype);
-  kv.context = context ? context : config.max_position_embeddings.value_or(4096);
-  kv.batch = batch ? batch : 1;
+  kv.dtype_bytes =
+      options.dtype_bytes ? options.dtype_bytes : torch_dtype_bytes(config.torch_dtype);
+  kv.context = options.context ? options.context : config.max_position_embeddings.value_or(4096);
+  kv.batch = options.batch ? options.batch : 1;
   const uint64_t b = kv.dtype_bytes;
 
   const auto kv_lora = config.count("kv_lora_rank");
@@ -192,6 +193,7 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
   const uint64_t kv_shared =
       std::min<uint64_t>(config.count("num_kv_shared_layers").value_or(0), mixers.size());
   const size_t first_shared = mixers.size() - static_cast<size_t>(kv_shared);
+  const std::vector<bool>& indexer = options.indexer ? *options.indexer : config.layer_indexer;
   for (size_t i = 0; i < mixers.size(); ++i) {
     const MixerKind kind = mixers[i];
     if (kind == MixerKind::none) {
@@ -225,7 +227,7 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
             sliding ? std::min(kv.context, window) : kv.context);
     }
     if (kind == MixerKind::sparse_attention && indexer_per_token > 0 &&
-        (i >= config.layer_indexer.size() || config.layer_indexer[i])) {
+        (i >= indexer.size() || indexer[i])) {
       ++kv.indexer_layers;
       cache("indexer_keys", indexer_per_token, kv.context);
     }
@@ -235,7 +237,7 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
   // a full layer's keys and values over the whole context.
   const bool sparse =
       std::find(mixers.begin(), mixers.end(), MixerKind::sparse_attention) != mixers.end();
-  kv.mtp_layers = std::min(mtp_layers, k_max_mtp_layers);
+  kv.mtp_layers = std::min(options.mtp_layers, k_max_mtp_layers);
   for (uint64_t i = 0; i < kv.mtp_layers; ++i) {
     cache("mtp", sat_add(per_token_full, sparse ? indexer_per_token : 0), kv.context);
   }

@@ -47,6 +47,7 @@ struct LayerSummary {
   std::string tally;                   // "23 mamba, 23 moe, 6 full_attention" when kinds differ
   std::vector<MixerKind> mixers;       // per layer
   std::vector<FfnKind> ffns;           // per layer
+  std::vector<bool> indexer;           // per layer: a sparse-attention indexer of its own
   bool from_tensors = false;           // the tensors showed the kinds
   uint64_t mtp = 0;                    // MTP layers after the last one (not in the per-layer lists)
   std::vector<Finding> disagreements;  // config.json against the tensors (also in findings)

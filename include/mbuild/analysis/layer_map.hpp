@@ -254,6 +254,7 @@ struct LayerMap {
   std::vector<std::optional<MixerKind>> layer_mixers;
   std::vector<std::optional<FfnKind>> layer_ffns;
   std::vector<bool> layer_present;     // some tensor of the language model's layer i exists
+  std::vector<bool> layer_indexer;     // layer i's attention holds a DSA indexer's tensors
   std::vector<ShapeReading> readings;  // what the shapes say, in unit order
 };
 

@@ -53,16 +53,23 @@ struct KvCache {
   std::vector<std::string> notes;
 };
 
-// KV cache for a context and batch; context 0 means max_position_embeddings (else 4096).
-// Elements take `dtype_bytes` each (0: the model's torch_dtype).
+struct KvOptions {
+  uint64_t context = 0;      // 0: max_position_embeddings (else 4096)
+  uint64_t batch = 1;        // 0: 1
+  uint64_t dtype_bytes = 0;  // per element; 0: the model's torch_dtype
+  // Multi-token-prediction layers to add, each caching what a full layer of the model caches
+  // (none by default: a server runs them only for speculative decoding).
+  uint64_t mtp_layers = 0;
+  // Per layer, whether a sparse-attention layer keeps an indexer (and its keys) of its own;
+  // null: config.json's schedule (`layer_indexer`).
+  const std::vector<bool>* indexer = nullptr;
+};
+
+// KV cache of a decoder whose layers mix tokens with `mixers` (the layer model's).
 // Fails (not_found) for encoder-only models and when needed dimensions are missing.
-// `mixers` are the per-layer token mixers (the layer model's); the overload without them takes
-// config.json's. `mtp_layers` multi-token-prediction layers are added, each caching what a
-// full-attention layer of the model caches (none by default: a server runs them only for
-// speculative decoding).
 Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> mixers,
-                         uint64_t context, uint64_t batch, uint64_t dtype_bytes = 0,
-                         uint64_t mtp_layers = 0);
+                         const KvOptions& options);
+// The same with config.json's layer kinds.
 Result<KvCache> kv_cache(const ModelConfig& config, uint64_t context, uint64_t batch,
                          uint64_t dtype_bytes = 0);
 

@@ -93,7 +93,7 @@ TEST_CASE("KV cache of DeepSeek-V3's MTP layer is counted only when asked") {
   // The MTP layer (num_nextn_predict_layers 1) is an MLA layer: 512 + 64 latent x 2 bytes =
   // 1,152 per token, so 62 x 1,152 = 71,424 with it and 70,272 without.
   const ModelConfig cfg = memory_config(k_deepseek_v3);
-  auto kv = kv_cache(cfg, cfg.layer_attention, 4096, 1, 0, 1);
+  auto kv = kv_cache(cfg, cfg.layer_attention, {.context = 4096, .mtp_layers = 1});
   REQUIRE(kv);
   CHECK(kv->bytes_per_token == 71'424);
   CHECK(kv->mtp_layers == 1);
@@ -105,7 +105,7 @@ TEST_CASE("KV cache of DeepSeek-V3's MTP layer is counted only when asked") {
   // A GQA model's MTP layer caches what a full-attention layer does: Llama-3.1-70B shape with
   // two such layers, 82 x 4,096.
   const ModelConfig llama = memory_config(k_llama_70b);
-  auto gqa = kv_cache(llama, llama.layer_attention, 8192, 1, 0, 2);
+  auto gqa = kv_cache(llama, llama.layer_attention, {.context = 8192, .mtp_layers = 2});
   REQUIRE(gqa);
   CHECK(gqa->bytes_per_token == 82 * 4'096);
 }

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -212,6 +213,59 @@ TEST_CASE("GLM-5: an indexer in every layer when no schedule says otherwise") {
   // KV: 89,856 + 78 x 132 = 10,296 -> 100,152 per token.
   REQUIRE(a.kv);
   CHECK(a.kv->bytes_per_token == 100'152);
+}
+
+// Which layers keep an indexer is read off the tensors too: where config.json's schedule says
+// otherwise, each such layer is a finding and the tensors win (the KV follows them).
+TEST_CASE("DSA indexer: config.json against the tensors, layer by layer") {
+  // GLM-5.2's indexer_types: layer 2 "full", layer 3 "shared"; the checkpoint agrees. Swapped
+  // in config.json, both layers disagree with the tensors.
+  const Analysis a = analyze(model_of(k_glm52,
+                                      [](nlohmann::json& c) {
+                                        c["indexer_types"][2] = "shared";
+                                        c["indexer_types"][3] = "full";
+                                      }),
+                             {.context = 4096});
+  std::vector<std::string> where;
+  for (const Finding& f : a.layers.disagreements) {
+    INFO(f.where << ": " << f.text);
+    CHECK(f.text.find("indexer") != std::string::npos);
+    where.push_back(f.where);
+  }
+  CHECK(where == std::vector<std::string>{"layer 2", "layer 3"});
+  REQUIRE(a.layers.indexer.size() == 78);
+  CHECK(a.layers.indexer[2]);
+  CHECK_FALSE(a.layers.indexer[3]);
+  // The tensors' 21 indexers: 89,856 + 21 x 132 = 92,628 per token, as without the edit.
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 92'628);
+  REQUIRE(kv_row(*a.kv, "indexer_keys"));
+  CHECK(kv_row(*a.kv, "indexer_keys")->layers == 21);
+}
+
+TEST_CASE("DSA indexer found by its tensors in a model_type nobody taught mbuild") {
+  // DeepSeek-V3.2's checkpoint under an unknown model_type: the indexer tensors alone make
+  // every layer sparse attention with its keys cached (61 x 132 = 8,052 beside the MLA
+  // latent's 70,272), and nothing is flagged.
+  const Analysis a =
+      analyze(model_of(k_v32, [](nlohmann::json& c) { c["model_type"] = "mystery_dsa"; }),
+              {.context = 4096});
+  CHECK(a.analytic.unavailable.starts_with("unknown family"));
+  CHECK(a.layers.disagreements.empty());
+  REQUIRE(a.layers.mixers.size() == 61);
+  for (MixerKind k : a.layers.mixers) {
+    CHECK(k == MixerKind::sparse_attention);
+  }
+  REQUIRE(a.kv);
+  CHECK(a.kv->bytes_per_token == 78'324);
+  // And DeepSeek-V3's config over those tensors (config.json says plain MLA): each of the 61
+  // layers is a finding, the indexers are kept.
+  const Analysis v3 =
+      analyze(model_of(k_v32, [](nlohmann::json& c) { c["model_type"] = "deepseek_v3"; }),
+              {.context = 4096});
+  REQUIRE(v3.kv);
+  CHECK(v3.kv->bytes_per_token == 78'324);
+  CHECK(v3.layers.disagreements.size() == 61);
 }
 
 // The family contracts: every tensor where the template puts it, the indexer on the layers that
