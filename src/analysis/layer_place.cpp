@@ -89,7 +89,8 @@ constexpr SlotRule k_slot_rules[] = {
 };
 
 // Mixers that own their norms (gated RMSNorm of a delta net, MLA's latent norms, Mamba2's).
-constexpr std::string_view k_norm_owning_mixers[] = {"linear_attn", "mixer", "mamba"};
+// Norms under these modules are part of the mixer: a DSA indexer's k_norm is the indexer's.
+constexpr std::string_view k_norm_owning_mixers[] = {"linear_attn", "mixer", "mamba", "indexer"};
 constexpr std::string_view k_mixer_norms[] = {"kv_a_layernorm", "q_a_layernorm", "dt_layernorm",
                                               "b_layernorm", "c_layernorm"};
 

@@ -4,6 +4,7 @@
 // tests/data/synthetic/tools/make_deepseek_v32.py and make_glm_moe_dsa.py (too large to keep).
 #include "mbuild/analysis/analysis.hpp"
 #include "mbuild/analysis/compliance.hpp"
+#include "mbuild/analysis/layer_map.hpp"
 #include "mbuild/analysis/param_count.hpp"
 #include "mbuild/arch/family_contract.hpp"
 
@@ -266,6 +267,25 @@ TEST_CASE("DSA indexer found by its tensors in a model_type nobody taught mbuild
   REQUIRE(v3.kv);
   CHECK(v3.kv->bytes_per_token == 78'324);
   CHECK(v3.layers.disagreements.size() == 61);
+}
+
+TEST_CASE("DSA indexer: one LightningIndexerLayer entry per layer, its LayerNorm included") {
+  // Per layer: wq_b 64 x 128 x 1,536 = 12,582,912 + wk 128 x 7,168 = 917,504 + weights_proj
+  // 64 x 7,168 = 458,752 + k_norm weight and bias 2 x 128 = 13,959,424. The k_norm is the
+  // indexer's, not a q/k norm of the attention.
+  const Model model = model_of(k_v32);
+  const LayerMap map = map_layers(model, count_params(model));
+  const LayerEntry* indexer = nullptr;
+  for (const LayerEntry& e : map.entries) {
+    CHECK(e.name != "qk_norm");
+    if (e.layer_class == "LightningIndexerLayer") {
+      CHECK(indexer == nullptr);
+      indexer = &e;
+    }
+  }
+  REQUIRE(indexer);
+  CHECK(indexer->count == 61);
+  CHECK(indexer->parameter_count == 13'959'424);
 }
 
 // The family contracts: every tensor where the template puts it, the indexer on the layers that
