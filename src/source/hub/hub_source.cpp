@@ -456,6 +456,9 @@ Result<Snapshot> HubSource::snapshot() {
   std::map<std::string, Fetch> heads;     // per path: the first hop (or the whole read)
   std::map<std::string, Fetch> reads;     // per path: the CDN read after a stopped redirect
   std::map<std::string, uint64_t> sized;  // per path: the header length the index implies
+  // Per path: its first hop is done. Until then the pool's thread owns the Fetch and is
+  // writing it: its status is no sign the redirect's URL is in.
+  std::set<std::string> landed;
   const bool has_index = !layout.index.empty();
   size_t done = 0;
   uint64_t bytes = 0;
@@ -557,7 +560,7 @@ Result<Snapshot> HubSource::snapshot() {
   auto read_from_cdn = [&](const std::string& path) {
     auto head = heads.find(path);
     auto size = sized.find(path);
-    if (head == heads.end() || size == sized.end() || reads.count(path) ||
+    if (head == heads.end() || size == sized.end() || reads.count(path) || !landed.count(path) ||
         head->second.status < 300 || head->second.status >= 400 || head->second.error) {
       return;
     }
@@ -606,6 +609,7 @@ Result<Snapshot> HubSource::snapshot() {
         }
       }
     } else if (auto it = path_of.find(f); it != path_of.end()) {
+      landed.insert(it->second);
       read_from_cdn(it->second);
     } else if (auto g = gguf_of.find(f); g != gguf_of.end()) {
       if (Fetch* next = continue_gguf(*g->second, *f)) {
