@@ -54,12 +54,11 @@ void read_layer_kinds(const MapContext& ctx, LayerMap& out) {
     out.layer_present[*u.layer] = true;
     const auto* rwkv = std::get_if<RwkvShape>(&u.shape);
     if (const auto m = mixer_kind(u.shape)) {
-      // MLA with a lightning indexer under it (self_attn.indexer.*) is DSA's sparse attention.
-      const bool indexer =
-          std::holds_alternative<MlaShape>(u.shape) &&
-          std::any_of(u.tensors.begin(), u.tensors.end(), [&](size_t t) {
-            return ctx.model.tensors[t].name.find(".indexer.") != std::string::npos;
-          });
+      // MLA with a lightning indexer under it is DSA's sparse attention.
+      const bool indexer = std::holds_alternative<MlaShape>(u.shape) &&
+                           std::any_of(u.tensors.begin(), u.tensors.end(), [&](size_t t) {
+                             return is_indexer_tensor(ctx.model.tensors[t].name);
+                           });
       out.layer_indexer[*u.layer] = out.layer_indexer[*u.layer] || indexer;
       // Attention and a Mamba mixer in one layer run side by side (Falcon-H1).
       auto& seen = out.layer_mixers[*u.layer];

@@ -82,10 +82,9 @@ LayerModel build_layer_model(const ModelConfig* config, const LayerMap* map) {
 
     // A sparse-attention layer keeps an indexer unless config.json's schedule says it shares
     // one; where the layer's attention tensors are there, they say whether it has one.
-    const bool c_indexer =
-        c_mixer == MixerKind::sparse_attention && (i >= cfg_indexer.size() || cfg_indexer[i]);
-    bool indexer =
-        mixer == MixerKind::sparse_attention && (i >= cfg_indexer.size() || cfg_indexer[i]);
+    const bool scheduled = i >= cfg_indexer.size() || cfg_indexer[i];
+    const bool c_indexer = c_mixer == MixerKind::sparse_attention && scheduled;
+    bool indexer = mixer == MixerKind::sparse_attention && scheduled;
     if (t_mixer && is_softmax_attention(*t_mixer)) {
       const bool t_indexer = i < map->layer_indexer.size() && map->layer_indexer[i];
       if (known_mixer && c_indexer != t_indexer) {

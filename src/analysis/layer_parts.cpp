@@ -450,8 +450,7 @@ class PartCutter {
   void cut(const LayerUnit& u, size_t index, const MlaShape& s) {
     std::vector<size_t> attention, indexer;
     for (size_t i : u.tensors) {
-      const bool idx = m_ctx.model.tensors[i].name.find(".indexer.") != std::string::npos;
-      (idx ? indexer : attention).push_back(i);
+      (is_indexer_tensor(m_ctx.model.tensors[i].name) ? indexer : attention).push_back(i);
     }
     LayerPart p = part_of(u, index, u.name, layer_class::mla, std::move(attention));
     p.specs = {{"hidden_size", s.hidden_size},

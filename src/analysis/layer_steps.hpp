@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mbuild/analysis/layer_map.hpp"
@@ -54,5 +55,11 @@ void group_parts(LayerMap& out);
 
 // "layer 12 attention", "encoder layer 3 mlp", "norm": where a unit's finding is.
 std::string unit_where(const LayerUnit& u);
+
+// A tensor of a DSA lightning indexer (self_attn.indexer.*: DeepSeek-V3.2, GLM-5), which sits
+// in its layer's MLA unit.
+inline bool is_indexer_tensor(std::string_view name) {
+  return name.find(".indexer.") != std::string_view::npos;
+}
 
 }  // namespace mbuild

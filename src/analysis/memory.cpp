@@ -233,13 +233,11 @@ Result<KvCache> kv_cache(const ModelConfig& config, std::span<const MixerKind> m
     }
   }
   // An MTP layer is a full decoder layer with the model's attention (DeepSeek-V3's layer 61 is
-  // MLA, with an indexer on a DSA model; Qwen3-Next's and GLM's are full attention): it caches
-  // a full layer's keys and values over the whole context.
-  const bool sparse =
-      std::find(mixers.begin(), mixers.end(), MixerKind::sparse_attention) != mixers.end();
+  // MLA, with an indexer of its own on a DSA model; Qwen3-Next's and GLM's are full
+  // attention): it caches a full layer's keys and values over the whole context.
   kv.mtp_layers = std::min(options.mtp_layers, k_max_mtp_layers);
   for (uint64_t i = 0; i < kv.mtp_layers; ++i) {
-    cache("mtp", sat_add(per_token_full, sparse ? indexer_per_token : 0), kv.context);
+    cache("mtp", sat_add(per_token_full, kv.indexer_layers ? indexer_per_token : 0), kv.context);
   }
   for (KvKind& row : kv.by_kind) {
     row.bytes = sat_mul(row.bytes, kv.batch);
